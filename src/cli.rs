@@ -1,0 +1,305 @@
+//! Command-line structure (clap derive) and nothing else: every field here is parsed input;
+//! the work happens in `commands/`.
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "autogan",
+    version,
+    about = "GAN architecture search (AutoGAN, ICCV 2019) on libtorch: search, train, evaluate",
+    long_about = None
+)]
+pub struct Cli {
+    /// Where to compute: auto (CUDA if available, else CPU), cpu, cuda or cuda:N
+    #[arg(long, global = true, default_value = "auto")]
+    pub device: String,
+    /// Intra-op CPU threads for libtorch (default: libtorch's own choice)
+    #[arg(long, global = true)]
+    pub threads: Option<i32>,
+    /// Seed for libtorch and for every random choice of autogan (same seed, same run on CPU)
+    #[arg(long, global = true, default_value_t = 0)]
+    pub seed: u64,
+    /// Print results only: no progress bars, no log lines
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Search the generator space (RNN controller, shared weights, multi-level beam search)
+    Search(SearchArgs),
+    /// Train a fixed architecture from scratch
+    Train(TrainArgs),
+    /// Inception Score / FID of a generator, a run or a folder of images
+    Eval(EvalArgs),
+    /// Draw images from a trained generator
+    Sample(SampleArgs),
+    /// Inspect architecture files
+    #[command(subcommand)]
+    Arch(ArchCommand),
+    /// Data sets: where they are, download, reference statistics
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Offline classifier scorer for labelled data sets
+    #[command(subcommand)]
+    Scorer(ScorerCommand),
+    /// Report libtorch, CUDA, threads, weights and data locations
+    Doctor(DoctorArgs),
+    /// Time training steps or feature extraction
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Data set selection shared by every command that reads data.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// shapes (built-in, the default), cifar10, stl10, or a folder of PNG/JPEG images
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Where named data sets live (default: $AUTOGAN_DATA, else ./data)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Model size flags shared by train, sample, arch info and bench.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SizeArgs {
+    /// Generator channels per cell
+    #[arg(long)]
+    pub gf_dim: Option<i64>,
+    /// Discriminator channels
+    #[arg(long)]
+    pub df_dim: Option<i64>,
+    /// Latent dimension
+    #[arg(long)]
+    pub latent_dim: Option<i64>,
+    /// Spatial size after l1 (4 for 32x32 output, 6 for 48x48)
+    #[arg(long)]
+    pub bottom_width: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// cifar10, stl10 or quick (configs/*.json); default quick
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Run directory (default runs/search-<dataset>-<timestamp>)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue a search from its last completed iteration
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Architecture file (JSON cells or {"vector": [...]})
+    #[arg(long)]
+    pub arch: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// cifar10, stl10 or quick (configs/*.json)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Number of generator steps
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Run directory (default runs/<arch>-<timestamp>)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    /// Discriminator batch size
+    #[arg(long)]
+    pub batch_size: Option<i64>,
+    /// Generator batch size
+    #[arg(long)]
+    pub gen_batch_size: Option<i64>,
+    /// Learning rate of G and D
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// D steps per G step
+    #[arg(long)]
+    pub n_critic: Option<u64>,
+    /// Decay the learning rate linearly to 0
+    #[arg(long)]
+    pub lr_decay: Option<bool>,
+    /// EMA decay of the generator weights
+    #[arg(long)]
+    pub ema: Option<f64>,
+    /// Write a checkpoint every N G steps
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Write a sample grid every N G steps
+    #[arg(long)]
+    pub sample_every: Option<u64>,
+    /// Append a line to train.jsonl every N G steps
+    #[arg(long)]
+    pub log_every: Option<u64>,
+    /// Image size (default from the preset / data set)
+    #[arg(long)]
+    pub img_size: Option<i64>,
+    /// Print the final summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory or a checkpoint file
+    pub input: Option<PathBuf>,
+    /// Generator weights (safetensors), with --arch
+    #[arg(long)]
+    pub generator: Option<PathBuf>,
+    #[arg(long)]
+    pub arch: Option<PathBuf>,
+    /// Score a folder of images instead of a generator
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// is, fid or is,fid
+    #[arg(long, default_value = "is,fid")]
+    pub metric: String,
+    #[arg(long, default_value_t = 50_000)]
+    pub num_images: usize,
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: i64,
+    /// Reference for FID: a data set name, a folder of images or a statistics file (.npz)
+    #[arg(long)]
+    pub fid_ref: Option<String>,
+    /// tf (default) or pytorch-fid
+    #[arg(long, default_value = "tf")]
+    pub protocol: String,
+    /// Inception weights (safetensors); default in $AUTOGAN_HOME
+    #[arg(long)]
+    pub inception: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// A run directory or a checkpoint file
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Generator weights (safetensors), with --arch
+    #[arg(long)]
+    pub generator: Option<PathBuf>,
+    #[arg(long)]
+    pub arch: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    /// Number of images
+    #[arg(long, default_value_t = 64)]
+    pub n: i64,
+    /// Images per grid row
+    #[arg(long, default_value_t = 8)]
+    pub nrow: i64,
+    /// Grid PNG to write
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write one PNG per image into this folder
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Latents to use (safetensors with tensor `z` of shape [n, latent_dim])
+    #[arg(long)]
+    pub latents: Option<PathBuf>,
+    /// Save the raw generator output (tensor `images`, [n,3,H,W] float) as safetensors
+    #[arg(long)]
+    pub save_tensor: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArchCommand {
+    /// Print an architecture's cells in words
+    Show {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parameter counts of G and D for an architecture
+    Info {
+        file: PathBuf,
+        #[command(flatten)]
+        size: SizeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Download and unpack cifar10 or stl10 into the data folder
+    Fetch {
+        name: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Report what is found for a data set (name or folder); all known sets when none is named
+    Info {
+        name: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write reference statistics (mu, sigma) of a data set for FID
+    Stats {
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScorerCommand {
+    /// Train the offline classifier scorer on a labelled data set
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Time full training steps (n_critic D steps + one G step) after a warm-up
+    Train {
+        #[arg(long)]
+        arch: PathBuf,
+        #[command(flatten)]
+        size: SizeArgs,
+        #[arg(long, default_value_t = 64)]
+        batch_size: i64,
+        #[arg(long)]
+        gen_batch_size: Option<i64>,
+        #[arg(long, default_value_t = 5)]
+        n_critic: u64,
+        #[arg(long, default_value_t = 10)]
+        steps: u64,
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
+        #[arg(long, default_value_t = 32)]
+        img_size: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}

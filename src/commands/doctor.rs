@@ -1,0 +1,117 @@
+//! `autogan doctor`: what this build links, what it can use, where it looks for things.
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::DoctorArgs;
+use crate::device::Ctx;
+use crate::paths;
+
+pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
+    let loaded = loaded_libtorch();
+    let version = loaded.as_deref().and_then(libtorch_version);
+    let cuda = tch::Cuda::is_available();
+    let n_cuda = if cuda { tch::Cuda::device_count() } else { 0 };
+    let cuda_devices: Vec<String> = (0..n_cuda).map(cuda_name).collect();
+    let inception = paths::inception_weights(None);
+    let data_dir = paths::data_dir(args.data_dir.as_deref());
+    let report = json!({
+        "autogan": env!("CARGO_PKG_VERSION"),
+        "libtorch_version": version,
+        "libtorch_loaded_from": loaded,
+        "libtorch_built_against": option_env!("AUTOGAN_LIBTORCH_LIB"),
+        "cuda_available": cuda,
+        "cuda_linked": loaded_lib("libtorch_cuda").is_some(),
+        "cuda_devices": cuda_devices,
+        "cudnn_available": tch::Cuda::cudnn_is_available(),
+        "device": format!("{:?}", ctx.device),
+        "threads": tch::get_num_threads(),
+        "inception_weights": inception.display().to_string(),
+        "inception_weights_found": inception.is_file(),
+        "data_dir": data_dir.display().to_string(),
+        "autogan_home": paths::home().display().to_string(),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let s = |k: &str| match &report[k] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "unknown".into(),
+        v => v.to_string(),
+    };
+    println!("autogan            {}", s("autogan"));
+    println!(
+        "libtorch           {} (loaded from {})",
+        s("libtorch_version"),
+        s("libtorch_loaded_from")
+    );
+    println!("built against      {}", s("libtorch_built_against"));
+    if cuda {
+        println!("CUDA               available, {} device(s)", n_cuda);
+        for (i, name) in report["cuda_devices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            println!("  cuda:{i}           {}", name.as_str().unwrap_or("?"));
+        }
+    } else if loaded_lib("libtorch_cuda").is_some() {
+        println!(
+            "CUDA               libtorch_cuda linked, but no usable device (no GPU or driver)"
+        );
+    } else {
+        println!("CUDA               not available (CPU-only libtorch)");
+    }
+    println!("device             {}", s("device"));
+    println!("CPU threads        {}", s("threads"));
+    println!(
+        "Inception weights  {} ({})",
+        s("inception_weights"),
+        if inception.is_file() {
+            "found"
+        } else {
+            "not found: run scripts/fetch_inception.sh"
+        }
+    );
+    println!(
+        "data folder        {} (--data-dir or $AUTOGAN_DATA to change)",
+        s("data_dir")
+    );
+    println!(
+        "cache folder       {} ($AUTOGAN_HOME to change)",
+        s("autogan_home")
+    );
+    Ok(())
+}
+
+/// The path of the libtorch_cpu library mapped into this process, from /proc/self/maps.
+fn loaded_libtorch() -> Option<String> {
+    loaded_lib("libtorch_cpu")
+}
+
+fn loaded_lib(name: &str) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.contains(name))
+        .map(str::to_string)
+}
+
+/// The version written beside the library: `../version.py` of a wheel, `../build-version` of
+/// a libtorch archive.
+fn libtorch_version(lib: &str) -> Option<String> {
+    let root = std::path::Path::new(lib).parent()?.parent()?;
+    if let Ok(s) = std::fs::read_to_string(root.join("build-version")) {
+        return Some(s.trim().to_string());
+    }
+    let py = std::fs::read_to_string(root.join("version.py")).ok()?;
+    py.lines()
+        .find_map(|l| l.strip_prefix("__version__ = "))
+        .map(|v| v.trim().trim_matches('\'').trim_matches('"').to_string())
+}
+
+fn cuda_name(i: i64) -> String {
+    // tch exposes no device-name call; report the index and the compute capability we can see.
+    format!("CUDA device {i}")
+}

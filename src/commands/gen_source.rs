@@ -1,0 +1,150 @@
+//! Where a command gets a trained generator from: a run directory, a training checkpoint, or a
+//! weight file (`--generator W.safetensors`, with `--arch` or the file's own metadata).
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Tensor};
+
+use crate::arch::Arch;
+use crate::cli::SizeArgs;
+use crate::gan::trainer::{Trainer, CHECKPOINT_FORMAT};
+use crate::nn::{GenConfig, Generator};
+
+/// A generator ready to run in eval mode.
+pub struct LoadedGenerator {
+    pub arch: Arch,
+    pub cfg: GenConfig,
+    pub vs: VarStore,
+    pub g: Generator,
+    /// What it was loaded from, for messages and result files.
+    pub source: String,
+}
+
+impl LoadedGenerator {
+    /// Images in [-1, 1], [n, 3, H, W], for latents z [n, latent_dim]; eval mode, no grad.
+    pub fn generate(&self, z: &Tensor) -> Tensor {
+        tch::no_grad(|| self.g.forward_t(z, false))
+    }
+}
+
+/// Resolve `--checkpoint` / `--generator` + `--arch` into a generator.
+pub fn load(
+    checkpoint: Option<&Path>,
+    generator: Option<&Path>,
+    arch: Option<&Path>,
+    size: &SizeArgs,
+    device: Device,
+) -> Result<LoadedGenerator> {
+    match (checkpoint, generator) {
+        (Some(_), Some(_)) => bail!("give either --checkpoint or --generator, not both"),
+        (None, None) => bail!(
+            "no generator given: use --checkpoint RUN_DIR (a training run) or --generator W.safetensors --arch FILE"
+        ),
+        (Some(c), None) => {
+            let file = checkpoint_file(c)?;
+            let meta = crate::safetensors::read_metadata(&file)?;
+            if meta.get("format").map(String::as_str) == Some(CHECKPOINT_FORMAT) {
+                let (tr, _) = Trainer::load_checkpoint(&file, device)?;
+                let tensors = tr.ema_generator_tensors();
+                let cfg = crate::gan::trainer::gen_config(&tr.cfg);
+                from_tensors(tr.arch.clone(), cfg, &tensors, device, &file)
+            } else {
+                from_weight_file(&file, arch, size, device)
+            }
+        }
+        (None, Some(w)) => from_weight_file(w, arch, size, device),
+    }
+}
+
+/// A run directory -> its `generator.safetensors`, else its last checkpoint; a file -> itself.
+fn checkpoint_file(p: &Path) -> Result<PathBuf> {
+    if p.is_dir() {
+        let g = p.join("generator.safetensors");
+        if g.is_file() {
+            return Ok(g);
+        }
+        let c = p.join("checkpoint").join("last.safetensors");
+        if c.is_file() {
+            return Ok(c);
+        }
+        bail!(
+            "{}: neither generator.safetensors nor checkpoint/last.safetensors found: is it a training run directory?",
+            p.display()
+        );
+    }
+    if !p.is_file() {
+        bail!("{}: no such file or directory", p.display());
+    }
+    Ok(p.to_path_buf())
+}
+
+fn from_weight_file(
+    w: &Path,
+    arch: Option<&Path>,
+    size: &SizeArgs,
+    device: Device,
+) -> Result<LoadedGenerator> {
+    let meta = crate::safetensors::read_metadata(w)?;
+    let arch = match arch {
+        Some(a) => Arch::load(a)?,
+        None => match meta.get("arch") {
+            Some(s) => Arch::from_json_str(s, &format!("{} (metadata)", w.display()))?,
+            None => bail!(
+                "{}: the file does not say its architecture: pass --arch FILE (and --gf-dim/--latent-dim/--bottom-width if not the defaults 256/128/4)",
+                w.display()
+            ),
+        },
+    };
+    let num = |flag: Option<i64>, key: &str, default: i64| -> Result<i64> {
+        if let Some(v) = flag {
+            return Ok(v);
+        }
+        match meta.get(key) {
+            Some(s) => s.parse().with_context(|| {
+                format!("{}: metadata {key} = '{s}' is not a number", w.display())
+            }),
+            None => Ok(default),
+        }
+    };
+    let cfg = GenConfig {
+        latent_dim: num(size.latent_dim, "latent_dim", 128)?,
+        gf_dim: num(size.gf_dim, "gf_dim", 256)?,
+        bottom_width: num(size.bottom_width, "bottom_width", 4)?,
+    };
+    let vs = VarStore::new(device);
+    let g = Generator::new(&vs.root(), &arch, &cfg);
+    crate::nn::load_weights(&vs, w)?;
+    Ok(LoadedGenerator {
+        arch,
+        cfg,
+        vs,
+        g,
+        source: w.display().to_string(),
+    })
+}
+
+fn from_tensors(
+    arch: Arch,
+    cfg: GenConfig,
+    tensors: &[(String, Tensor)],
+    device: Device,
+    origin: &Path,
+) -> Result<LoadedGenerator> {
+    let vs = VarStore::new(device);
+    let g = Generator::new(&vs.root(), &arch, &cfg);
+    let vars = vs.variables();
+    tch::no_grad(|| {
+        for (n, t) in tensors {
+            if let Some(v) = vars.get(n) {
+                v.shallow_clone().copy_(t);
+            }
+        }
+    });
+    Ok(LoadedGenerator {
+        arch,
+        cfg,
+        vs,
+        g,
+        source: origin.display().to_string(),
+    })
+}

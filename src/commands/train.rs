@@ -1,0 +1,272 @@
+//! `autogan train`: train a fixed architecture from scratch (or resume a run).
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::arch::Arch;
+use crate::cli::TrainArgs;
+use crate::config::{load_preset, TrainConfig};
+use crate::device::Ctx;
+use crate::gan::trainer::Trainer;
+use crate::progress;
+use crate::run::{self, Jsonl};
+
+/// The preset for a data set when none is named: cifar10 / stl10 for those, `quick` otherwise.
+pub fn default_preset(dataset: Option<&str>) -> &'static str {
+    match dataset {
+        Some("cifar10") => "cifar10",
+        Some("stl10") => "stl10",
+        _ => "quick",
+    }
+}
+
+/// Preset + flags -> a validated config.
+pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let name = args
+        .preset
+        .clone()
+        .unwrap_or_else(|| default_preset(args.data.dataset.as_deref()).into());
+    let (path, preset) = load_preset(&name)?;
+    let mut c = preset
+        .train
+        .with_context(|| format!("{}: this preset has no \"train\" section", path.display()))?;
+    if let Some(d) = &args.data.dataset {
+        c.dataset = Some(d.clone());
+    }
+    let s = &args.size;
+    macro_rules! set {
+        ($field:ident, $val:expr) => {
+            if let Some(v) = $val {
+                c.$field = v;
+            }
+        };
+    }
+    set!(gf_dim, s.gf_dim);
+    set!(df_dim, s.df_dim);
+    set!(latent_dim, s.latent_dim);
+    set!(steps, args.steps);
+    set!(batch_size, args.batch_size);
+    set!(gen_batch_size, args.gen_batch_size);
+    set!(lr, args.lr);
+    set!(n_critic, args.n_critic);
+    set!(lr_decay, args.lr_decay);
+    set!(ema, args.ema);
+    set!(checkpoint_every, args.checkpoint_every);
+    set!(sample_every, args.sample_every);
+    set!(log_every, args.log_every);
+    match (s.bottom_width, args.img_size) {
+        (Some(bw), Some(im)) => {
+            c.bottom_width = bw;
+            c.img_size = im;
+        }
+        (Some(bw), None) => {
+            c.bottom_width = bw;
+            c.img_size = bw * 8;
+        }
+        (None, Some(im)) => {
+            c.img_size = im;
+            c.bottom_width = im / 8;
+        }
+        (None, None) => {}
+    }
+    c.validate()
+        .with_context(|| format!("configuration from preset {} and flags", path.display()))?;
+    Ok(c)
+}
+
+pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
+    let (mut tr, dir, wall0, data) = if let Some(dir) = &args.resume {
+        if args.arch.is_some() || args.preset.is_some() || args.out.is_some() {
+            bail!("--resume continues a run with its own arch, preset and directory: drop --arch/--preset/--out");
+        }
+        let ckpt = dir.join("checkpoint").join("last.safetensors");
+        if !ckpt.is_file() {
+            bail!(
+                "{}: no checkpoint to resume from (expected {})",
+                dir.display(),
+                ckpt.display()
+            );
+        }
+        let (mut tr, extra) = Trainer::load_checkpoint(&ckpt, ctx.device)?;
+        if let Some(steps) = args.steps {
+            tr.cfg.steps = steps;
+        }
+        let wall0 = extra["wall_s"].as_f64().unwrap_or(0.0);
+        if !ctx.quiet {
+            eprintln!(
+                "resuming {} at G step {} of {}",
+                dir.display(),
+                tr.g_step,
+                tr.cfg.steps
+            );
+        }
+        let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
+        (tr, dir.clone(), wall0, data)
+    } else {
+        let arch_path = args
+            .arch
+            .as_ref()
+            .context("--arch FILE is required (e.g. configs/arch/autogan_cifar10_a.json, or a search's best.json)")?;
+        let arch = Arch::load(arch_path)?;
+        let cfg = build_config(&args)?;
+        let name = arch_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("arch")
+            .to_string();
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| run::default_run_dir(&name));
+        // Everything that can fail on bad input happens before the run directory is created.
+        let tr = Trainer::new(cfg, arch, ctx.seed, ctx.device)?;
+        let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
+        run::create_run_dir(&dir)?;
+        let snapshot = json!({
+            "command": "train",
+            "autogan_version": env!("CARGO_PKG_VERSION"),
+            "train": tr.cfg,
+            "arch": tr.arch.to_json(),
+            "seed": ctx.seed,
+            "device": format!("{:?}", ctx.device),
+        });
+        run::atomic_write(
+            &dir.join("config.json"),
+            serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+        )?;
+        run::atomic_write(
+            &dir.join("arch.json"),
+            serde_json::to_string_pretty(&tr.arch.to_json())?.as_bytes(),
+        )?;
+        (tr, dir, 0.0, data)
+    };
+    train_loop(ctx, &mut tr, &dir, data, wall0, args.json)
+}
+
+/// The training images at the run's size. The built-in set is always drawn with data seed 0,
+/// so runs with different `--seed` see the same images (comparable scores); the run seed only
+/// decides their order.
+pub fn load_data(cfg: &TrainConfig, data_dir: Option<&Path>) -> Result<crate::data::Dataset> {
+    let spec = crate::data::DataSpec::for_training(
+        cfg.dataset.as_deref(),
+        data_dir,
+        cfg.img_size,
+        cfg.shapes_count,
+        0,
+    );
+    crate::data::load(&spec)
+}
+
+fn train_loop(
+    ctx: &Ctx,
+    tr: &mut Trainer,
+    dir: &Path,
+    data: crate::data::Dataset,
+    wall0: f64,
+    json_out: bool,
+) -> Result<()> {
+    let data = data.to_device(ctx.device);
+    let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
+    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let cfg = tr.cfg.clone();
+    let pb = progress::bar(cfg.steps, "train", ctx.quiet);
+    pb.set_position(tr.g_step);
+    let start = Instant::now();
+    let mut t_last = Instant::now();
+    let mut steps_since = 0u64;
+    let mut last = None;
+    while tr.g_step < cfg.steps {
+        let stats = match tr.step(&data) {
+            Ok(s) => s,
+            Err(e) => {
+                pb.abandon();
+                return Err(e.context(format!("run {}", dir.display())));
+            }
+        };
+        steps_since += 1;
+        last = Some(stats);
+        let step = tr.g_step;
+        let done = step == cfg.steps;
+        pb.set_message(format!("D {:.3} G {:.3}", stats.d_loss, stats.g_loss));
+        pb.inc(1);
+        if step.is_multiple_of(cfg.log_every) || done {
+            let dt = t_last.elapsed().as_secs_f64().max(1e-9);
+            let imgs = (steps_since * cfg.n_critic * cfg.batch_size as u64) as f64;
+            log.write(&json!({
+                "step": step,
+                "d_loss": stats.d_loss,
+                "g_loss": stats.g_loss,
+                "lr": stats.lr,
+                "images_per_s": imgs / dt,
+                "wall_s": wall0 + start.elapsed().as_secs_f64(),
+            }))?;
+            progress::log(
+                &pb,
+                ctx.quiet,
+                &format!(
+                    "step {step}/{}  D {:.4}  G {:.4}  {:.0} img/s",
+                    cfg.steps,
+                    stats.d_loss,
+                    stats.g_loss,
+                    imgs / dt
+                ),
+            );
+            t_last = Instant::now();
+            steps_since = 0;
+        }
+        if step.is_multiple_of(cfg.sample_every) || done {
+            let imgs = run::to_uint8(&tr.sample_ema(&tr.fixed_z));
+            run::save_grid(
+                &imgs,
+                8,
+                &dir.join("samples").join(format!("step_{step:07}.png")),
+            )?;
+        }
+        if step.is_multiple_of(cfg.checkpoint_every) || done {
+            tr.save_checkpoint(
+                &ckpt,
+                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64()}),
+            )?;
+        }
+    }
+    pb.finish_and_clear();
+    let gen_path = dir.join("generator.safetensors");
+    crate::safetensors::write(
+        &gen_path,
+        &tr.ema_generator_tensors(),
+        &tr.generator_metadata(),
+    )?;
+    let summary = json!({
+        "run_dir": dir.display().to_string(),
+        "steps": tr.g_step,
+        "d_loss": last.map(|s| s.d_loss),
+        "g_loss": last.map(|s| s.g_loss),
+        "generator": gen_path.display().to_string(),
+        "wall_s": wall0 + start.elapsed().as_secs_f64(),
+    });
+    if json_out {
+        println!("{summary}");
+    } else if !ctx.quiet {
+        println!(
+            "trained {} G steps in {:.1} s",
+            tr.g_step,
+            summary["wall_s"].as_f64().unwrap_or(0.0)
+        );
+        if let Some(s) = last {
+            println!("last losses       D {:.4}  G {:.4}", s.d_loss, s.g_loss);
+        }
+        println!("run directory     {}", dir.display());
+        println!("EMA generator     {}", gen_path.display());
+    }
+    Ok(())
+}
+
+/// The run directory of a checkpoint path or a run directory.
+pub fn resolve_checkpoint(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("checkpoint").join("last.safetensors")
+    } else {
+        p.to_path_buf()
+    }
+}

@@ -1,0 +1,63 @@
+//! GAN training pieces: hinge losses, Adam with saveable state, EMA of G, the training loop.
+pub mod adam;
+pub mod trainer;
+
+use tch::Tensor;
+
+/// Hinge loss of D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))). Inputs: D outputs [n, 1].
+pub fn d_hinge(real: &Tensor, fake: &Tensor) -> Tensor {
+    (real.neg() + 1.0).relu().mean(tch::Kind::Float) + (fake + 1.0).relu().mean(tch::Kind::Float)
+}
+
+/// Hinge loss of G: -mean(D(G(z))).
+pub fn g_hinge(fake: &Tensor) -> Tensor {
+    -fake.mean(tch::Kind::Float)
+}
+
+/// Named trainable variables of a var store, sorted by name (a stable order for optimisers,
+/// EMA and checkpoints).
+pub fn named_trainable(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// All variables (trainable and buffers) of a var store, sorted by name.
+pub fn named_all(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// EMA update `ema <- decay * ema + (1 - decay) * p` for every trainable variable of `src`
+/// into the variable of the same name in `ema` (both stores built from the same model).
+pub fn ema_update(ema: &tch::nn::VarStore, src: &tch::nn::VarStore, decay: f64) {
+    let e = ema.variables();
+    tch::no_grad(|| {
+        for (name, p) in named_trainable(src) {
+            if let Some(t) = e.get(&name) {
+                let mut t = t.shallow_clone();
+                let _ = t.lerp_(&p, 1.0 - decay);
+            }
+        }
+    });
+}
+
+/// Copy the non-trainable variables (batch-norm running statistics, spectral-norm vectors)
+/// of `src` into `dst`.
+pub fn copy_buffers(dst: &tch::nn::VarStore, src: &tch::nn::VarStore) {
+    let d = dst.variables();
+    tch::no_grad(|| {
+        for (name, t) in src.variables() {
+            if !t.requires_grad() {
+                if let Some(x) = d.get(&name) {
+                    x.shallow_clone().copy_(&t);
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,30 @@
+//! autogan: parse the command line, set threads / device / seed, dispatch. Nothing else.
+use anyhow::Result;
+use clap::Parser;
+
+use autogan::cli::{Cli, Command};
+use autogan::commands;
+use autogan::device::Ctx;
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx::from_cli(&cli)?;
+    match cli.command {
+        Command::Search(a) => commands::search::run(&ctx, a),
+        Command::Train(a) => commands::train::run(&ctx, a),
+        Command::Eval(a) => commands::eval::run(&ctx, a),
+        Command::Sample(a) => commands::sample::run(&ctx, a),
+        Command::Arch(a) => commands::arch::run(&ctx, a),
+        Command::Data(a) => commands::data::run(&ctx, a),
+        Command::Scorer(a) => commands::scorer::run(&ctx, a),
+        Command::Doctor(a) => commands::doctor::run(&ctx, a),
+        Command::Bench(a) => commands::bench::run(&ctx, a),
+    }
+}

@@ -1,0 +1,168 @@
+//! Image-quality metrics: Inception Score and Fréchet distance (FID), computed the way
+//! torch-fidelity (TF protocol, the default) and pytorch-fid compute them (SPEC section 7).
+//!
+//! This module knows nothing of GANs. Its input is uint8 images `[N, 3, H, W]` (values
+//! 0..=255, any H and W, any device); its outputs are features, logits, IS and FID. It does
+//! no file or terminal I/O except reading weights (`inception`) and statistics files
+//! (`stats`) from paths it is given.
+//!
+//! - `resize`: TF1 bilinear resize and the torch bilinear resize, the two protocols' input
+//!   pipelines (`preprocess`).
+//! - `inception`: the FID-Inception network and its weight file.
+//! - `stats`: streaming mean / covariance in float64, the `.npz` format, the Fréchet distance.
+//! - `is`: the Inception Score of a set of logits.
+//! - here: the `Scorer` trait (Inception today, a classifier later), the `Protocol` enum and
+//!   the `Accumulator` that turns a stream of uint8 batches into IS and statistics.
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+pub mod inception;
+pub mod is;
+pub mod resize;
+pub mod stats;
+
+pub use inception::{Inception, InceptionScorer};
+pub use is::{inception_score, IsResult, IS_SPLITS};
+pub use stats::{frechet_distance, Stats, StatsAccumulator};
+
+/// How uint8 images become the network's float input (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// torch-fidelity / the TF code of the paper: uint8 -> float32 -> TF1 bilinear resize to
+    /// 299 (no half-pixel offset) -> (x - 128) / 128.
+    #[default]
+    Tf,
+    /// pytorch-fid: x / 255 -> torch bilinear resize to 299 (align_corners = false) -> 2x - 1.
+    PytorchFid,
+}
+
+impl Protocol {
+    /// The name used on the command line and in JSON output: `tf` or `pytorch-fid`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::Tf => "tf",
+            Protocol::PytorchFid => "pytorch-fid",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Protocol> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "tf" | "tensorflow" | "torch-fidelity" => Ok(Protocol::Tf),
+            "pytorch-fid" | "pytorchfid" => Ok(Protocol::PytorchFid),
+            other => bail!(
+                "protocol '{other}' is not known: use tf (the paper's, default) or pytorch-fid"
+            ),
+        }
+    }
+}
+
+/// Something that maps images to features (for FID) and class logits (for IS).
+pub trait Scorer {
+    /// Short name for reports: `inception`, `classifier`.
+    fn name(&self) -> &str;
+    /// Width of the feature vector (2048 for Inception).
+    fn feature_dim(&self) -> i64;
+    /// Number of logits (1008 for Inception).
+    fn num_classes(&self) -> i64;
+    /// `imgs`: uint8 `[B, 3, H, W]`, values 0..=255, on any device. Returns (features float32
+    /// `[B, feature_dim]`, logits float32 `[B, num_classes]`), both on the scorer's device.
+    fn features_and_logits(&self, imgs: &Tensor) -> Result<(Tensor, Tensor)>;
+}
+
+/// Check that `imgs` is a uint8 `[B, 3, H, W]` batch with B, H, W >= 1.
+pub fn check_images(imgs: &Tensor) -> Result<()> {
+    let sz = imgs.size();
+    if imgs.kind() != Kind::Uint8 {
+        bail!(
+            "images must be uint8 [N,3,H,W] with values 0..=255, got {:?}",
+            imgs.kind()
+        );
+    }
+    if sz.len() != 4 || sz[1] != 3 || sz.iter().any(|&d| d < 1) {
+        bail!("images must be uint8 [N,3,H,W] with N, H, W >= 1, got shape {sz:?}");
+    }
+    Ok(())
+}
+
+/// IS and FID statistics over a stream of image batches.
+///
+/// Keeps the logits (float32 `[N, K]` on the CPU, 200 MB for 50k Inception logits) when IS
+/// is wanted, and float64 sums for the statistics when FID is wanted; never all features.
+pub struct Accumulator {
+    logits: Option<Vec<Tensor>>,
+    stats: Option<StatsAccumulator>,
+    count: u64,
+}
+
+impl Accumulator {
+    /// `want_is`: keep logits for IS; `want_stats`: accumulate mean / covariance for FID.
+    pub fn new(want_is: bool, want_stats: bool) -> Accumulator {
+        Accumulator {
+            logits: want_is.then(Vec::new),
+            stats: want_stats.then(StatsAccumulator::new),
+            count: 0,
+        }
+    }
+
+    /// Score one uint8 `[B, 3, H, W]` batch with `scorer` and add it.
+    pub fn add_images(&mut self, scorer: &dyn Scorer, imgs: &Tensor) -> Result<()> {
+        check_images(imgs)?;
+        let (features, logits) = scorer.features_and_logits(imgs)?;
+        self.add(&features, &logits)
+    }
+
+    /// Add features (float `[B, D]`) and logits (float `[B, K]`) already computed.
+    pub fn add(&mut self, features: &Tensor, logits: &Tensor) -> Result<()> {
+        let b = features.size().first().copied().unwrap_or(0);
+        if logits.size().first().copied() != Some(b) {
+            bail!(
+                "{} feature rows but {:?} logit rows",
+                b,
+                logits.size().first()
+            );
+        }
+        if let Some(l) = self.logits.as_mut() {
+            l.push(logits.detach().to_device(Device::Cpu).to_kind(Kind::Float));
+        }
+        if let Some(s) = self.stats.as_mut() {
+            s.add(features)?;
+        }
+        self.count += b as u64;
+        Ok(())
+    }
+
+    /// Number of images added so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The Inception Score over everything added (`splits` contiguous splits, in order).
+    pub fn inception_score(&self, splits: i64) -> Result<IsResult> {
+        let Some(l) = self.logits.as_ref() else {
+            bail!("this accumulator was made without IS (Accumulator::new(false, _))");
+        };
+        if l.is_empty() {
+            bail!("no images were scored: the Inception Score needs at least {splits} images");
+        }
+        inception_score(&Tensor::cat(l, 0), splits)
+    }
+
+    /// Mean and covariance of the features added so far.
+    pub fn stats(&self) -> Result<Stats> {
+        match self.stats.as_ref() {
+            Some(s) => s.finish(),
+            None => {
+                bail!("this accumulator was made without statistics (Accumulator::new(_, false))")
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Progress bars on a terminal, plain log lines otherwise, nothing with --quiet.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+/// A bar of `len` steps. Hidden when `quiet` or when stderr is not a terminal.
+pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    if quiet || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// A log line for non-terminal output (stderr); silent when quiet or when a bar is visible.
+pub fn log(pb: &ProgressBar, quiet: bool, line: &str) {
+    if quiet {
+        return;
+    }
+    if pb.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        pb.println(line);
+    }
+}

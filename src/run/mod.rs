@@ -1,0 +1,179 @@
+//! Run directories: creation without clobbering, atomic file writes, the JSONL log,
+//! PNG image grids.
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{Kind, Tensor};
+
+/// Create a new run directory. An existing non-empty directory is refused (use --resume to
+/// continue it, or another --out), so a run never overwrites another.
+pub fn create_run_dir(path: &Path) -> Result<()> {
+    if path.exists() {
+        let non_empty = std::fs::read_dir(path)
+            .with_context(|| format!("{} exists and cannot be read", path.display()))?
+            .next()
+            .is_some();
+        if non_empty {
+            bail!(
+                "{} already exists and is not empty: pass --resume {} to continue that run, or \
+                 choose another --out",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(path.join("checkpoint"))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::fs::create_dir_all(path.join("samples"))?;
+    Ok(())
+}
+
+/// `runs/<name>-<UTC timestamp>`.
+pub fn default_run_dir(name: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("runs").join(format!("{name}-{}", timestamp(secs)))
+}
+
+/// `YYYYmmdd-HHMMSS` of a Unix time (UTC).
+pub fn timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = crate::safetensors::tmp_name(path);
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
+    Ok(())
+}
+
+/// Append-only JSON-lines log, flushed after every line.
+pub struct Jsonl {
+    file: std::fs::File,
+}
+
+impl Jsonl {
+    /// Open for appending. With `keep_until = Some(step)`, first drop every line whose
+    /// `"step"` is greater (lines written after the checkpoint a resumed run starts from).
+    pub fn open(path: &Path, keep_until: Option<u64>) -> Result<Jsonl> {
+        if let Some(limit) = keep_until {
+            if path.exists() {
+                let text = std::fs::read_to_string(path)?;
+                let mut kept = String::new();
+                for line in text.lines() {
+                    let v: serde_json::Value = match serde_json::from_str(line) {
+                        Ok(v) => v,
+                        Err(_) => continue, // a line cut by a crash
+                    };
+                    if v["step"].as_u64().is_some_and(|s| s > limit) {
+                        continue;
+                    }
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+                atomic_write(path, kept.as_bytes())?;
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Jsonl { file })
+    }
+
+    pub fn write(&mut self, v: &serde_json::Value) -> Result<()> {
+        let mut line = serde_json::to_string(v)?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes())?;
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
+/// Generator output in [-1, 1] -> uint8 as SPEC section 7: clamp(127.5 x + 127.5, 0, 255),
+/// truncated. [N,3,H,W] float -> [N,3,H,W] uint8, same device.
+pub fn to_uint8(x: &Tensor) -> Tensor {
+    (x * 127.5 + 127.5).clamp(0.0, 255.0).to_kind(Kind::Uint8)
+}
+
+/// Save uint8 images [N,3,H,W] as one PNG grid with `nrow` images per row and 2 px gaps.
+pub fn save_grid(images: &Tensor, nrow: i64, path: &Path) -> Result<()> {
+    let imgs = images
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Uint8)
+        .contiguous();
+    let (n, c, h, w) = imgs.size4()?;
+    if c != 3 {
+        bail!("save_grid: expected 3 channels, got {c}");
+    }
+    let nrow = nrow.clamp(1, n.max(1));
+    let ncol = (n + nrow - 1) / nrow;
+    let pad = 2;
+    let (gw, gh) = (nrow * (w + pad) + pad, ncol * (h + pad) + pad);
+    let mut buf = vec![0u8; (n * c * h * w) as usize];
+    let len = buf.len();
+    imgs.f_copy_data_u8(&mut buf, len)?;
+    let mut grid = image::RgbImage::new(gw as u32, gh as u32);
+    for i in 0..n {
+        let (gx, gy) = (pad + (i % nrow) * (w + pad), pad + (i / nrow) * (h + pad));
+        for y in 0..h {
+            for x in 0..w {
+                let px = |ch: i64| buf[(((i * 3 + ch) * h + y) * w + x) as usize];
+                grid.put_pixel(
+                    (gx + x) as u32,
+                    (gy + y) as u32,
+                    image::Rgb([px(0), px(1), px(2)]),
+                );
+            }
+        }
+    }
+    save_png(&grid, path)
+}
+
+/// Save one uint8 image [3,H,W] as PNG.
+pub fn save_image(img: &Tensor, path: &Path) -> Result<()> {
+    let img = img
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Uint8)
+        .permute([1, 2, 0])
+        .contiguous();
+    let (h, w, _) = img.size3()?;
+    let mut buf = vec![0u8; (h * w * 3) as usize];
+    let len = buf.len();
+    img.f_copy_data_u8(&mut buf, len)?;
+    let im = image::RgbImage::from_raw(w as u32, h as u32, buf)
+        .ok_or_else(|| anyhow::anyhow!("save_image: bad buffer size"))?;
+    save_png(&im, path)
+}
+
+fn save_png(im: &image::RgbImage, path: &Path) -> Result<()> {
+    let tmp = crate::safetensors::tmp_name(path);
+    im.save_with_format(&tmp, image::ImageFormat::Png)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
+    Ok(())
+}
