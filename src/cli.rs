@@ -94,6 +94,59 @@ pub struct SearchArgs {
     /// Continue a search from its last completed iteration
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    /// Search iterations in all
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Iterations at which stages 1 and 2 begin, e.g. 15,35
+    #[arg(long, value_delimiter = ',')]
+    pub stage_changes: Option<Vec<u64>>,
+    /// Epochs of shared GAN training per iteration
+    #[arg(long)]
+    pub shared_epochs: Option<u64>,
+    /// Cap on D steps per iteration
+    #[arg(long)]
+    pub max_shared_steps: Option<u64>,
+    /// Controller updates per iteration
+    #[arg(long)]
+    pub ctrl_steps: Option<u64>,
+    /// Architectures per controller update
+    #[arg(long)]
+    pub ctrl_sample_batch: Option<i64>,
+    /// Images generated to score one architecture
+    #[arg(long)]
+    pub rl_num_eval_img: Option<i64>,
+    /// Architectures scored at each stage change
+    #[arg(long)]
+    pub num_candidate: Option<usize>,
+    /// Prefixes kept in the beam / architectures written at the end
+    #[arg(long)]
+    pub topk: Option<usize>,
+    /// D batch size
+    #[arg(long)]
+    pub batch_size: Option<i64>,
+    /// G batch size
+    #[arg(long)]
+    pub gen_batch_size: Option<i64>,
+    /// Dynamic reset on or off
+    #[arg(long)]
+    pub dynamic_reset: Option<bool>,
+    /// variance (default, as the reference code) or std (the paper's wording)
+    #[arg(long)]
+    pub reset_mode: Option<String>,
+    /// Loss window of the dynamic reset
+    #[arg(long)]
+    pub reset_window: Option<usize>,
+    /// auto, inception or classifier
+    #[arg(long)]
+    pub scorer: Option<String>,
+    /// Train each top-K arch from scratch for N G steps and pick best.json by FID
+    #[arg(long)]
+    pub final_train_steps: Option<u64>,
+    /// Print the final summary as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +194,15 @@ pub struct TrainArgs {
     /// Write a sample grid every N G steps
     #[arg(long)]
     pub sample_every: Option<u64>,
+    /// Score the EMA generator every N G steps (IS and FID into train.jsonl, checkpoint/best.*)
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Images generated for each of those evaluations
+    #[arg(long)]
+    pub eval_images: Option<i64>,
+    /// Scorer of those evaluations: auto, inception or classifier
+    #[arg(long)]
+    pub scorer: Option<String>,
     /// Append a line to train.jsonl every N G steps
     #[arg(long)]
     pub log_every: Option<u64>,
@@ -180,6 +242,15 @@ pub struct EvalArgs {
     /// Inception weights (safetensors); default in $AUTOGAN_HOME
     #[arg(long)]
     pub inception: Option<PathBuf>,
+    /// inception (default), or classifier: the offline scorer trained on --dataset
+    #[arg(long, default_value = "inception")]
+    pub scorer: String,
+    /// Data set of the classifier scorer (default: the built-in shapes set)
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Where named data sets live (default: $AUTOGAN_DATA, else ./data)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
     #[command(flatten)]
     pub size: SizeArgs,
     #[arg(long)]

@@ -39,6 +39,13 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Number of images of the built-in set (ignored by other data sets).
     pub shapes_count: usize,
+    /// Score the EMA generator every N G steps (0 = never): IS and FID in train.jsonl,
+    /// `checkpoint/best.*` kept by FID.
+    pub eval_every: u64,
+    /// Generated (and real reference) images per evaluation.
+    pub eval_images: i64,
+    /// Scorer of those evaluations: auto, inception or classifier.
+    pub scorer: String,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +71,9 @@ impl Default for TrainConfig {
             sample_every: 1000,
             log_every: 50,
             shapes_count: 20_000,
+            eval_every: 0,
+            eval_images: 5000,
+            scorer: "auto".into(),
         }
     }
 }
@@ -109,6 +119,18 @@ impl TrainConfig {
         if self.n_critic < 1 {
             bail!("n_critic = 0: must be at least 1");
         }
+        if self.eval_every > 0 && self.eval_images < 10 {
+            bail!(
+                "eval_images = {}: the IS needs at least 10 images",
+                self.eval_images
+            );
+        }
+        if !["auto", "inception", "classifier"].contains(&self.scorer.as_str()) {
+            bail!(
+                "scorer '{}': use auto, inception or classifier",
+                self.scorer
+            );
+        }
         if self.checkpoint_every < 1 || self.sample_every < 1 || self.log_every < 1 {
             bail!("checkpoint_every, sample_every and log_every must be at least 1");
         }
@@ -125,7 +147,7 @@ pub struct Preset {
     #[serde(default)]
     pub train: Option<TrainConfig>,
     #[serde(default)]
-    pub search: Option<serde_json::Value>,
+    pub search: Option<SearchConfig>,
 }
 
 /// Folder of the preset files: `$AUTOGAN_CONFIGS`, else `configs/` beside the working
@@ -165,4 +187,171 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
+}
+
+/// Everything a search depends on (SPEC section 6). Stored in the run directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Data set name or folder; None = the built-in `shapes` set.
+    pub dataset: Option<String>,
+    /// Final image size (stage s trains at img_size / 2^(2-s)).
+    pub img_size: i64,
+    pub gf_dim: i64,
+    pub df_dim: i64,
+    pub latent_dim: i64,
+    pub bottom_width: i64,
+    pub batch_size: i64,
+    pub gen_batch_size: i64,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub n_critic: u64,
+    /// Search iterations in all.
+    pub iterations: u64,
+    /// Iterations at which stage 1 and stage 2 begin.
+    pub stage_changes: [u64; 2],
+    /// Epochs of shared GAN training per iteration.
+    pub shared_epochs: u64,
+    /// Optional cap on D steps per iteration (for small presets).
+    pub max_shared_steps: Option<u64>,
+    /// Controller updates per iteration.
+    pub ctrl_steps: u64,
+    /// Architectures sampled per controller update.
+    pub ctrl_sample_batch: i64,
+    pub ctrl_lr: f64,
+    pub hid_size: i64,
+    pub entropy_coeff: f64,
+    pub baseline_decay: f64,
+    /// Images generated to score one architecture (the reward's IS).
+    pub rl_num_eval_img: i64,
+    /// Architectures sampled and scored at each stage change (and at the end).
+    pub num_candidate: usize,
+    /// Prefixes kept in the beam / architectures written at the end.
+    pub topk: usize,
+    pub dynamic_reset: bool,
+    pub reset_window: usize,
+    pub reset_threshold: f64,
+    /// "variance" (the reference code) or "std" (the paper's wording).
+    pub reset_mode: String,
+    /// "auto", "inception" or "classifier".
+    pub scorer: String,
+    /// Train each top-K arch from scratch for this many G steps and choose best.json by FID.
+    pub final_train_steps: u64,
+    /// Images for the FID of that final selection.
+    pub final_eval_images: i64,
+    pub shapes_count: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        // The paper's CIFAR-10 search.
+        SearchConfig {
+            dataset: Some("cifar10".into()),
+            img_size: 32,
+            gf_dim: 128,
+            df_dim: 64,
+            latent_dim: 128,
+            bottom_width: 4,
+            batch_size: 64,
+            gen_batch_size: 128,
+            lr: 2e-4,
+            beta1: 0.0,
+            beta2: 0.9,
+            n_critic: 5,
+            iterations: 65,
+            stage_changes: [15, 35],
+            shared_epochs: 15,
+            max_shared_steps: None,
+            ctrl_steps: 30,
+            ctrl_sample_batch: 1,
+            ctrl_lr: 3.5e-4,
+            hid_size: 100,
+            entropy_coeff: 1e-3,
+            baseline_decay: 0.9,
+            rl_num_eval_img: 5000,
+            num_candidate: 10,
+            topk: 5,
+            dynamic_reset: true,
+            reset_window: 500,
+            reset_threshold: 1e-3,
+            reset_mode: "variance".into(),
+            scorer: "auto".into(),
+            final_train_steps: 0,
+            final_eval_images: 2000,
+            shapes_count: 20_000,
+        }
+    }
+}
+
+impl SearchConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.bottom_width * 8 != self.img_size {
+            bail!(
+                "img_size {} must be 8 x bottom_width {} (three cells double the size)",
+                self.img_size,
+                self.bottom_width
+            );
+        }
+        for (v, n) in [
+            (self.gf_dim, "gf_dim"),
+            (self.df_dim, "df_dim"),
+            (self.latent_dim, "latent_dim"),
+            (self.batch_size, "batch_size"),
+            (self.gen_batch_size, "gen_batch_size"),
+            (self.ctrl_sample_batch, "ctrl_sample_batch"),
+            (self.hid_size, "hid_size"),
+        ] {
+            if v < 1 {
+                bail!("{n} = {v}: must be at least 1");
+            }
+        }
+        if self.rl_num_eval_img < 10 {
+            bail!(
+                "rl_num_eval_img = {}: the IS needs at least 10 images (10 splits)",
+                self.rl_num_eval_img
+            );
+        }
+        let [a, b] = self.stage_changes;
+        if !(0 < a && a < b && b < self.iterations) {
+            bail!(
+                "stage_changes {:?} with {} iterations: need 0 < first < second < iterations",
+                self.stage_changes,
+                self.iterations
+            );
+        }
+        if self.topk < 1 || self.num_candidate < self.topk {
+            bail!(
+                "topk {} / num_candidate {}: need 1 <= topk <= num_candidate",
+                self.topk,
+                self.num_candidate
+            );
+        }
+        if self.n_critic < 1 || self.ctrl_steps < 1 {
+            bail!("n_critic and ctrl_steps must be at least 1");
+        }
+        if !["variance", "std"].contains(&self.reset_mode.as_str()) {
+            bail!("reset_mode '{}': use variance or std", self.reset_mode);
+        }
+        if !["auto", "inception", "classifier"].contains(&self.scorer.as_str()) {
+            bail!(
+                "scorer '{}': use auto, inception or classifier",
+                self.scorer
+            );
+        }
+        Ok(())
+    }
+
+    /// The stage (0, 1, 2) of a 0-based iteration.
+    pub fn stage_of(&self, iteration: u64) -> usize {
+        self.stage_changes
+            .iter()
+            .filter(|&&c| iteration >= c)
+            .count()
+    }
+
+    /// Image size of a stage: bottom_width * 2^(stage+1).
+    pub fn stage_size(&self, stage: usize) -> i64 {
+        self.bottom_width << (stage + 1)
+    }
 }

@@ -15,8 +15,8 @@ use autogan::metrics::{
 };
 use tch::{Device, Kind, Tensor};
 
-const N_A: i64 = 100;
-const N_B: i64 = 60;
+const N_A: i64 = 40;
+const N_B: i64 = 30;
 const BATCH: i64 = 50;
 
 fn root() -> PathBuf {
@@ -429,6 +429,30 @@ fn eval_command_on_a_folder_matches_the_library() {
         "CLI {got} vs library {}",
         want.mean
     );
+
+    // `data stats` on the same folder: an npz equal to the library's statistics.
+    let ctx = autogan::device::Ctx {
+        device: Device::Cpu,
+        seed: 0,
+        quiet: true,
+    };
+    let out = dir.join("a20-stats.npz");
+    autogan::commands::eval::write_reference_stats(
+        &ctx,
+        folder.to_str().unwrap(),
+        &out,
+        None,
+        Protocol::Tf,
+        Some(&weights),
+    )
+    .unwrap();
+    let written = Stats::read_npz(&out).unwrap();
+    let mut acc = Accumulator::new(false, true);
+    acc.add_images(&scorer, &imgs).unwrap();
+    let want = acc.stats().unwrap();
+    assert_eq!(written.n, 20);
+    assert!(tensor_rel_err(&written.mu, &want.mu) < 1e-9);
+    assert!(tensor_rel_err(&written.sigma, &want.sigma) < 1e-9);
 
     // Missing weights: a non-zero exit that names the command to get them.
     let o = Command::new(exe)

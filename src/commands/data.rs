@@ -39,7 +39,21 @@ pub fn run(ctx: &Ctx, args: DataCommand) -> Result<()> {
             }
             Ok(())
         }
-        DataCommand::Stats { .. } => Err(super::not_implemented("data stats")),
+        DataCommand::Stats {
+            name,
+            out,
+            data_dir,
+        } => {
+            super::eval::write_reference_stats(
+                ctx,
+                &name,
+                &out,
+                data_dir.as_deref(),
+                crate::metrics::Protocol::Tf,
+                None,
+            )?;
+            Ok(())
+        }
     }
 }
 

@@ -83,6 +83,12 @@ enum Source {
     },
     /// A data set in memory (uint8 `[N,3,H,W]`).
     Dataset { images: Tensor, what: String },
+    /// `n` images drawn from a generator (z ~ N(0, I) from the run's seed).
+    Generator {
+        gen: Box<super::gen_source::LoadedGenerator>,
+        n: usize,
+        what: String,
+    },
 }
 
 impl Source {
@@ -90,12 +96,15 @@ impl Source {
         match self {
             Source::Files { files, .. } => files.len(),
             Source::Dataset { images, .. } => images.size()[0] as usize,
+            Source::Generator { n, .. } => *n,
         }
     }
 
     fn describe(&self) -> &str {
         match self {
-            Source::Files { what, .. } | Source::Dataset { what, .. } => what,
+            Source::Files { what, .. }
+            | Source::Dataset { what, .. }
+            | Source::Generator { what, .. } => what,
         }
     }
 
@@ -115,6 +124,13 @@ impl Source {
                 Ok(Tensor::stack(&v, 0))
             }
             Source::Dataset { images, .. } => Ok(images.narrow(0, lo as i64, (hi - lo) as i64)),
+            Source::Generator { gen, .. } => {
+                let z = Tensor::randn(
+                    [(hi - lo) as i64, gen.cfg.latent_dim],
+                    (tch::Kind::Float, gen.vs.device()),
+                );
+                Ok(data::from_gan(&gen.generate(&z)))
+            }
         }
     }
 }
@@ -230,12 +246,6 @@ fn check_batch(batch: i64) -> Result<usize> {
 }
 
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
-    if args.input.is_some() || args.generator.is_some() || args.arch.is_some() {
-        return Err(super::not_implemented("eval of a generator"));
-    }
-    let Some(images) = args.images.as_deref() else {
-        bail!("nothing to evaluate: give --images DIR (a folder of PNG/JPEG images)");
-    };
     let wanted = parse_metrics(&args.metric)?;
     let protocol: Protocol = args.protocol.parse().context("--protocol")?;
     let batch = check_batch(args.batch_size)?;
@@ -251,7 +261,27 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         ),
         (_, false) => None,
     };
-    let src = folder_source(images, Some(args.num_images))?;
+    let from_generator = args.input.is_some() || args.generator.is_some();
+    let src = match (args.images.as_deref(), from_generator) {
+        (Some(_), true) => bail!("give either --images DIR or a generator (RUN_DIR / --generator), not both"),
+        (Some(dir), false) => folder_source(dir, Some(args.num_images))?,
+        (None, true) => {
+            let gen = super::gen_source::load(
+                args.input.as_deref(),
+                args.generator.as_deref(),
+                args.arch.as_deref(),
+                &args.size,
+                ctx.device,
+            )?;
+            let what = format!("{} ({} generated images)", gen.source, args.num_images);
+            Source::Generator { gen: Box::new(gen), n: args.num_images, what }
+        }
+        (None, false) => bail!(
+            "nothing to evaluate: give a run directory or checkpoint, --generator W.safetensors --arch FILE, \
+             or --images DIR (a folder of PNG/JPEG images)"
+        ),
+    };
+    let images = Path::new(src.describe());
     let n = src.len();
     if wanted.is && (n as i64) < IS_SPLITS {
         bail!(
@@ -270,9 +300,19 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         Some(r) => Some(Stats::read_npz(Path::new(r)).with_context(|| format!("--fid-ref {r}"))?),
         None => None,
     };
-    let scorer = load_inception(ctx, args.inception.as_deref(), protocol)?;
+    let scorer: Box<dyn Scorer> = match args.scorer.as_str() {
+        "inception" => Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?),
+        "classifier" => {
+            let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
+            Box::new(crate::metrics::classifier::load_or_train(
+                &spec, ctx.device, ctx.quiet,
+            )?)
+        }
+        other => bail!("--scorer '{other}' is not known: use inception or classifier"),
+    };
+    let scorer = scorer.as_ref();
     let mut acc = Accumulator::new(wanted.is, wanted.fid);
-    score(ctx, &scorer, &src, batch, &mut acc, "eval")?;
+    score(ctx, scorer, &src, batch, &mut acc, "eval")?;
     let is: Option<IsResult> = if wanted.is {
         Some(acc.inception_score(IS_SPLITS)?)
     } else {
@@ -281,7 +321,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     let fid = match (&fid_ref, early_ref) {
         (Some(_), Some(r)) => Some(frechet_distance(&acc.stats()?, &r)?),
         (Some(name), None) => {
-            let r = reference_stats(ctx, &scorer, name, batch)?;
+            let r = reference_stats(ctx, scorer, name, batch)?;
             Some(frechet_distance(&acc.stats()?, &r)?)
         }
         (None, _) => None,

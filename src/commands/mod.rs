@@ -7,6 +7,7 @@ pub mod eval;
 pub mod gen_source;
 pub mod sample;
 pub mod scorer;
+pub mod scoring;
 pub mod search;
 pub mod train;
 

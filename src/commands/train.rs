@@ -55,6 +55,11 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(checkpoint_every, args.checkpoint_every);
     set!(sample_every, args.sample_every);
     set!(log_every, args.log_every);
+    set!(eval_every, args.eval_every);
+    set!(eval_images, args.eval_images);
+    if let Some(sc) = &args.scorer {
+        c.scorer = sc.clone();
+    }
     match (s.bottom_width, args.img_size) {
         (Some(bw), Some(im)) => {
             c.bottom_width = bw;
@@ -76,7 +81,7 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
 }
 
 pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
-    let (mut tr, dir, wall0, data) = if let Some(dir) = &args.resume {
+    let (mut tr, dir, wall0, data, best_fid) = if let Some(dir) = &args.resume {
         if args.arch.is_some() || args.preset.is_some() || args.out.is_some() {
             bail!("--resume continues a run with its own arch, preset and directory: drop --arch/--preset/--out");
         }
@@ -88,11 +93,35 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
                 ckpt.display()
             );
         }
+        let fixed = fixed_flags_given(&args);
+        if !fixed.is_empty() {
+            bail!(
+                "--resume continues a run with its own settings: {} cannot change (only --steps, \
+                 --lr, --checkpoint-every, --sample-every and --log-every can)",
+                fixed.join(", ")
+            );
+        }
         let (mut tr, extra) = Trainer::load_checkpoint(&ckpt, ctx.device)?;
         if let Some(steps) = args.steps {
             tr.cfg.steps = steps;
         }
+        if let Some(lr) = args.lr {
+            tr.cfg.lr = lr;
+        }
+        if let Some(v) = args.checkpoint_every {
+            tr.cfg.checkpoint_every = v;
+        }
+        if let Some(v) = args.sample_every {
+            tr.cfg.sample_every = v;
+        }
+        if let Some(v) = args.log_every {
+            tr.cfg.log_every = v;
+        }
+        tr.cfg
+            .validate()
+            .with_context(|| format!("resuming {}", dir.display()))?;
         let wall0 = extra["wall_s"].as_f64().unwrap_or(0.0);
+        let best_fid = extra["best_fid"].as_f64();
         if !ctx.quiet {
             eprintln!(
                 "resuming {} at G step {} of {}",
@@ -102,7 +131,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             );
         }
         let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
-        (tr, dir.clone(), wall0, data)
+        (tr, dir.clone(), wall0, data, best_fid)
     } else {
         let arch_path = args
             .arch
@@ -139,9 +168,31 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             &dir.join("arch.json"),
             serde_json::to_string_pretty(&tr.arch.to_json())?.as_bytes(),
         )?;
-        (tr, dir, 0.0, data)
+        (tr, dir, 0.0, data, None)
     };
-    train_loop(ctx, &mut tr, &dir, data, wall0, args.json)
+    train_loop(ctx, &mut tr, &dir, data, wall0, best_fid, args.json)
+}
+
+/// The flags given that a resumed run cannot change (its models, data and optimiser are fixed).
+fn fixed_flags_given(args: &TrainArgs) -> Vec<&'static str> {
+    let s = &args.size;
+    [
+        ("--dataset", args.data.dataset.is_some()),
+        ("--gf-dim", s.gf_dim.is_some()),
+        ("--df-dim", s.df_dim.is_some()),
+        ("--latent-dim", s.latent_dim.is_some()),
+        ("--bottom-width", s.bottom_width.is_some()),
+        ("--img-size", args.img_size.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--gen-batch-size", args.gen_batch_size.is_some()),
+        ("--n-critic", args.n_critic.is_some()),
+        ("--lr-decay", args.lr_decay.is_some()),
+        ("--ema", args.ema.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, given)| *given)
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// The training images at the run's size. The built-in set is always drawn with data seed 0,
@@ -164,9 +215,14 @@ fn train_loop(
     dir: &Path,
     data: crate::data::Dataset,
     wall0: f64,
+    mut best_fid: Option<f64>,
     json_out: bool,
 ) -> Result<()> {
     let data = data.to_device(ctx.device);
+    let mut evaluator = match cfg_eval(tr) {
+        true => Some(Evaluator::new(ctx, &tr.cfg, &data)?),
+        false => None,
+    };
     let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
     let ckpt = dir.join("checkpoint").join("last.safetensors");
     let cfg = tr.cfg.clone();
@@ -181,7 +237,20 @@ fn train_loop(
             Ok(s) => s,
             Err(e) => {
                 pb.abandon();
-                return Err(e.context(format!("run {}", dir.display())));
+                // The failed step is never saved: say what is left to resume from.
+                let note = match crate::safetensors::read_metadata(&ckpt) {
+                    Ok(m) => format!(
+                        "the last checkpoint ({}, G step {}) is intact: continue it with \
+                         `autogan train --resume {} --lr <lower>`",
+                        ckpt.display(),
+                        m.get("g_step").map(String::as_str).unwrap_or("?"),
+                        dir.display()
+                    ),
+                    Err(_) => "no checkpoint had been written yet: start again with a lower --lr \
+                               (or check the data)"
+                        .to_string(),
+                };
+                return Err(e.context(format!("run {}: {note}", dir.display())));
             }
         };
         steps_since += 1;
@@ -223,10 +292,44 @@ fn train_loop(
                 &dir.join("samples").join(format!("step_{step:07}.png")),
             )?;
         }
+        if let Some(ev) = evaluator.as_mut() {
+            if step.is_multiple_of(cfg.eval_every) || done {
+                let (is, fid) = ev.evaluate(tr)?;
+                let name = ev.scorer.name().to_string();
+                log.write(&json!({
+                    "step": step,
+                    "kind": "eval",
+                    "scorer": name,
+                    "num_images": cfg.eval_images,
+                    "is_mean": is.mean,
+                    "is_std": is.std,
+                    "fid": fid,
+                }))?;
+                progress::log(
+                    &pb,
+                    ctx.quiet,
+                    &format!(
+                        "step {step}: {name} IS {:.3} ± {:.3}, {name} FID {fid:.3} ({} images)",
+                        is.mean, is.std, cfg.eval_images
+                    ),
+                );
+                if best_fid.is_none_or(|b| fid < b) {
+                    best_fid = Some(fid);
+                    let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_fid": best_fid});
+                    tr.save_checkpoint(&dir.join("checkpoint").join("best.safetensors"), &extra)?;
+                    let info = json!({"step": step, "fid": fid, "is_mean": is.mean, "is_std": is.std,
+                                      "scorer": name, "num_images": cfg.eval_images});
+                    run::atomic_write(
+                        &dir.join("checkpoint").join("best.json"),
+                        serde_json::to_string_pretty(&info)?.as_bytes(),
+                    )?;
+                }
+            }
+        }
         if step.is_multiple_of(cfg.checkpoint_every) || done {
             tr.save_checkpoint(
                 &ckpt,
-                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64()}),
+                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_fid": best_fid}),
             )?;
         }
     }
@@ -268,5 +371,59 @@ pub fn resolve_checkpoint(p: &Path) -> PathBuf {
         p.join("checkpoint").join("last.safetensors")
     } else {
         p.to_path_buf()
+    }
+}
+
+fn cfg_eval(tr: &Trainer) -> bool {
+    tr.cfg.eval_every > 0
+}
+
+/// Scores the EMA generator during training against fixed real statistics.
+struct Evaluator {
+    scorer: Box<dyn crate::metrics::Scorer>,
+    real: crate::metrics::Stats,
+}
+
+impl Evaluator {
+    fn new(ctx: &Ctx, cfg: &TrainConfig, data: &crate::data::Dataset) -> Result<Evaluator> {
+        let spec = crate::data::DataSpec::for_training(
+            cfg.dataset.as_deref(),
+            None,
+            cfg.img_size,
+            cfg.shapes_count,
+            0,
+        );
+        let scorer = super::scoring::pick(&cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
+        let n = cfg.eval_images.min(data.len() as i64);
+        let mut acc = crate::metrics::Accumulator::new(false, true);
+        let mut i = 0;
+        while i < n {
+            let b = 100.min(n - i);
+            acc.add_images(scorer.as_ref(), &data.images.narrow(0, i, b))?;
+            i += b;
+        }
+        Ok(Evaluator {
+            real: acc.stats()?,
+            scorer,
+        })
+    }
+
+    /// (IS, FID) of `eval_images` images from the EMA generator.
+    fn evaluate(&mut self, tr: &Trainer) -> Result<(crate::metrics::IsResult, f64)> {
+        let n = tr.cfg.eval_images;
+        let mut acc = crate::metrics::Accumulator::new(true, true);
+        let mut i = 0;
+        while i < n {
+            let b = 100.min(n - i);
+            let z = tch::Tensor::randn([b, tr.cfg.latent_dim], (tch::Kind::Float, tr.device));
+            acc.add_images(
+                self.scorer.as_ref(),
+                &crate::data::from_gan(&tr.sample_ema(&z)),
+            )?;
+            i += b;
+        }
+        let is = acc.inception_score(crate::metrics::IS_SPLITS)?;
+        let fid = crate::metrics::frechet_distance(&acc.stats()?, &self.real)?;
+        Ok((is, fid))
     }
 }

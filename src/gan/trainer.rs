@@ -72,11 +72,13 @@ impl Trainer {
         tch::manual_seed(mix_seed(seed, u64::MAX));
         let gcfg = gen_config(&cfg);
         let g_vs = VarStore::new(device);
+        // The constructors draw SPEC section 2's initialisation, in construction order, from
+        // the seeded libtorch generator. (`nn::init_weights` is not called: it walks a HashMap,
+        // whose order changes from process to process, so the same seed would give other
+        // weights in every run.)
         let g = Generator::new(&g_vs.root(), &arch, &gcfg);
-        crate::nn::init_weights(&g_vs);
         let d_vs = VarStore::new(device);
         let d = Discriminator::new(&d_vs.root(), &DiscConfig { df_dim: cfg.df_dim });
-        crate::nn::init_weights(&d_vs);
         let mut ema_vs = VarStore::new(device);
         let g_ema = Generator::new(&ema_vs.root(), &arch, &gcfg);
         ema_vs.copy(&g_vs)?;
@@ -153,8 +155,7 @@ impl Trainer {
         };
         if !stats.d_loss.is_finite() || !stats.g_loss.is_finite() {
             bail!(
-                "the loss became {} at G step {} (D loss {}, G loss {}): training diverged. The \
-                 last checkpoint is intact; resume it with a lower --lr, or check the data",
+                "the loss became {} at G step {} (D loss {}, G loss {}): training diverged",
                 if stats.d_loss.is_nan() || stats.g_loss.is_nan() {
                     "NaN"
                 } else {

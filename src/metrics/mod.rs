@@ -16,11 +16,13 @@
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
+pub mod classifier;
 pub mod inception;
 pub mod is;
 pub mod resize;
 pub mod stats;
 
+pub use classifier::ClassifierScorer;
 pub use inception::{Inception, InceptionScorer};
 pub use is::{inception_score, IsResult, IS_SPLITS};
 pub use stats::{frechet_distance, Stats, StatsAccumulator};

@@ -12,10 +12,12 @@ pub mod generator;
 pub mod init;
 pub mod layers;
 pub mod spectral;
+pub mod supernet;
 pub mod weights;
 
 pub use count::{arch_info, disc_params, gen_params, trainable_params};
 pub use discriminator::{DiscConfig, Discriminator};
 pub use generator::{GenConfig, Generator};
 pub use init::init_weights;
+pub use supernet::{super_params, ChosenVar, SuperGenerator};
 pub use weights::{load_weights, save_weights};

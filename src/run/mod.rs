@@ -79,6 +79,11 @@ impl Jsonl {
     /// Open for appending. With `keep_until = Some(step)`, first drop every line whose
     /// `"step"` is greater (lines written after the checkpoint a resumed run starts from).
     pub fn open(path: &Path, keep_until: Option<u64>) -> Result<Jsonl> {
+        Jsonl::open_keep(path, "step", keep_until)
+    }
+
+    /// [`Jsonl::open`] with the counter read from `key` instead of `"step"`.
+    pub fn open_keep(path: &Path, key: &str, keep_until: Option<u64>) -> Result<Jsonl> {
         if let Some(limit) = keep_until {
             if path.exists() {
                 let text = std::fs::read_to_string(path)?;
@@ -88,7 +93,7 @@ impl Jsonl {
                         Ok(v) => v,
                         Err(_) => continue, // a line cut by a crash
                     };
-                    if v["step"].as_u64().is_some_and(|s| s > limit) {
+                    if v[key].as_u64().is_some_and(|s| s > limit) {
                         continue;
                     }
                     kept.push_str(line);

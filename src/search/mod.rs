@@ -4,3 +4,4 @@ pub mod beam;
 pub mod controller;
 pub mod reinforce;
 pub mod reset;
+pub mod run;

@@ -64,6 +64,14 @@ impl Reset {
         q.push_back(x);
     }
 
+    /// The current windows (G, D), oldest first: for checkpoints.
+    pub fn windows(&self) -> (Vec<f64>, Vec<f64>) {
+        (
+            self.g.iter().copied().collect(),
+            self.d.iter().copied().collect(),
+        )
+    }
+
     /// Record one G loss (after each G step).
     pub fn push_g(&mut self, g_loss: f64) {
         Self::push_to(&mut self.g, self.window, g_loss);

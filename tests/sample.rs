@@ -1,0 +1,377 @@
+//! `autogan sample` end to end: CLI-level parity with a plain PyTorch generator of arch "a"
+//! (`tests/reference/sample_reference.py`), reference `.pth` conversion
+//! (`scripts/convert_reference_checkpoint.py`), sampling from a run directory as a grid and
+//! as single PNGs, and the errors for weights that do not fit and latents of the wrong width.
+//! The PyTorch parts are skipped, with a message, when `.venv/bin/python` or torch is missing.
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use tch::{Kind, Tensor};
+
+const ARCH_A: &str = "configs/arch/autogan_cifar10_a.json";
+const ARCH_B: &str = "configs/arch/autogan_cifar10_b.json";
+const TOL: f64 = 1e-5;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sample-test-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .current_dir(root())
+        .args(["--device", "cpu", "--threads", "1", "-q"])
+        .args(args)
+        .output()
+        .expect("running autogan")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "autogan {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(!o.status.success(), "autogan {args:?} should have failed");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn python() -> PathBuf {
+    root().join(".venv/bin/python")
+}
+
+/// The reference directory of sample_reference.py, made once per process; None = skipped.
+fn reference() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let py = python();
+        if !py.exists() {
+            eprintln!(
+                "SKIP sample parity: {} not found (run scripts/setup.sh)",
+                py.display()
+            );
+            return None;
+        }
+        let probe = Command::new(&py)
+            .args(["-c", "import torch, safetensors"])
+            .output();
+        if !matches!(&probe, Ok(o) if o.status.success()) {
+            eprintln!(
+                "SKIP sample parity: {} cannot import torch and safetensors",
+                py.display()
+            );
+            return None;
+        }
+        let out = tmp("reference");
+        let script = root().join("tests/reference/sample_reference.py");
+        let o = Command::new(&py)
+            .arg(&script)
+            .arg(&out)
+            .output()
+            .expect("running python");
+        assert!(
+            o.status.success(),
+            "{} failed:\n{}",
+            script.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Some(out)
+    })
+    .as_deref()
+}
+
+fn tensor(path: &Path, name: &str) -> Tensor {
+    autogan::safetensors::read(path)
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{} has no tensor {name}", path.display()))
+        .1
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    assert_eq!(a.size(), b.size());
+    (a.to_kind(Kind::Double) - b.to_kind(Kind::Double))
+        .abs()
+        .max()
+        .double_value(&[])
+}
+
+/// `sample` with the reference latents into OUT, then the max difference to PyTorch's output.
+fn sample_diff(reference: &Path, weights_args: &[&str], name: &str) -> f64 {
+    let out = tmp(&format!("{name}.safetensors"));
+    let z = reference.join("z.safetensors");
+    let mut args = vec!["sample"];
+    args.extend_from_slice(weights_args);
+    args.extend_from_slice(&["--latents", s(&z), "--save-tensor", s(&out)]);
+    ok(&args);
+    let ours = tensor(&out, "images");
+    let theirs = tensor(&reference.join("out.safetensors"), "images");
+    assert_eq!(ours.size(), vec![8, 3, 32, 32]);
+    let d = max_diff(&ours, &theirs);
+    eprintln!("{name}: max |ours - pytorch| = {d:.3e}");
+    d
+}
+
+#[test]
+fn sample_matches_pytorch_for_arch_a() {
+    let Some(r) = reference() else { return };
+    let w = r.join("g_a.safetensors");
+    let d = sample_diff(
+        r,
+        &[
+            "--generator",
+            s(&w),
+            "--arch",
+            ARCH_A,
+            "--gf-dim",
+            "32",
+            "--latent-dim",
+            "16",
+        ],
+        "parity",
+    );
+    assert!(d < TOL, "sample output differs from PyTorch by {d:e}");
+    // the weights really are non-trivial: the output is not constant
+    let out = tensor(&r.join("out.safetensors"), "images");
+    assert!(out.std(true).double_value(&[]) > 0.05);
+}
+
+#[test]
+fn converted_reference_checkpoint_samples_the_same() {
+    let Some(r) = reference() else { return };
+    let script = root().join("scripts/convert_reference_checkpoint.py");
+    let conv = tmp("converted.safetensors");
+    let o = Command::new(python())
+        .arg(&script)
+        .arg(r.join("g_a.pth"))
+        .arg(&conv)
+        .args(["--arch", s(&root().join(ARCH_A))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta: BTreeMap<String, String> = autogan::safetensors::read_metadata(&conv).unwrap();
+    assert_eq!(meta["gf_dim"], "32");
+    assert_eq!(meta["latent_dim"], "16");
+    assert_eq!(meta["bottom_width"], "4");
+    assert!(meta.contains_key("arch"));
+    let names: Vec<String> = autogan::safetensors::read(&conv)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with("num_batches_tracked")));
+    assert!(names.iter().any(|n| n == "cell3.skip_in_ops.1.weight"));
+    // arch and sizes from the file's metadata alone
+    let d = sample_diff(r, &["--generator", s(&conv)], "converted");
+    assert!(
+        d < TOL,
+        "converted checkpoint differs from PyTorch by {d:e}"
+    );
+
+    // a raw state dict, without --arch: the sizes are inferred, the arch comes from the flag
+    let raw = tmp("converted-raw.safetensors");
+    let o = Command::new(python())
+        .arg(&script)
+        .arg(r.join("raw.pth"))
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = fails(&["sample", "--generator", s(&raw), "--out", s(&tmp("x.png"))]);
+    assert!(err.contains("--arch"), "{err}");
+    let d = sample_diff(
+        r,
+        &["--generator", s(&raw), "--arch", ARCH_A],
+        "converted-raw",
+    );
+    assert!(
+        d < TOL,
+        "converted raw state dict differs from PyTorch by {d:e}"
+    );
+}
+
+/// A finished 2-step tiny run (gf 8, latent 8), made once per process.
+fn tiny_run() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp("run");
+        ok(&[
+            "train",
+            "--arch",
+            ARCH_A,
+            "--preset",
+            "quick",
+            "--gf-dim",
+            "8",
+            "--df-dim",
+            "8",
+            "--latent-dim",
+            "8",
+            "--batch-size",
+            "4",
+            "--gen-batch-size",
+            "4",
+            "--steps",
+            "2",
+            "--out",
+            s(&dir),
+        ]);
+        dir
+    })
+}
+
+#[test]
+fn sample_from_a_run_directory() {
+    let run_dir = tiny_run();
+    let grid = tmp("grid.png");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        s(run_dir),
+        "--n",
+        "6",
+        "--nrow",
+        "3",
+        "--out",
+        s(&grid),
+    ]);
+    let img = image::open(&grid).unwrap();
+    // 3 x 2 images of 32 px with 2 px gaps
+    assert_eq!((img.width(), img.height()), (3 * 34 + 2, 2 * 34 + 2));
+
+    let dir = tmp("singles");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        s(run_dir),
+        "--n",
+        "5",
+        "--out-dir",
+        s(&dir),
+    ]);
+    let pngs = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    assert_eq!(pngs, 5);
+    let one = image::open(dir.join("000000.png")).unwrap();
+    assert_eq!((one.width(), one.height()), (32, 32));
+
+    // the training checkpoint itself and the exported EMA generator give the same images
+    let z = tmp("z8.safetensors");
+    let zt = Tensor::randn([3, 8], (Kind::Float, tch::Device::Cpu));
+    autogan::safetensors::write(&z, &[("z".into(), zt)], &BTreeMap::new()).unwrap();
+    let mut outs = HashMap::new();
+    for (name, src) in [
+        ("ckpt", run_dir.join("checkpoint/last.safetensors")),
+        ("gen", run_dir.join("generator.safetensors")),
+    ] {
+        let out = tmp(&format!("from-{name}.safetensors"));
+        ok(&[
+            "sample",
+            "--checkpoint",
+            s(&src),
+            "--latents",
+            s(&z),
+            "--save-tensor",
+            s(&out),
+        ]);
+        outs.insert(name, tensor(&out, "images"));
+    }
+    assert!(max_diff(&outs["ckpt"], &outs["gen"]) < 1e-6);
+}
+
+#[test]
+fn weights_that_do_not_fit_are_an_error() {
+    let g = tiny_run().join("generator.safetensors");
+    // another arch: arch "b" has a shortcut conv in cell 3 (cell3.c_sc) that arch "a" lacks
+    let err = fails(&[
+        "sample",
+        "--generator",
+        s(&g),
+        "--arch",
+        ARCH_B,
+        "--out",
+        s(&tmp("b.png")),
+    ]);
+    assert!(err.contains("does not fit"), "{err}");
+    assert!(err.contains("missing"), "{err}");
+    // other sizes
+    let err = fails(&[
+        "sample",
+        "--generator",
+        s(&g),
+        "--arch",
+        ARCH_A,
+        "--gf-dim",
+        "16",
+        "--out",
+        s(&tmp("g16.png")),
+    ]);
+    assert!(err.contains("shape differs"), "{err}");
+    assert!(err.contains("cell1.c1.weight"), "{err}");
+    assert!(!tmp("g16.png").exists());
+}
+
+#[test]
+fn latents_of_the_wrong_width_are_an_error() {
+    let z = tmp("z5.safetensors");
+    let zt = Tensor::randn([4, 5], (Kind::Float, tch::Device::Cpu));
+    autogan::safetensors::write(&z, &[("z".into(), zt)], &BTreeMap::new()).unwrap();
+    let out = tmp("never.png");
+    let err = fails(&[
+        "sample",
+        "--checkpoint",
+        s(tiny_run()),
+        "--latents",
+        s(&z),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("[n, 8]"), "{err}");
+    assert!(err.contains("z5.safetensors"), "{err}");
+    assert!(!out.exists());
+    // a latents file without `z`
+    let noz = tmp("noz.safetensors");
+    let t = Tensor::randn([4, 8], (Kind::Float, tch::Device::Cpu));
+    autogan::safetensors::write(&noz, &[("latents".into(), t)], &BTreeMap::new()).unwrap();
+    let err = fails(&[
+        "sample",
+        "--checkpoint",
+        s(tiny_run()),
+        "--latents",
+        s(&noz),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("no tensor named 'z'"), "{err}");
+}
