@@ -132,8 +132,33 @@ fn arch_show_broken_file_fails_naming_it() {
 }
 
 #[test]
-fn unbuilt_subcommand_says_so() {
-    let o = autogan(&["--device", "cpu", "search"]);
+fn search_rejects_bad_settings_before_creating_a_run() {
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-bad-search");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = autogan(&[
+        "--device",
+        "cpu",
+        "search",
+        "--preset",
+        "no_such_preset",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not implemented yet"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no_such_preset"), "{}", stderr(&o));
+    let o = autogan(&[
+        "--device",
+        "cpu",
+        "search",
+        "--stage-changes",
+        "5,3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("stage_changes"), "{}", stderr(&o));
+    assert!(
+        !out.exists(),
+        "a refused search must not create its run directory"
+    );
 }

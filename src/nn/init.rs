@@ -49,7 +49,12 @@ pub fn init_weights(vs: &VarStore) {
             .map(|t| t.size())
             .find(|d| d.len() >= 2)
     };
-    for (name, t) in &vars {
+    // Sorted by name: the draws from libtorch's generator must happen in the same order in
+    // every process (a HashMap's order is random), or a seed would not fix the weights.
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let t = &vars[name];
         let (layer, leaf) = split(name);
         let dims = t.size();
         let batch_norm = vars.contains_key(&format!("{layer}.running_mean"))
