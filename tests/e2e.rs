@@ -1,0 +1,222 @@
+//! End-to-end runs of the binary on a small labelled image folder, with the classifier scorer
+//! trained on demand into a private $AUTOGAN_HOME: training with evaluation (IS/FID lines in
+//! train.jsonl, checkpoint/best.*), `eval` of a run directory, and a complete tiny search with
+//! the final training that picks best.json.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// A folder with one subfolder per class: 3 shape classes x 40 images, 32x32 PNGs.
+fn labelled_folder(root: &Path) {
+    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut px = vec![0u8; 3 * 32 * 32];
+        for i in 0..40u64 {
+            autogan::data::shapes::render(i, 11, class, &mut px);
+            let mut img = image::RgbImage::new(32, 32);
+            for y in 0..32 {
+                for x in 0..32 {
+                    let p = |c: usize| px[c * 1024 + y * 32 + x];
+                    img.put_pixel(x as u32, y as u32, image::Rgb([p(0), p(1), p(2)]));
+                }
+            }
+            img.save(dir.join(format!("{i:03}.png"))).unwrap();
+        }
+    }
+}
+
+fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .env("AUTOGAN_HOME", home)
+        .args(["--device", "cpu", "--threads", "1", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "autogan {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+const TINY: [&str; 10] = [
+    "--gf-dim",
+    "8",
+    "--df-dim",
+    "8",
+    "--latent-dim",
+    "8",
+    "--batch-size",
+    "4",
+    "--gen-batch-size",
+    "4",
+];
+
+#[test]
+fn train_with_evaluation_then_eval_and_search_with_final_training() {
+    let root = tmp("e2e");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let d = data.to_str().unwrap();
+
+    // Training with evaluation every 2 steps, scored by the classifier.
+    let run = root.join("run");
+    let mut args = vec![
+        "train",
+        "--arch",
+        "configs/arch/autogan_cifar10_a.json",
+        "--preset",
+        "quick",
+    ];
+    args.extend(TINY);
+    args.extend([
+        "--dataset",
+        d,
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-images",
+        "20",
+        "--scorer",
+        "classifier",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    autogan(&home, &args);
+    let log = std::fs::read_to_string(run.join("train.jsonl")).unwrap();
+    let evals: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "eval")
+        .collect();
+    assert_eq!(evals.len(), 2, "evaluations at steps 2 and 4:\n{log}");
+    for e in &evals {
+        assert_eq!(e["scorer"], "classifier");
+        assert!(
+            e["fid"].as_f64().unwrap().is_finite() && e["is_mean"].as_f64().unwrap() >= 1.0 - 1e-9
+        );
+    }
+    let best: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/best.json")).unwrap())
+            .unwrap();
+    let best_fid = evals
+        .iter()
+        .map(|e| e["fid"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(
+        best["fid"].as_f64().unwrap(),
+        best_fid,
+        "best.json keeps the lowest FID"
+    );
+    assert!(run.join("checkpoint/best.safetensors").is_file());
+    assert!(
+        home.join("scorers").is_dir(),
+        "the classifier is cached in $AUTOGAN_HOME"
+    );
+
+    // eval of the run directory with the same (cached) classifier.
+    let o = autogan(
+        &home,
+        &[
+            "eval",
+            run.to_str().unwrap(),
+            "--scorer",
+            "classifier",
+            "--dataset",
+            d,
+            "--fid-ref",
+            d,
+            "--num-images",
+            "30",
+            "--batch-size",
+            "10",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["scorer"], "classifier");
+    assert_eq!(v["num_images"], 30);
+    assert!(v["fid"].as_f64().unwrap().is_finite() && v["is_mean"].as_f64().unwrap().is_finite());
+
+    // A complete three-stage search with the paper's final selection by FID.
+    let out = root.join("search");
+    let mut args = vec![
+        "search",
+        "--preset",
+        "quick",
+        "--dataset",
+        d,
+        "--scorer",
+        "classifier",
+    ];
+    args.extend(TINY);
+    args.extend([
+        "--iterations",
+        "3",
+        "--stage-changes",
+        "1,2",
+        "--max-shared-steps",
+        "3",
+        "--ctrl-steps",
+        "1",
+        "--ctrl-sample-batch",
+        "2",
+        "--rl-num-eval-img",
+        "10",
+        "--num-candidate",
+        "3",
+        "--topk",
+        "2",
+        "--final-train-steps",
+        "2",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let o = autogan(&home, &args);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["scorer"], "classifier");
+    assert!(summary["selected_by"].as_str().unwrap().contains("FID"));
+    let best =
+        autogan::arch::Arch::load(&out.join("best.json")).expect("best.json is a usable arch file");
+    assert!(best.is_complete());
+    let top: Vec<_> = (1..=2)
+        .filter(|k| out.join(format!("archs/top{k}.json")).is_file())
+        .collect();
+    assert!(!top.is_empty());
+    let log = std::fs::read_to_string(out.join("search.jsonl")).unwrap();
+    let iters = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"iteration\""))
+        .count();
+    let ctrl = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"controller\""))
+        .count();
+    assert_eq!((iters, ctrl), (3, 3), "{log}");
+    assert!(out.join("samples/iter_003.png").is_file());
+    // best.json trains as is.
+    let run2 = root.join("run2");
+    let best_path = out.join("best.json");
+    let mut args = vec!["train", "--arch", best_path.to_str().unwrap()];
+    args.extend(TINY);
+    args.extend([
+        "--dataset",
+        d,
+        "--steps",
+        "1",
+        "--out",
+        run2.to_str().unwrap(),
+    ]);
+    autogan(&home, &args);
+    assert!(run2.join("generator.safetensors").is_file());
+}
