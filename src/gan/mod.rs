@@ -61,3 +61,43 @@ pub fn copy_buffers(dst: &tch::nn::VarStore, src: &tch::nn::VarStore) {
         }
     });
 }
+
+/// `tensors[key]`, checked to have the shape of `like`; errors name the checkpoint `path`.
+pub fn checked<'a>(
+    tensors: &'a std::collections::HashMap<String, Tensor>,
+    path: &std::path::Path,
+    key: &str,
+    like: &Tensor,
+) -> anyhow::Result<&'a Tensor> {
+    let src = tensors.get(key).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: tensor {key} is missing: the checkpoint is incomplete",
+            path.display()
+        )
+    })?;
+    if src.size() != like.size() {
+        anyhow::bail!(
+            "{}: tensor {key} has shape {:?}, expected {:?}",
+            path.display(),
+            src.size(),
+            like.size()
+        );
+    }
+    Ok(src)
+}
+
+/// Copy `{prefix}.{name}` of a checkpoint's `tensors` into every variable of `vs`.
+pub fn load_prefixed(
+    vs: &tch::nn::VarStore,
+    prefix: &str,
+    tensors: &std::collections::HashMap<String, Tensor>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    tch::no_grad(|| {
+        for (n, t) in vs.variables() {
+            let src = checked(tensors, path, &format!("{prefix}.{n}"), &t)?;
+            t.shallow_clone().copy_(src);
+        }
+        Ok(())
+    })
+}

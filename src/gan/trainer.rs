@@ -244,33 +244,14 @@ impl Trainer {
         let mut tr = Trainer::new(cfg, arch, seed, device)?;
         let tensors: HashMap<String, Tensor> =
             crate::safetensors::read(path)?.into_iter().collect();
-        let get = |key: &str, like: &Tensor| -> Result<&Tensor> {
-            let src = tensors.get(key).with_context(|| {
-                format!(
-                    "{}: tensor {key} is missing: the checkpoint is incomplete",
-                    path.display()
-                )
-            })?;
-            if src.size() != like.size() {
-                bail!(
-                    "{}: tensor {key} has shape {:?}, expected {:?}",
-                    path.display(),
-                    src.size(),
-                    like.size()
-                );
-            }
-            Ok(src)
-        };
+        super::load_prefixed(&tr.g_vs, "g", &tensors, path)?;
+        super::load_prefixed(&tr.d_vs, "d", &tensors, path)?;
+        let ema = tr.ema_vs.variables();
         tch::no_grad(|| -> Result<()> {
-            for (prefix, vs) in [("g", &tr.g_vs), ("d", &tr.d_vs)] {
-                for (n, t) in vs.variables() {
-                    t.shallow_clone().copy_(get(&format!("{prefix}.{n}"), &t)?);
-                }
-            }
-            let ema = tr.ema_vs.variables();
             for (n, _) in named_trainable(&tr.g_vs) {
                 let t = &ema[&n];
-                t.shallow_clone().copy_(get(&format!("ema.{n}"), t)?);
+                t.shallow_clone()
+                    .copy_(super::checked(&tensors, path, &format!("ema.{n}"), t)?);
             }
             Ok(())
         })?;

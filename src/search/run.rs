@@ -413,31 +413,8 @@ impl Search {
         s.resets = field("resets")?.parse()?;
         let tensors: HashMap<String, Tensor> =
             crate::safetensors::read(path)?.into_iter().collect();
-        let get = |key: &str, like: &Tensor| -> Result<Tensor> {
-            let x = tensors.get(key).with_context(|| {
-                format!(
-                    "{}: tensor {key} is missing: the checkpoint is incomplete",
-                    path.display()
-                )
-            })?;
-            if x.size() != like.size() {
-                bail!(
-                    "{}: tensor {key} has shape {:?}, expected {:?}",
-                    path.display(),
-                    x.size(),
-                    like.size()
-                );
-            }
-            Ok(x.to_device(device))
-        };
-        tch::no_grad(|| -> Result<()> {
-            for (prefix, vs) in [("g", &s.g_vs), ("d", &s.d_vs)] {
-                for (n, t) in vs.variables() {
-                    t.shallow_clone().copy_(&get(&format!("{prefix}.{n}"), &t)?);
-                }
-            }
-            Ok(())
-        })?;
+        crate::gan::load_prefixed(&s.g_vs, "g", &tensors, path)?;
+        crate::gan::load_prefixed(&s.d_vs, "d", &tensors, path)?;
         s.opt_g
             .load_state(&tensors, "opt_g")
             .with_context(|| path.display().to_string())?;
