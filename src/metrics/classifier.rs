@@ -76,7 +76,7 @@ pub struct ClassifierConfig {
 impl Default for ClassifierConfig {
     fn default() -> ClassifierConfig {
         ClassifierConfig {
-            epochs: 2,
+            epochs: 3,
             batch_size: 32,
             lr: 1e-3,
             weight_decay: 5e-4,
