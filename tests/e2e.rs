@@ -220,3 +220,114 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     autogan(&home, &args);
     assert!(run2.join("generator.safetensors").is_file());
 }
+
+/// `autogan search` killed with SIGKILL after its first checkpoint and resumed logs the same
+/// iterations and controller steps as an uninterrupted search with the same seed.
+#[test]
+fn killed_and_resumed_search_matches_the_uninterrupted_one() {
+    let root = tmp("e2e-search-resume");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let d = data.to_str().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "search",
+            "--preset",
+            "quick",
+            "--dataset",
+            d,
+            "--scorer",
+            "classifier",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(TINY.iter().map(|s| s.to_string()));
+        a.extend(
+            [
+                "--iterations",
+                "6",
+                "--stage-changes",
+                "2,4",
+                "--max-shared-steps",
+                "6",
+                "--ctrl-steps",
+                "2",
+                "--ctrl-sample-batch",
+                "2",
+                "--rl-num-eval-img",
+                "20",
+                "--num-candidate",
+                "3",
+                "--topk",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        a
+    };
+    // The classifier is trained once (by the first run) and read from the cache afterwards.
+    let full = root.join("full");
+    let a = args(&full);
+    autogan(&home, &a.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let cut = root.join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .env("AUTOGAN_HOME", &home)
+        .args(["--device", "cpu", "--threads", "1", "--quiet"])
+        .args(args(&cut))
+        .spawn()
+        .unwrap();
+    let ckpt = cut.join("checkpoint/last.safetensors");
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && t0.elapsed().as_secs() < 300 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let ran_to_the_end = child.try_wait().unwrap().is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ckpt.exists(), "no checkpoint was written");
+    eprintln!(
+        "search killed {}",
+        if ran_to_the_end {
+            "after it had finished"
+        } else {
+            "mid-run"
+        }
+    );
+    autogan(&home, &["search", "--resume", cut.to_str().unwrap()]);
+
+    let lines = |dir: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join("search.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect()
+    };
+    let (la, lb) = (lines(&full), lines(&cut));
+    assert_eq!(la.len(), lb.len(), "same number of log lines");
+    for (x, y) in la.iter().zip(&lb) {
+        for key in [
+            "kind",
+            "iteration",
+            "stage",
+            "d_loss",
+            "g_loss",
+            "archs",
+            "scores",
+            "reward",
+            "baseline",
+        ] {
+            assert_eq!(x[key], y[key], "{key} differs:\n{x}\n{y}");
+        }
+    }
+    let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
+    assert_eq!(best(&full), best(&cut));
+}
