@@ -4,6 +4,8 @@
 //! they are cached in the target folder until the script changes). The parity tests print
 //! "SKIP: ..." and pass when .venv/bin/python or its metric packages are missing
 //! (`bash scripts/setup.sh --with-metrics` installs them).
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -203,22 +205,15 @@ fn inception_weights_missing_tensors_are_listed() {
 fn reference() -> Option<&'static Path> {
     static REF: OnceLock<Option<PathBuf>> = OnceLock::new();
     REF.get_or_init(|| {
-        let py = root().join(".venv/bin/python");
-        if !py.is_file() {
-            println!("SKIP: {} not found (run bash scripts/setup.sh --with-metrics)", py.display());
-            return None;
-        }
-        let ok = Command::new(&py)
-            .args(["-c", "import torch, torch_fidelity, pytorch_fid, scipy, safetensors, PIL"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            println!("SKIP: torch-fidelity / pytorch-fid / scipy missing in .venv (run bash scripts/setup.sh --with-metrics)");
-            return None;
-        }
+        let py = common::venv_python(
+            "metrics parity",
+            "torch, torch_fidelity, pytorch_fid, scipy, safetensors, PIL",
+            "bash scripts/setup.sh --with-metrics",
+        )?;
         let script = root().join("tests/reference/make_reference.py");
-        let text = std::fs::read(&script).expect("reading make_reference.py");
+        // The cache is valid for this script and these sizes only.
+        let mut text = std::fs::read(&script).expect("reading make_reference.py");
+        text.extend(format!("\n# n_a {N_A} n_b {N_B} batch {BATCH}\n").bytes());
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("metrics-ref");
         let stamp = out.join("script.stamp");
         let done = out.join("reference.json");
@@ -227,11 +222,21 @@ fn reference() -> Option<&'static Path> {
         }
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).unwrap();
-        eprintln!("running {} (a few minutes on 2 CPU cores)", script.display());
+        eprintln!(
+            "running {} (a few minutes on 2 CPU cores)",
+            script.display()
+        );
         let o = Command::new(&py)
             .arg(&script)
             .arg(&out)
-            .args(["--n-a", &N_A.to_string(), "--n-b", &N_B.to_string(), "--batch", &BATCH.to_string()])
+            .args([
+                "--n-a",
+                &N_A.to_string(),
+                "--n-b",
+                &N_B.to_string(),
+                "--batch",
+                &BATCH.to_string(),
+            ])
             .output()
             .expect("running make_reference.py");
         assert!(

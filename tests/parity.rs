@@ -2,6 +2,8 @@
 //! (`tests/reference/gen_reference.py`, written from SPEC): the script saves random weights,
 //! inputs and outputs; we load the weights with `nn::load_weights` and compare.
 //! Skipped (with a message) when `.venv/bin/python` or its torch / safetensors is missing.
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,24 +28,7 @@ fn reference() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let python = root.join(".venv/bin/python");
-        if !python.exists() {
-            eprintln!(
-                "SKIP parity: {} not found (run scripts/setup.sh)",
-                python.display()
-            );
-            return None;
-        }
-        let probe = Command::new(&python)
-            .args(["-c", "import torch, safetensors"])
-            .output();
-        if !matches!(&probe, Ok(o) if o.status.success()) {
-            eprintln!(
-                "SKIP parity: {} cannot import torch and safetensors",
-                python.display()
-            );
-            return None;
-        }
+        let python = common::venv_python("parity", "torch, safetensors", "scripts/setup.sh")?;
         let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("parity-reference-{}", std::process::id()));
         let script = root.join("tests/reference/gen_reference.py");

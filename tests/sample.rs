@@ -3,6 +3,8 @@
 //! (`scripts/convert_reference_checkpoint.py`), sampling from a run directory as a grid and
 //! as single PNGs, and the errors for weights that do not fit and latents of the wrong width.
 //! The PyTorch parts are skipped, with a message, when `.venv/bin/python` or torch is missing.
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,24 +68,7 @@ fn python() -> PathBuf {
 fn reference() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let py = python();
-        if !py.exists() {
-            eprintln!(
-                "SKIP sample parity: {} not found (run scripts/setup.sh)",
-                py.display()
-            );
-            return None;
-        }
-        let probe = Command::new(&py)
-            .args(["-c", "import torch, safetensors"])
-            .output();
-        if !matches!(&probe, Ok(o) if o.status.success()) {
-            eprintln!(
-                "SKIP sample parity: {} cannot import torch and safetensors",
-                py.display()
-            );
-            return None;
-        }
+        let py = common::venv_python("sample parity", "torch, safetensors", "scripts/setup.sh")?;
         let out = tmp("reference");
         let script = root().join("tests/reference/sample_reference.py");
         let o = Command::new(&py)
