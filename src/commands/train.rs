@@ -1,7 +1,7 @@
 //! `autogan train`: train a fixed architecture from scratch (or resume a run).
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::arch::Arch;
@@ -219,9 +219,9 @@ fn train_loop(
     json_out: bool,
 ) -> Result<()> {
     let data = data.to_device(ctx.device);
-    let mut evaluator = match cfg_eval(tr) {
-        true => Some(Evaluator::new(ctx, &tr.cfg, &data)?),
-        false => None,
+    let mut evaluator = match tr.cfg.eval_every {
+        0 => None,
+        _ => Some(Evaluator::new(ctx, &tr.cfg, &data)?),
     };
     let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
     let ckpt = dir.join("checkpoint").join("last.safetensors");
@@ -363,19 +363,6 @@ fn train_loop(
         println!("EMA generator     {}", gen_path.display());
     }
     Ok(())
-}
-
-/// The run directory of a checkpoint path or a run directory.
-pub fn resolve_checkpoint(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join("checkpoint").join("last.safetensors")
-    } else {
-        p.to_path_buf()
-    }
-}
-
-fn cfg_eval(tr: &Trainer) -> bool {
-    tr.cfg.eval_every > 0
 }
 
 /// Scores the EMA generator during training against fixed real statistics.

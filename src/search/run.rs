@@ -282,9 +282,7 @@ impl Search {
         if next == cfg.iterations {
             self.final_topk = self.rank_candidates(scorer, &mut rng)?.0;
         } else if cfg.stage_of(next) > stage {
-            let (ranked, beam) = self.rank_candidates(scorer, &mut rng)?;
-            let _ = ranked;
-            self.beam = Some(beam);
+            self.beam = Some(self.rank_candidates(scorer, &mut rng)?.1);
             let (vs, ctrl, reinforce) = new_controller(&cfg, stage + 1, self.device);
             self.ctrl_vs = vs;
             self.ctrl = ctrl;
@@ -342,8 +340,7 @@ impl Search {
         self.resets += 1;
     }
 
-    /// The most likely architecture prefix of the current controller (greedy over one
-    /// sample per beam entry is not needed for display: one seeded draw suffices).
+    /// Images of `arch` (a prefix or complete) for the fixed latents, eval mode: the grids.
     pub fn sample_grid(&self, arch: &Arch) -> Tensor {
         tch::no_grad(|| self.g.forward_t(&self.fixed_z, arch, false))
     }
