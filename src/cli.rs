@@ -3,6 +3,10 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use crate::metrics::{Protocol, ScorerKind};
+use crate::search::reset::Mode as ResetMode;
+use crate::search::strategy::StrategyKind;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "autogan",
@@ -13,7 +17,7 @@ use std::path::PathBuf;
 pub struct Cli {
     /// Where to compute: auto (CUDA if available, else CPU), cpu, cuda or cuda:N
     #[arg(long, global = true, default_value = "auto")]
-    pub device: String,
+    pub device: crate::device::DeviceChoice,
     /// Intra-op CPU threads for libtorch (default: libtorch's own choice)
     #[arg(long, global = true)]
     pub threads: Option<i32>,
@@ -132,15 +136,28 @@ pub struct SearchArgs {
     /// Dynamic reset on or off
     #[arg(long)]
     pub dynamic_reset: Option<bool>,
-    /// variance (default, as the reference code) or std (the paper's wording)
-    #[arg(long)]
-    pub reset_mode: Option<String>,
+    /// Spread of the reset windows: variance (default, as the reference code) or std (the
+    /// paper's wording)
+    #[arg(long, value_enum)]
+    pub reset_mode: Option<ResetMode>,
     /// Loss window of the dynamic reset
     #[arg(long)]
     pub reset_window: Option<usize>,
-    /// auto, inception or classifier
+    /// Read the losses from the device every N D steps; the dynamic-reset check runs there
     #[arg(long)]
-    pub scorer: Option<String>,
+    pub loss_read_every: Option<u64>,
+    /// Scorer of the reward (IS)
+    #[arg(long, value_enum)]
+    pub scorer: Option<ScorerKind>,
+    /// Search strategy: reinforce (the paper's), random or evolution
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyKind>,
+    /// Evolution: population per stage
+    #[arg(long)]
+    pub population: Option<usize>,
+    /// Evolution: tournament size
+    #[arg(long)]
+    pub tournament: Option<usize>,
     /// Train each top-K arch from scratch for N G steps and pick best.json by FID
     #[arg(long)]
     pub final_train_steps: Option<u64>,
@@ -200,9 +217,9 @@ pub struct TrainArgs {
     /// Images generated for each of those evaluations
     #[arg(long)]
     pub eval_images: Option<i64>,
-    /// Scorer of those evaluations: auto, inception or classifier
-    #[arg(long)]
-    pub scorer: Option<String>,
+    /// Scorer of those evaluations
+    #[arg(long, value_enum)]
+    pub scorer: Option<ScorerKind>,
     /// Append a line to train.jsonl every N G steps
     #[arg(long)]
     pub log_every: Option<u64>,
@@ -236,15 +253,16 @@ pub struct EvalArgs {
     /// Reference for FID: a data set name, a folder of images or a statistics file (.npz)
     #[arg(long)]
     pub fid_ref: Option<String>,
-    /// tf (default) or pytorch-fid
-    #[arg(long, default_value = "tf")]
-    pub protocol: String,
+    /// Input pipeline: tf (the paper's, default) or pytorch-fid
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Protocol::Tf)]
+    pub protocol: Protocol,
     /// Inception weights (safetensors); default in $AUTOGAN_HOME
     #[arg(long)]
     pub inception: Option<PathBuf>,
-    /// inception (default), or classifier: the offline scorer trained on --dataset
-    #[arg(long, default_value = "inception")]
-    pub scorer: String,
+    /// inception (default); classifier: the offline scorer trained on --dataset; auto: as
+    /// search and train choose
+    #[arg(long, value_enum, default_value_t = ScorerKind::Inception)]
+    pub scorer: ScorerKind,
     /// Data set of the classifier scorer (default: the built-in shapes set)
     #[arg(long)]
     pub dataset: Option<String>,

@@ -4,6 +4,11 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+use crate::metrics::ScorerKind;
+use crate::search::reset::Mode as ResetMode;
+use crate::search::strategy::evolution::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
+use crate::search::strategy::StrategyKind;
+
 /// Everything a training run depends on. Stored in the run directory as `config.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -44,8 +49,8 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Generated (and real reference) images per evaluation.
     pub eval_images: i64,
-    /// Scorer of those evaluations: auto, inception or classifier.
-    pub scorer: String,
+    /// Scorer of those evaluations.
+    pub scorer: ScorerKind,
 }
 
 impl Default for TrainConfig {
@@ -73,7 +78,7 @@ impl Default for TrainConfig {
             shapes_count: 20_000,
             eval_every: 0,
             eval_images: 5000,
-            scorer: "auto".into(),
+            scorer: ScorerKind::Auto,
         }
     }
 }
@@ -123,12 +128,6 @@ impl TrainConfig {
             bail!(
                 "eval_images = {}: the IS needs at least 10 images",
                 self.eval_images
-            );
-        }
-        if !["auto", "inception", "classifier"].contains(&self.scorer.as_str()) {
-            bail!(
-                "scorer '{}': use auto, inception or classifier",
-                self.scorer
             );
         }
         if self.checkpoint_every < 1 || self.sample_every < 1 || self.log_every < 1 {
@@ -232,10 +231,18 @@ pub struct SearchConfig {
     pub dynamic_reset: bool,
     pub reset_window: usize,
     pub reset_threshold: f64,
-    /// "variance" (the reference code) or "std" (the paper's wording).
-    pub reset_mode: String,
-    /// "auto", "inception" or "classifier".
-    pub scorer: String,
+    /// Spread of the reset windows: variance (the reference code) or std (the paper's wording).
+    pub reset_mode: ResetMode,
+    /// Read the D and G losses from the device every N D steps (and at the end of the shared
+    /// training): the dynamic-reset check and the non-finite check run at these reads.
+    pub loss_read_every: u64,
+    pub scorer: ScorerKind,
+    /// How architectures are proposed (SPEC section 9).
+    pub strategy: StrategyKind,
+    /// Evolution: architectures in the population of a stage.
+    pub population: usize,
+    /// Evolution: members drawn (with replacement) for each tournament.
+    pub tournament: usize,
     /// Train each top-K arch from scratch for this many G steps and choose best.json by FID.
     pub final_train_steps: u64,
     /// Images for the FID of that final selection.
@@ -275,8 +282,12 @@ impl Default for SearchConfig {
             dynamic_reset: true,
             reset_window: 500,
             reset_threshold: 1e-3,
-            reset_mode: "variance".into(),
-            scorer: "auto".into(),
+            reset_mode: ResetMode::Variance,
+            loss_read_every: 20,
+            scorer: ScorerKind::Auto,
+            strategy: StrategyKind::Reinforce,
+            population: DEFAULT_POPULATION,
+            tournament: DEFAULT_TOURNAMENT,
             final_train_steps: 0,
             final_eval_images: 2000,
             shapes_count: 20_000,
@@ -330,13 +341,16 @@ impl SearchConfig {
         if self.n_critic < 1 || self.ctrl_steps < 1 {
             bail!("n_critic and ctrl_steps must be at least 1");
         }
-        if !["variance", "std"].contains(&self.reset_mode.as_str()) {
-            bail!("reset_mode '{}': use variance or std", self.reset_mode);
+        if self.loss_read_every < 1 {
+            bail!("loss_read_every = 0: must be at least 1 (D steps between loss reads)");
         }
-        if !["auto", "inception", "classifier"].contains(&self.scorer.as_str()) {
+        if self.strategy == StrategyKind::Evolution
+            && (self.population < 1 || self.tournament < 1 || self.tournament > self.population)
+        {
             bail!(
-                "scorer '{}': use auto, inception or classifier",
-                self.scorer
+                "population {} / tournament {}: evolution needs 1 <= tournament <= population",
+                self.population,
+                self.tournament
             );
         }
         Ok(())

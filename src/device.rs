@@ -11,24 +11,75 @@ pub struct Ctx {
     pub quiet: bool,
 }
 
-/// Parse `auto|cpu|cuda|cuda:N`.
-pub fn parse_device(s: &str) -> Result<Device> {
-    let s = s.trim().to_ascii_lowercase();
-    match s.as_str() {
-        "auto" => Ok(Device::cuda_if_available()),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" | "gpu" => cuda(0),
-        _ => {
-            if let Some(n) = s.strip_prefix("cuda:") {
-                match n.parse::<usize>() {
-                    Ok(i) => cuda(i),
-                    Err(_) => bail!("--device '{s}': the CUDA index must be a number, e.g. cuda:0"),
-                }
-            } else {
-                bail!("--device '{s}' is not known: use auto, cpu, cuda or cuda:N")
-            }
+/// Where to compute, as `--device` spells it: `auto`, `cpu`, `cuda` or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA device N.
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<DeviceChoice> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            _ => match s.strip_prefix("cuda:") {
+                Some(n) => match n.parse::<usize>() {
+                    Ok(i) => Ok(DeviceChoice::Cuda(i)),
+                    Err(_) => {
+                        bail!("--device '{s}': the CUDA index must be a number, e.g. cuda:0")
+                    }
+                },
+                None => bail!("--device '{s}' is not known: use auto, cpu, cuda or cuda:N"),
+            },
         }
     }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl serde::Serialize for DeviceChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeviceChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl DeviceChoice {
+    /// The libtorch device; an error when CUDA is asked for and not there.
+    pub fn resolve(self) -> Result<Device> {
+        match self {
+            DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Cuda(i) => cuda(i),
+        }
+    }
+}
+
+/// Parse `auto|cpu|cuda|cuda:N` and resolve it.
+pub fn parse_device(s: &str) -> Result<Device> {
+    s.parse::<DeviceChoice>()?.resolve()
 }
 
 fn cuda(i: usize) -> Result<Device> {
@@ -56,7 +107,7 @@ impl Ctx {
             }
             tch::set_num_threads(t);
         }
-        let device = parse_device(&cli.device)?;
+        let device = cli.device.resolve()?;
         tch::manual_seed(cli.seed as i64);
         Ok(Ctx {
             device,

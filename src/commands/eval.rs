@@ -10,7 +10,8 @@ use crate::cli::EvalArgs;
 use crate::data::{self, folder, DataSpec};
 use crate::device::Ctx;
 use crate::metrics::{
-    frechet_distance, Accumulator, InceptionScorer, IsResult, Protocol, Scorer, Stats, IS_SPLITS,
+    frechet_distance, Accumulator, InceptionScorer, IsResult, Protocol, Scorer, ScorerKind, Stats,
+    IS_SPLITS,
 };
 
 /// Where pytorch-fid publishes the FID-Inception weights.
@@ -247,7 +248,7 @@ fn check_batch(batch: i64) -> Result<usize> {
 
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     let wanted = parse_metrics(&args.metric)?;
-    let protocol: Protocol = args.protocol.parse().context("--protocol")?;
+    let protocol = args.protocol;
     let batch = check_batch(args.batch_size)?;
     if args.num_images < 1 {
         bail!("--num-images {}: must be at least 1", args.num_images);
@@ -300,15 +301,24 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         Some(r) => Some(Stats::read_npz(Path::new(r)).with_context(|| format!("--fid-ref {r}"))?),
         None => None,
     };
-    let scorer: Box<dyn Scorer> = match args.scorer.as_str() {
-        "inception" => Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?),
-        "classifier" => {
+    let scorer: Box<dyn Scorer> = match args.scorer {
+        ScorerKind::Inception => {
+            Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?)
+        }
+        ScorerKind::Classifier => {
             let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
             Box::new(crate::metrics::classifier::load_or_train(
                 &spec, ctx.device, ctx.quiet,
             )?)
         }
-        other => bail!("--scorer '{other}' is not known: use inception or classifier"),
+        ScorerKind::Auto => super::scoring::pick_with_protocol(
+            ScorerKind::Auto,
+            &DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref()),
+            args.inception.as_deref(),
+            protocol,
+            ctx.device,
+            ctx.quiet,
+        )?,
     };
     let scorer = scorer.as_ref();
     let mut acc = Accumulator::new(wanted.is, wanted.fid);

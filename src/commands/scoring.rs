@@ -5,24 +5,36 @@ use std::path::Path;
 use tch::Device;
 
 use crate::data::DataSpec;
-use crate::metrics::{InceptionScorer, Protocol, Scorer};
+use crate::metrics::{InceptionScorer, Protocol, Scorer, ScorerKind};
 
-/// `kind`: "auto", "inception" or "classifier". `auto` takes Inception for natural-image data
-/// sets (cifar10, stl10, folders) when its weights are present, else the classifier.
+/// The scorer `kind` for data set `spec`, Inception with the TF protocol. `auto` takes
+/// Inception for natural-image data sets (cifar10, stl10, folders) when its weights are
+/// present, else the classifier.
 pub fn pick(
-    kind: &str,
+    kind: ScorerKind,
     spec: &DataSpec,
     inception: Option<&Path>,
+    device: Device,
+    quiet: bool,
+) -> Result<Box<dyn Scorer>> {
+    pick_with_protocol(kind, spec, inception, Protocol::Tf, device, quiet)
+}
+
+/// [`pick`] with the Inception input pipeline `protocol`.
+pub fn pick_with_protocol(
+    kind: ScorerKind,
+    spec: &DataSpec,
+    inception: Option<&Path>,
+    protocol: Protocol,
     device: Device,
     quiet: bool,
 ) -> Result<Box<dyn Scorer>> {
     let weights = crate::paths::inception_weights(inception);
     let natural = spec.name.as_deref().is_some_and(|n| n != "shapes");
     let use_inception = match kind {
-        "inception" => true,
-        "classifier" => false,
-        "auto" => natural && weights.is_file(),
-        other => bail!("scorer '{other}' is not known: use auto, inception or classifier"),
+        ScorerKind::Inception => true,
+        ScorerKind::Classifier => false,
+        ScorerKind::Auto => natural && weights.is_file(),
     };
     if use_inception {
         if !weights.is_file() {
@@ -32,11 +44,7 @@ pub fn pick(
                 weights.display()
             );
         }
-        return Ok(Box::new(InceptionScorer::load(
-            &weights,
-            device,
-            Protocol::Tf,
-        )?));
+        return Ok(Box::new(InceptionScorer::load(&weights, device, protocol)?));
     }
     Ok(Box::new(crate::metrics::classifier::load_or_train(
         spec, device, quiet,

@@ -49,7 +49,11 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(dynamic_reset, args.dynamic_reset);
     set!(reset_mode, args.reset_mode);
     set!(reset_window, args.reset_window);
+    set!(loss_read_every, args.loss_read_every);
     set!(scorer, args.scorer);
+    set!(strategy, args.strategy);
+    set!(population, args.population);
+    set!(tournament, args.tournament);
     set!(final_train_steps, args.final_train_steps);
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
@@ -121,7 +125,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     };
     let full = crate::data::load(&data_spec(&search.cfg, data_dir.as_deref()))?;
     let scorer = super::scoring::pick(
-        &search.cfg.scorer,
+        search.cfg.scorer,
         &data_spec(&search.cfg, data_dir.as_deref()),
         None,
         ctx.device,
@@ -134,6 +138,8 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             "command": "search",
             "autogan_version": env!("CARGO_PKG_VERSION"),
             "search": search.cfg,
+            "strategy": search.cfg.strategy,
+            "reward_budget_per_iteration": search.cfg.ctrl_steps * search.cfg.ctrl_sample_batch as u64,
             "seed": ctx.seed,
             "device": format!("{:?}", ctx.device),
             "scorer": scorer.name(),

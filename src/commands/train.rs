@@ -57,8 +57,8 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(log_every, args.log_every);
     set!(eval_every, args.eval_every);
     set!(eval_images, args.eval_images);
-    if let Some(sc) = &args.scorer {
-        c.scorer = sc.clone();
+    if let Some(sc) = args.scorer {
+        c.scorer = sc;
     }
     match (s.bottom_width, args.img_size) {
         (Some(bw), Some(im)) => {
@@ -380,7 +380,7 @@ impl Evaluator {
             cfg.shapes_count,
             0,
         );
-        let scorer = super::scoring::pick(&cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
+        let scorer = super::scoring::pick(cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
         let n = cfg.eval_images.min(data.len() as i64);
         let mut acc = crate::metrics::Accumulator::new(false, true);
         let mut i = 0;

@@ -1,5 +1,8 @@
-//! GAN training pieces: hinge losses, Adam with saveable state, EMA of G, the training loop.
+//! GAN training pieces: hinge losses, Adam with saveable state, EMA of G, the D/G updates and
+//! checkpoint parts shared with the search, the training loop.
 pub mod adam;
+pub mod checkpoint;
+pub mod step;
 pub mod trainer;
 
 use tch::Tensor;

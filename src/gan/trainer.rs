@@ -5,14 +5,15 @@
 //! e comes from (seed, e). The state of a run is therefore its weights, optimiser moments and
 //! two counters, all of which a checkpoint holds: a resumed run repeats exactly what an
 //! uninterrupted one would have done.
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
-use super::{d_hinge, ema_update, g_hinge, named_all, named_trainable};
+use super::checkpoint::{gan_tensors, load_gan_tensors, Meta};
+use super::{ema_update, named_all, named_trainable, step};
 use crate::arch::Arch;
 use crate::config::TrainConfig;
 use crate::data::Dataset;
@@ -128,24 +129,20 @@ impl Trainer {
             let real = crate::data::to_gan(&real);
             let z = Tensor::randn([bs, self.cfg.latent_dim], (Kind::Float, self.device));
             let fake = self.g.forward_t(&z, true).detach();
-            let loss = d_hinge(
-                &self.d.forward_t(&real, true),
-                &self.d.forward_t(&fake, true),
-            );
-            self.opt_d.zero_grad();
-            loss.backward();
-            self.opt_d.step();
+            let d = &self.d;
+            d_loss = step::d_update(&mut self.opt_d, |x| d.forward_t(x, true), &real, &fake);
             self.d_step += 1;
-            d_loss = loss.detach();
         }
         let z = Tensor::randn(
             [self.cfg.gen_batch_size, self.cfg.latent_dim],
             (Kind::Float, self.device),
         );
-        let g_loss = g_hinge(&self.d.forward_t(&self.g.forward_t(&z, true), true));
-        self.opt_g.zero_grad();
-        g_loss.backward();
-        self.opt_g.step();
+        let d = &self.d;
+        let g_loss = step::g_update(
+            &mut self.opt_g,
+            |x| d.forward_t(x, true),
+            &self.g.forward_t(&z, true),
+        );
         ema_update(&self.ema_vs, &self.g_vs, self.cfg.ema);
         self.g_step += 1;
         let stats = StepStats {
@@ -195,21 +192,13 @@ impl Trainer {
 
     /// Write the full training state to `path` (atomically).
     pub fn save_checkpoint(&self, path: &Path, extra: &serde_json::Value) -> Result<()> {
-        let mut tensors = Vec::new();
-        for (n, t) in named_all(&self.g_vs) {
-            tensors.push((format!("g.{n}"), t));
-        }
-        for (n, t) in named_all(&self.d_vs) {
-            tensors.push((format!("d.{n}"), t));
-        }
+        let mut tensors = gan_tensors(&self.g_vs, &self.d_vs, &self.opt_g, &self.opt_d);
         let ema = self.ema_vs.variables();
         for (n, _) in named_trainable(&self.g_vs) {
             if let Some(e) = ema.get(&n) {
                 tensors.push((format!("ema.{n}"), e.shallow_clone()));
             }
         }
-        tensors.extend(self.opt_g.state("opt_g"));
-        tensors.extend(self.opt_d.state("opt_d"));
         tensors.push(("fixed_z".into(), self.fixed_z.shallow_clone()));
         let mut meta = BTreeMap::new();
         meta.insert("format".into(), CHECKPOINT_FORMAT.to_string());
@@ -225,27 +214,21 @@ impl Trainer {
     /// Rebuild a trainer from a checkpoint written by [`Trainer::save_checkpoint`].
     /// Returns the trainer and the checkpoint's `extra` value.
     pub fn load_checkpoint(path: &Path, device: Device) -> Result<(Trainer, serde_json::Value)> {
-        let meta = crate::safetensors::read_metadata(path)?;
-        if meta.get("format").map(String::as_str) != Some(CHECKPOINT_FORMAT) {
-            bail!(
-                "{}: not an autogan training checkpoint (format {:?}, expected {CHECKPOINT_FORMAT})",
-                path.display(),
-                meta.get("format")
-            );
-        }
-        let field = |k: &str| -> Result<&String> {
-            meta.get(k)
-                .with_context(|| format!("{}: checkpoint metadata lacks '{k}'", path.display()))
-        };
-        let cfg: TrainConfig = serde_json::from_str(field("config")?)
-            .with_context(|| format!("{}: checkpoint config is invalid", path.display()))?;
-        let arch = Arch::from_json_str(field("arch")?, &path.display().to_string())?;
-        let seed: u64 = field("seed")?.parse()?;
+        let meta = Meta::read(path, CHECKPOINT_FORMAT, "training")?;
+        let cfg: TrainConfig = meta.json("config")?;
+        let arch = Arch::from_json_str(meta.get("arch")?, &path.display().to_string())?;
+        let seed: u64 = meta.parse("seed")?;
         let mut tr = Trainer::new(cfg, arch, seed, device)?;
         let tensors: HashMap<String, Tensor> =
             crate::safetensors::read(path)?.into_iter().collect();
-        super::load_prefixed(&tr.g_vs, "g", &tensors, path)?;
-        super::load_prefixed(&tr.d_vs, "d", &tensors, path)?;
+        load_gan_tensors(
+            &tr.g_vs,
+            &tr.d_vs,
+            &mut tr.opt_g,
+            &mut tr.opt_d,
+            &tensors,
+            path,
+        )?;
         let ema = tr.ema_vs.variables();
         tch::no_grad(|| -> Result<()> {
             for (n, _) in named_trainable(&tr.g_vs) {
@@ -255,19 +238,13 @@ impl Trainer {
             }
             Ok(())
         })?;
-        tr.opt_g
-            .load_state(&tensors, "opt_g")
-            .with_context(|| path.display().to_string())?;
-        tr.opt_d
-            .load_state(&tensors, "opt_d")
-            .with_context(|| path.display().to_string())?;
         if let Some(z) = tensors.get("fixed_z") {
             tr.fixed_z = z.to_device(device);
         }
-        tr.g_step = field("g_step")?.parse()?;
-        tr.d_step = field("d_step")?.parse()?;
+        tr.g_step = meta.parse("g_step")?;
+        tr.d_step = meta.parse("d_step")?;
         let extra = meta
-            .get("extra")
+            .get_opt("extra")
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default();
         Ok((tr, extra))

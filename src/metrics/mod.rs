@@ -28,14 +28,68 @@ pub use is::{inception_score, IsResult, IS_SPLITS};
 pub use stats::{frechet_distance, Stats, StatsAccumulator};
 
 /// How uint8 images become the network's float input (SPEC section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 pub enum Protocol {
     /// torch-fidelity / the TF code of the paper: uint8 -> float32 -> TF1 bilinear resize to
     /// 299 (no half-pixel offset) -> (x - 128) / 128.
     #[default]
+    #[serde(rename = "tf", alias = "tensorflow", alias = "torch-fidelity")]
+    #[value(name = "tf", alias = "tensorflow", alias = "torch-fidelity")]
     Tf,
     /// pytorch-fid: x / 255 -> torch bilinear resize to 299 (align_corners = false) -> 2x - 1.
+    #[serde(rename = "pytorch-fid", alias = "pytorch_fid", alias = "pytorchfid")]
+    #[value(name = "pytorch-fid", alias = "pytorch_fid", alias = "pytorchfid")]
     PytorchFid,
+}
+
+/// Which scorer a command uses (`--scorer`, config `scorer`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ScorerKind {
+    /// The FID-Inception network for natural images when its weights are installed, else the
+    /// classifier
+    #[default]
+    Auto,
+    /// The FID-Inception network (the paper's)
+    Inception,
+    /// A classifier trained once on the labelled data set
+    Classifier,
+}
+
+impl ScorerKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScorerKind::Auto => "auto",
+            ScorerKind::Inception => "inception",
+            ScorerKind::Classifier => "classifier",
+        }
+    }
+}
+
+impl std::fmt::Display for ScorerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Protocol {

@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 
 /// Which spread of a loss window is compared with the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Unbiased sample variance (n - 1), the reference code's test.

@@ -1,0 +1,137 @@
+//! The paper's strategy (SPEC section 6): per stage an LSTM [`Controller`] trained with
+//! [`Reinforce`] on the scorer's IS, and the multi-level beam: the next stage's controller
+//! starts each sample from a kept prefix's LSTM state.
+//!
+//! Shared training and the ranking at stage changes draw from the controller without a
+//! graph; the reward phase keeps the graph of its batch for the policy-gradient step. The
+//! controller lives on the CPU whatever the search's device (its few small ops would cost a
+//! device round trip per sampled architecture there).
+use anyhow::{Context, Result};
+use rand::rngs::StdRng;
+use std::collections::HashMap;
+use tch::nn::VarStore;
+use tch::Tensor;
+
+use super::{Observation, Saved, Strategy, StrategyKind};
+use crate::config::SearchConfig;
+use crate::search::beam::{Beam, BeamEntry};
+use crate::search::controller::{Controller, Sample};
+use crate::search::reinforce::Reinforce;
+
+pub struct ReinforceBeam {
+    hid: i64,
+    lr: f64,
+    betas: (f64, f64),
+    decay: f64,
+    entropy_coeff: f64,
+    /// The current stage's controller and its optimiser.
+    pub ctrl: Controller,
+    pub reinforce: Reinforce,
+    /// The last reward-phase sample, graph intact, until its scores arrive.
+    pending: Option<Sample>,
+}
+
+impl ReinforceBeam {
+    /// A fresh stage-0 controller, its variables created in `vars`.
+    pub fn new(cfg: &SearchConfig, vars: &VarStore) -> ReinforceBeam {
+        let ctrl = Controller::new(&vars.root(), 0, cfg.hid_size);
+        let betas = (cfg.beta1, cfg.beta2);
+        let reinforce = Reinforce::with(
+            vars,
+            cfg.ctrl_lr,
+            betas,
+            cfg.baseline_decay,
+            cfg.entropy_coeff,
+        );
+        ReinforceBeam {
+            hid: cfg.hid_size,
+            lr: cfg.ctrl_lr,
+            betas,
+            decay: cfg.baseline_decay,
+            entropy_coeff: cfg.entropy_coeff,
+            ctrl,
+            reinforce,
+            pending: None,
+        }
+    }
+
+    fn optimiser(&self, vars: &VarStore) -> Reinforce {
+        Reinforce::with(vars, self.lr, self.betas, self.decay, self.entropy_coeff)
+    }
+}
+
+impl Strategy for ReinforceBeam {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::Reinforce
+    }
+
+    fn begin_stage(&mut self, stage: usize, vars: &VarStore) -> Result<()> {
+        self.ctrl = Controller::new(&vars.root(), stage, self.hid);
+        self.reinforce = self.optimiser(vars);
+        self.pending = None;
+        Ok(())
+    }
+
+    fn propose_for_training(&mut self, kept: Option<&Beam>, rng: &mut StdRng) -> Result<Vec<i64>> {
+        let mut draw = tch::no_grad(|| self.ctrl.draw(1, kept, rng))?;
+        Ok(draw.archs.remove(0))
+    }
+
+    fn propose(
+        &mut self,
+        n: usize,
+        kept: Option<&Beam>,
+        rng: &mut StdRng,
+    ) -> Result<Vec<Vec<i64>>> {
+        let draw = self.ctrl.draw(n as i64, kept, rng)?;
+        self.pending = Some(draw.sample);
+        Ok(draw.archs)
+    }
+
+    fn observe(&mut self, _archs: &[Vec<i64>], scores: &[f64]) -> Result<Observation> {
+        let sample = self
+            .pending
+            .take()
+            .context("REINFORCE: scores without a proposed batch")?;
+        let st = self.reinforce.step(&sample, scores)?;
+        let mut m = Observation::new();
+        m.insert("reward".into(), st.reward.into());
+        m.insert("baseline".into(), st.baseline.into());
+        m.insert("advantage".into(), st.advantage.into());
+        m.insert("entropy".into(), st.entropy.into());
+        m.insert("loss".into(), st.loss.into());
+        Ok(m)
+    }
+
+    fn candidates(
+        &mut self,
+        n: usize,
+        kept: Option<&Beam>,
+        rng: &mut StdRng,
+    ) -> Result<Vec<BeamEntry>> {
+        let draw = tch::no_grad(|| self.ctrl.draw(n as i64, kept, rng))?;
+        let (h, c) = (draw.sample.state.0.detach(), draw.sample.state.1.detach());
+        Ok(draw
+            .archs
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| BeamEntry::new(a, &h.get(i as i64), &c.get(i as i64), f64::NAN))
+            .collect())
+    }
+
+    fn save(&self, vars: &VarStore) -> Result<Saved> {
+        Ok(Saved {
+            tensors: self.reinforce.state(vars, "ctrl"),
+            state: serde_json::Value::Null,
+        })
+    }
+
+    fn load(
+        &mut self,
+        vars: &VarStore,
+        tensors: &HashMap<String, Tensor>,
+        _state: &serde_json::Value,
+    ) -> Result<()> {
+        self.reinforce.load_state(vars, tensors, "ctrl")
+    }
+}
