@@ -331,3 +331,89 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
     let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
     assert_eq!(best(&full), best(&cut));
 }
+
+/// `autogan search --strategy random|evolution`: the strategy and its parameters are recorded
+/// in config.json, every reward-phase line says which strategy made it, and best.json trains
+/// as is.
+#[test]
+fn random_and_evolution_searches_write_a_best_json_that_trains() {
+    let root = tmp("e2e-strategies");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let d = data.to_str().unwrap();
+    for strategy in ["random", "evolution"] {
+        let out = root.join(strategy);
+        let mut args = vec![
+            "search",
+            "--preset",
+            "quick",
+            "--dataset",
+            d,
+            "--scorer",
+            "classifier",
+            "--strategy",
+            strategy,
+            "--population",
+            "3",
+            "--tournament",
+            "2",
+        ];
+        args.extend(TINY);
+        args.extend([
+            "--iterations",
+            "3",
+            "--stage-changes",
+            "1,2",
+            "--max-shared-steps",
+            "3",
+            "--ctrl-steps",
+            "2",
+            "--ctrl-sample-batch",
+            "2",
+            "--rl-num-eval-img",
+            "10",
+            "--num-candidate",
+            "3",
+            "--topk",
+            "2",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let o = autogan(&home, &args);
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(!summary["topk"].as_array().unwrap().is_empty());
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["search"]["strategy"], strategy);
+        assert_eq!(config["search"]["population"], 3);
+        assert_eq!(config["search"]["tournament"], 2);
+        assert_eq!(config["reward_budget_per_iteration"], 4);
+        let log = std::fs::read_to_string(out.join("search.jsonl")).unwrap();
+        let ctrl: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l["kind"] == "controller")
+            .collect();
+        assert_eq!(ctrl.len(), 6, "{log}");
+        assert!(ctrl.iter().all(|l| l["strategy"] == strategy));
+        let best_path = out.join("best.json");
+        let best = autogan::arch::Arch::load(&best_path).expect("best.json is a usable arch file");
+        assert!(best.is_complete());
+        let run = root.join(format!("train-{strategy}"));
+        let mut args = vec!["train", "--arch", best_path.to_str().unwrap()];
+        args.extend(TINY);
+        args.extend([
+            "--dataset",
+            d,
+            "--steps",
+            "1",
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        autogan(&home, &args);
+        assert!(run.join("generator.safetensors").is_file());
+    }
+}
