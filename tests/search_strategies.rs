@@ -263,12 +263,17 @@ fn evolution_fills_its_population_then_proposes_mutated_tournament_winners() {
     assert!(e.observe(&c, &[f64::NAN]).is_err());
 }
 
-/// Iterations 1-2, a checkpoint, a fresh process's load, iterations 3-4: the same losses,
-/// reward-phase archs and scores, kept prefixes and top-K as an uninterrupted search.
+/// Iterations 1-3, a checkpoint, a fresh load, iteration 4: bit for bit the same losses,
+/// reward-phase archs and scores, kept prefixes and top-K as an uninterrupted search. Several
+/// G steps per iteration, so that parameters of paths trained before the checkpoint and not
+/// since must be stepped by Adam as in the uninterrupted run.
 fn assert_resumes_exactly(strategy: StrategyKind) {
     let _turn = lock();
     tch::set_num_threads(1);
-    let cfg = tiny_config(strategy);
+    let cfg = SearchConfig {
+        max_shared_steps: Some(30),
+        ..tiny_config(strategy)
+    };
     let full = data(&cfg);
     let scorer = ProjectionScorer::new();
     let mut a = Search::new(cfg.clone(), 9, Device::Cpu).unwrap();
@@ -381,4 +386,9 @@ fn losses_are_read_in_batches_without_changing_any_number() {
     }
     assert_eq!(out[0], out[2], "the last losses and the reward phase");
     assert_eq!(out[1], out[3], "the reset windows");
+}
+
+#[test]
+fn reinforce_search_resumes_exactly_from_a_checkpoint() {
+    assert_resumes_exactly(StrategyKind::Reinforce);
 }

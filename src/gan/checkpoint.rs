@@ -111,3 +111,41 @@ impl Meta {
         })
     }
 }
+
+/// Names of the trainable variables of `vs` whose gradient is defined, sorted.
+///
+/// `zero_grad` zeroes a gradient but keeps it defined, and Adam steps every parameter with a
+/// defined gradient (its moments decay even when the step did not use it) while it skips one
+/// that was never used. Which parameters have a gradient is therefore part of the training
+/// state wherever a step trains only part of a model (the supernet's paths): a checkpoint
+/// keeps these names and [`define_zero_grads`] restores them.
+pub fn with_grad(vs: &VarStore) -> Vec<String> {
+    super::named_trainable(vs)
+        .into_iter()
+        .filter(|(_, t)| t.grad().defined())
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// Give each named trainable variable of `vs` a zero gradient, as it has after `zero_grad`.
+pub fn define_zero_grads(vs: &VarStore, names: &[String], path: &Path) -> Result<()> {
+    let vars = vs.variables();
+    let mut total: Option<Tensor> = None;
+    for n in names {
+        let v = vars.get(n).with_context(|| {
+            format!(
+                "{}: the checkpoint names a parameter {n} the model does not have",
+                path.display()
+            )
+        })?;
+        let s = (v * 0.0).sum(tch::Kind::Float);
+        total = Some(match total {
+            None => s,
+            Some(t) => t + s,
+        });
+    }
+    if let Some(t) = total {
+        t.backward();
+    }
+    Ok(())
+}

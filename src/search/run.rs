@@ -309,6 +309,7 @@ impl Search {
             serde_json::Value::from(topk).to_string(),
         );
         m.insert("strategy_state".into(), saved.state.to_string());
+        m.insert("grads".into(), self.gan.grads_json().to_string());
         crate::safetensors::write(path, &t, &m)
     }
 
@@ -324,6 +325,10 @@ impl Search {
         let tensors: HashMap<String, Tensor> =
             crate::safetensors::read(path)?.into_iter().collect();
         s.gan.load_tensors(&tensors, path)?;
+        // Older checkpoints lack this: their resumed runs may drift from an uninterrupted one.
+        if meta.get_opt("grads").is_some() {
+            s.gan.load_grads_json(&meta.json("grads")?, path)?;
+        }
         if meta.get("has_beam")? == "true" {
             s.beam = Some(
                 Beam::from_tensors(&tensors, "beam").with_context(|| path.display().to_string())?,

@@ -8,7 +8,7 @@
 //! the shared training ([`SharedGan::read_losses`]). Those reads feed the reset windows and
 //! the non-finite check, so the dynamic-reset check runs every `loss_read_every` D steps,
 //! not after each one.
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::path::Path;
 use tch::nn::VarStore;
@@ -19,7 +19,7 @@ use crate::arch::Arch;
 use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::adam::Adam;
-use crate::gan::checkpoint::{gan_tensors, load_gan_tensors};
+use crate::gan::checkpoint::{define_zero_grads, gan_tensors, load_gan_tensors, with_grad};
 use crate::gan::step::{d_update, g_update, LossLog};
 use crate::nn::{DiscConfig, Discriminator, GenConfig, SuperGenerator};
 
@@ -172,5 +172,25 @@ impl SharedGan {
             tensors,
             path,
         )
+    }
+
+    /// The parameters of G and D that have a gradient (see [`with_grad`]), as JSON for the
+    /// checkpoint metadata: `{"g": [names], "d": [names]}`.
+    pub fn grads_json(&self) -> serde_json::Value {
+        serde_json::json!({"g": with_grad(&self.g_vs), "d": with_grad(&self.d_vs)})
+    }
+
+    /// Restore [`SharedGan::grads_json`]: the same parameters get a (zero) gradient.
+    pub fn load_grads_json(&mut self, v: &serde_json::Value, path: &Path) -> Result<()> {
+        let names = |k: &str| -> Result<Vec<String>> {
+            if v[k].is_null() {
+                return Ok(Vec::new());
+            }
+            serde_json::from_value(v[k].clone()).with_context(|| {
+                format!("{}: checkpoint metadata 'grads' is invalid", path.display())
+            })
+        };
+        define_zero_grads(&self.g_vs, &names("g")?, path)?;
+        define_zero_grads(&self.d_vs, &names("d")?, path)
     }
 }
