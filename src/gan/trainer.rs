@@ -12,7 +12,7 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
-use super::{d_hinge, ema_update, g_hinge, named_all, named_trainable};
+use super::{d_hinge, g_hinge, named_all, named_trainable, Ema};
 use crate::arch::Arch;
 use crate::config::TrainConfig;
 use crate::data::Dataset;
@@ -41,6 +41,7 @@ pub struct Trainer {
     pub g_ema: Generator,
     pub opt_g: Adam,
     pub opt_d: Adam,
+    ema: Ema,
     /// Completed G steps.
     pub g_step: u64,
     /// Completed D steps.
@@ -86,6 +87,7 @@ impl Trainer {
         let fixed_z = Tensor::randn([64, cfg.latent_dim], (Kind::Float, device));
         let opt_g = Adam::new(&g_vs, cfg.lr, cfg.beta1, cfg.beta2);
         let opt_d = Adam::new(&d_vs, cfg.lr, cfg.beta1, cfg.beta2);
+        let ema = Ema::new(&ema_vs, &g_vs);
         Ok(Trainer {
             cfg,
             arch,
@@ -99,6 +101,7 @@ impl Trainer {
             g_ema,
             opt_g,
             opt_d,
+            ema,
             g_step: 0,
             d_step: 0,
             fixed_z,
@@ -146,7 +149,7 @@ impl Trainer {
         self.opt_g.zero_grad();
         g_loss.backward();
         self.opt_g.step();
-        ema_update(&self.ema_vs, &self.g_vs, self.cfg.ema);
+        self.ema.update(self.cfg.ema);
         self.g_step += 1;
         let stats = StepStats {
             d_loss: d_loss.double_value(&[]),
