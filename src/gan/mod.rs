@@ -5,6 +5,14 @@ pub mod trainer;
 
 use tch::Tensor;
 
+pub use crate::device::Precision;
+
+/// Run the forward passes of `f` at `precision` on `device` (autocast for bf16; see
+/// [`crate::device::autocast`]). Call `backward` outside.
+pub fn with_precision<T>(device: tch::Device, precision: Precision, f: impl FnOnce() -> T) -> T {
+    crate::device::autocast(device, precision, f)
+}
+
 /// Hinge loss of D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))). Inputs: D outputs [n, 1].
 pub fn d_hinge(real: &Tensor, fake: &Tensor) -> Tensor {
     (real.neg() + 1.0).relu().mean(tch::Kind::Float) + (fake + 1.0).relu().mean(tch::Kind::Float)
