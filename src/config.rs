@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub use crate::device::Precision;
 use crate::metrics::ScorerKind;
 use crate::search::reset::Mode as ResetMode;
 use crate::search::strategy::evolution::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
@@ -51,6 +52,10 @@ pub struct TrainConfig {
     pub eval_images: i64,
     /// Scorer of those evaluations.
     pub scorer: ScorerKind,
+    /// Precision of the training's forward passes (fp32, or bf16 autocast).
+    pub precision: Precision,
+    /// Precision of the evaluation scorer's forward passes.
+    pub scorer_precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -79,6 +84,8 @@ impl Default for TrainConfig {
             eval_every: 0,
             eval_images: 5000,
             scorer: ScorerKind::Auto,
+            precision: Precision::Fp32,
+            scorer_precision: Precision::Fp32,
         }
     }
 }
@@ -248,6 +255,10 @@ pub struct SearchConfig {
     /// Images for the FID of that final selection.
     pub final_eval_images: i64,
     pub shapes_count: usize,
+    /// Precision of the shared GAN training's forward passes (fp32, or bf16 autocast).
+    pub precision: Precision,
+    /// Precision of the reward scorer's forward passes.
+    pub scorer_precision: Precision,
 }
 
 impl Default for SearchConfig {
@@ -291,6 +302,8 @@ impl Default for SearchConfig {
             final_train_steps: 0,
             final_eval_images: 2000,
             shapes_count: 20_000,
+            precision: Precision::Fp32,
+            scorer_precision: Precision::Fp32,
         }
     }
 }

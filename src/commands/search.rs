@@ -10,7 +10,7 @@ use crate::config::{load_preset, SearchConfig, TrainConfig};
 use crate::data::{DataSpec, Dataset};
 use crate::device::Ctx;
 use crate::gan::trainer::Trainer;
-use crate::metrics::{frechet_distance, Accumulator, Scorer};
+use crate::metrics::{frechet_distance, score_stream, scoring_batch, Accumulator, Scorer};
 use crate::progress;
 use crate::run::{self, Jsonl};
 use crate::search::run::Search;
@@ -54,6 +54,8 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(strategy, args.strategy);
     set!(population, args.population);
     set!(tournament, args.tournament);
+    set!(precision, args.precision);
+    set!(scorer_precision, args.scorer_precision);
     set!(final_train_steps, args.final_train_steps);
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
@@ -131,6 +133,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         ctx.device,
         ctx.quiet,
     )?;
+    let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
     if args.resume.is_none() {
         run::create_run_dir(&dir)?;
         std::fs::create_dir_all(dir.join("archs"))?;
@@ -365,12 +368,8 @@ fn real_stats(
 ) -> Result<crate::metrics::Stats> {
     let n = n.min(data.len() as i64);
     let mut acc = Accumulator::new(false, true);
-    let mut i = 0;
-    while i < n {
-        let b = 100.min(n - i);
-        acc.add_images(scorer, &data.images.narrow(0, i, b).to_device(device))?;
-        i += b;
-    }
+    let slice = |i, b| Ok(data.images.narrow(0, i, b).to_device(device));
+    score_stream(&mut acc, scorer, n, scoring_batch(device), slice, |_| {})?;
     acc.stats()
 }
 
@@ -399,24 +398,27 @@ fn final_train(
         beta2: c.beta2,
         n_critic: c.n_critic,
         steps: c.final_train_steps,
+        precision: c.precision,
         ..TrainConfig::default()
     };
     let mut tr = Trainer::new(tc, arch.clone(), search.seed, ctx.device)?;
     let data = data.take(data.len()).to_device(ctx.device);
     let pb = progress::bar(c.final_train_steps, "final training", ctx.quiet);
     for _ in 0..c.final_train_steps {
-        tr.step(&data)?;
+        tr.step_deferred(&data)?;
+        if tr.g_step.is_multiple_of(crate::gan::trainer::READ_EVERY) {
+            tr.read_losses()?;
+        }
         pb.inc(1);
     }
+    tr.read_losses()?;
     pb.finish_and_clear();
     let mut acc = Accumulator::new(false, true);
-    let n = c.final_eval_images;
-    let mut i = 0;
-    while i < n {
-        let b = 100.min(n - i);
+    let gen = |_, b| {
         let z = tch::Tensor::randn([b, c.latent_dim], (tch::Kind::Float, ctx.device));
-        acc.add_images(scorer, &crate::data::from_gan(&tr.sample_ema(&z)))?;
-        i += b;
-    }
+        Ok(crate::data::from_gan(&tr.sample_ema(&z)))
+    };
+    let batch = scoring_batch(ctx.device);
+    score_stream(&mut acc, scorer, c.final_eval_images, batch, gen, |_| {})?;
     frechet_distance(&acc.stats()?, real)
 }

@@ -9,28 +9,40 @@ use anyhow::Result;
 use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
-use super::{d_hinge, g_hinge};
+use super::{d_hinge, g_hinge, with_precision, Precision};
 
-/// One D update: hinge loss of `d` on `real` then on `fake` (in that order: spectral norm
-/// updates its vectors on every training forward), zero_grad, backward, Adam step.
-/// `fake` must already be detached from G. Returns the loss, a detached scalar on the device.
+/// One D update: under `at` (device and precision of the forward passes, see
+/// [`with_precision`]), `fake()` makes D's fake input without a graph through G, then the hinge
+/// loss of `d` on `real` and on the fakes (in that order: spectral norm updates its vectors on
+/// every training forward); zero_grad, backward, Adam step. Returns the loss, a detached scalar
+/// on the device.
 pub fn d_update(
     opt_d: &mut Adam,
+    at: (Device, Precision),
     d: impl Fn(&Tensor) -> Tensor,
     real: &Tensor,
-    fake: &Tensor,
+    fake: impl FnOnce() -> Tensor,
 ) -> Tensor {
-    let loss = d_hinge(&d(real), &d(fake));
+    let loss = with_precision(at.0, at.1, || {
+        let fake = tch::no_grad(fake);
+        d_hinge(&d(real), &d(&fake))
+    });
     opt_d.zero_grad();
     loss.backward();
     opt_d.step();
     loss.detach()
 }
 
-/// One G update: hinge loss of `d` on G's output `fake` (graph intact), zero_grad, backward,
-/// Adam step of G's optimiser. Returns the loss, a detached scalar on the device.
-pub fn g_update(opt_g: &mut Adam, d: impl Fn(&Tensor) -> Tensor, fake: &Tensor) -> Tensor {
-    let loss = g_hinge(&d(fake));
+/// One G update: under `at`, the hinge loss of `d` on `fake()` (G's output, graph intact);
+/// zero_grad, backward, Adam step of G's optimiser. Returns the loss, a detached scalar on the
+/// device.
+pub fn g_update(
+    opt_g: &mut Adam,
+    at: (Device, Precision),
+    d: impl Fn(&Tensor) -> Tensor,
+    fake: impl FnOnce() -> Tensor,
+) -> Tensor {
+    let loss = with_precision(at.0, at.1, || g_hinge(&d(&fake())));
     opt_g.zero_grad();
     loss.backward();
     opt_g.step();
@@ -94,6 +106,7 @@ impl LossLog {
         let flat = Tensor::stack(&all, 0)
             .to_kind(Kind::Double)
             .to_device(Device::Cpu);
+        crate::device::note_host_sync();
         let v = Vec::<f64>::try_from(&flat)?;
         self.reads += 1;
         Ok(LossRead {

@@ -28,7 +28,7 @@ use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::checkpoint::Meta;
 use crate::gan::trainer::mix_seed;
-use crate::metrics::{Accumulator, Scorer, IS_SPLITS};
+use crate::metrics::{scoring_batch, Accumulator, Scorer, IS_SPLITS};
 
 pub const CHECKPOINT_FORMAT: &str = "autogan-search-checkpoint/1";
 
@@ -132,16 +132,13 @@ impl Search {
     /// in eval mode at the prefix's stage.
     pub fn score_arch(&self, arch: &Arch, scorer: &dyn Scorer) -> Result<f64> {
         let n = self.cfg.rl_num_eval_img;
-        let bs = 100.min(n);
         let mut acc = Accumulator::new(true, false);
-        let mut done = 0;
-        while done < n {
-            let b = bs.min(n - done);
+        let gen = |_, b| {
             let z = Tensor::randn([b, self.cfg.latent_dim], (Kind::Float, self.device));
             let imgs = tch::no_grad(|| self.gan.g.forward_t(&z, arch, false));
-            acc.add_images(scorer, &crate::data::from_gan(&imgs))?;
-            done += b;
-        }
+            Ok(crate::data::from_gan(&imgs))
+        };
+        crate::metrics::score_stream(&mut acc, scorer, n, scoring_batch(self.device), gen, |_| {})?;
         Ok(acc.inception_score(IS_SPLITS.min(n))?.mean)
     }
 
@@ -309,7 +306,6 @@ impl Search {
             serde_json::Value::from(topk).to_string(),
         );
         m.insert("strategy_state".into(), saved.state.to_string());
-        m.insert("grads".into(), self.gan.grads_json().to_string());
         crate::safetensors::write(path, &t, &m)
     }
 
@@ -325,10 +321,6 @@ impl Search {
         let tensors: HashMap<String, Tensor> =
             crate::safetensors::read(path)?.into_iter().collect();
         s.gan.load_tensors(&tensors, path)?;
-        // Older checkpoints lack this: their resumed runs may drift from an uninterrupted one.
-        if meta.get_opt("grads").is_some() {
-            s.gan.load_grads_json(&meta.json("grads")?, path)?;
-        }
         if meta.get("has_beam")? == "true" {
             s.beam = Some(
                 Beam::from_tensors(&tensors, "beam").with_context(|| path.display().to_string())?,

@@ -8,7 +8,7 @@
 //! the shared training ([`SharedGan::read_losses`]). Those reads feed the reset windows and
 //! the non-finite check, so the dynamic-reset check runs every `loss_read_every` D steps,
 //! not after each one.
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::path::Path;
 use tch::nn::VarStore;
@@ -19,7 +19,7 @@ use crate::arch::Arch;
 use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::adam::Adam;
-use crate::gan::checkpoint::{define_zero_grads, gan_tensors, load_gan_tensors, with_grad};
+use crate::gan::checkpoint::{gan_tensors, load_gan_tensors};
 use crate::gan::step::{d_update, g_update, LossLog};
 use crate::nn::{DiscConfig, Discriminator, GenConfig, SuperGenerator};
 
@@ -93,13 +93,14 @@ impl SharedGan {
         let real =
             crate::data::to_gan(&data.batch_at(self.d_step, cfg.batch_size, seed, self.device)?);
         let z = Tensor::randn([cfg.batch_size, cfg.latent_dim], (Kind::Float, self.device));
-        let fake = self.g.forward_t(&z, arch, true).detach();
-        let d = &self.d;
+        let at = (self.device, cfg.precision);
+        let (g, d) = (&self.g, &self.d);
         let d_loss = d_update(
             &mut self.opt_d,
+            at,
             |x| d.forward_stage(x, true, stage),
             &real,
-            &fake,
+            || g.forward_t(&z, arch, true),
         );
         self.losses.push_d(d_loss);
         self.d_step += 1;
@@ -112,8 +113,9 @@ impl SharedGan {
         );
         let g_loss = g_update(
             &mut self.opt_g,
+            at,
             |x| d.forward_stage(x, true, stage),
-            &self.g.forward_t(&z, arch, true),
+            || g.forward_t(&z, arch, true),
         );
         self.losses.push_g(g_loss);
         self.g_step += 1;
@@ -172,25 +174,5 @@ impl SharedGan {
             tensors,
             path,
         )
-    }
-
-    /// The parameters of G and D that have a gradient (see [`with_grad`]), as JSON for the
-    /// checkpoint metadata: `{"g": [names], "d": [names]}`.
-    pub fn grads_json(&self) -> serde_json::Value {
-        serde_json::json!({"g": with_grad(&self.g_vs), "d": with_grad(&self.d_vs)})
-    }
-
-    /// Restore [`SharedGan::grads_json`]: the same parameters get a (zero) gradient.
-    pub fn load_grads_json(&mut self, v: &serde_json::Value, path: &Path) -> Result<()> {
-        let names = |k: &str| -> Result<Vec<String>> {
-            if v[k].is_null() {
-                return Ok(Vec::new());
-            }
-            serde_json::from_value(v[k].clone()).with_context(|| {
-                format!("{}: checkpoint metadata 'grads' is invalid", path.display())
-            })
-        };
-        define_zero_grads(&self.g_vs, &names("g")?, path)?;
-        define_zero_grads(&self.d_vs, &names("d")?, path)
     }
 }
