@@ -1,7 +1,13 @@
 //! Typed configuration: presets from `configs/<name>.json`, overridden by command-line flags,
 //! then validated. A preset file holds a `train` section (and, for the search, `search`).
+//!
+//! What training and search have in common is one [`GanConfig`], flattened into their JSON
+//! (a `config.json` looks as it always did) and reached through `Deref` (`cfg.lr` reads
+//! `cfg.gan.lr`). Reading a configuration from JSON fills the fields it lacks from the
+//! configuration's own default (the search's gf_dim is 128, training's 256) and refuses a
+//! field it does not know.
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
 pub use crate::device::Precision;
@@ -10,13 +16,14 @@ use crate::search::reset::Mode as ResetMode;
 use crate::search::strategy::evolution::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
 use crate::search::strategy::StrategyKind;
 
-/// Everything a training run depends on. Stored in the run directory as `config.json`.
+/// The GAN that training and search share: data, sizes of G and D, optimiser, D/G schedule,
+/// scorer and precision (SPEC sections 2-5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
+pub struct GanConfig {
     /// Data set name or folder; None = the built-in `shapes` set.
     pub dataset: Option<String>,
     /// Output image size (32 for CIFAR-10, 48 for STL-10); bottom_width * 8 must equal it.
+    /// The search's stage s trains at img_size / 2^(2-s).
     pub img_size: i64,
     pub gf_dim: i64,
     pub df_dim: i64,
@@ -31,37 +38,20 @@ pub struct TrainConfig {
     pub beta2: f64,
     /// D steps per G step.
     pub n_critic: u64,
-    /// Number of G steps.
-    pub steps: u64,
-    /// Linear decay of both learning rates to 0 over `steps`.
-    pub lr_decay: bool,
-    /// EMA decay of G's parameters after every G step.
-    pub ema: f64,
-    /// Checkpoint every N G steps (and at the end).
-    pub checkpoint_every: u64,
-    /// Sample grid every N G steps (and at the end).
-    pub sample_every: u64,
-    /// A `train.jsonl` line every N G steps.
-    pub log_every: u64,
     /// Number of images of the built-in set (ignored by other data sets).
     pub shapes_count: usize,
-    /// Score the EMA generator every N G steps (0 = never): IS and FID in train.jsonl,
-    /// `checkpoint/best.*` kept by FID.
-    pub eval_every: u64,
-    /// Generated (and real reference) images per evaluation.
-    pub eval_images: i64,
-    /// Scorer of those evaluations.
+    /// Scorer of evaluations (training) or of the reward (search).
     pub scorer: ScorerKind,
-    /// Precision of the training's forward passes (fp32, or bf16 autocast).
+    /// Precision of the GAN's forward passes (fp32, or bf16 autocast).
     pub precision: Precision,
-    /// Precision of the evaluation scorer's forward passes.
+    /// Precision of the scorer's forward passes.
     pub scorer_precision: Precision,
 }
 
-impl Default for TrainConfig {
-    fn default() -> Self {
-        // The paper's CIFAR-10 training setting (SPEC section 5).
-        TrainConfig {
+impl GanConfig {
+    /// The paper's CIFAR-10 training setting (SPEC section 5).
+    pub fn training() -> GanConfig {
+        GanConfig {
             dataset: Some("cifar10".into()),
             img_size: 32,
             gf_dim: 256,
@@ -74,23 +64,22 @@ impl Default for TrainConfig {
             beta1: 0.0,
             beta2: 0.9,
             n_critic: 5,
-            steps: 50_000,
-            lr_decay: false,
-            ema: 0.999,
-            checkpoint_every: 1000,
-            sample_every: 1000,
-            log_every: 50,
             shapes_count: 20_000,
-            eval_every: 0,
-            eval_images: 5000,
             scorer: ScorerKind::Auto,
             precision: Precision::Fp32,
             scorer_precision: Precision::Fp32,
         }
     }
-}
 
-impl TrainConfig {
+    /// The paper's CIFAR-10 search: the training setting with gf_dim 128 and df_dim 64.
+    pub fn search() -> GanConfig {
+        GanConfig {
+            gf_dim: 128,
+            df_dim: 64,
+            ..GanConfig::training()
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         let pos = |v: i64, name: &str| -> Result<()> {
             if v < 1 {
@@ -125,11 +114,121 @@ impl TrainConfig {
                 self.beta2
             );
         }
-        if !(0.0..1.0).contains(&self.ema) {
-            bail!("ema = {}: must be in [0, 1)", self.ema);
-        }
         if self.n_critic < 1 {
             bail!("n_critic = 0: must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        GanConfig::training()
+    }
+}
+
+/// `given` (a JSON object) over the fields of `default`: the fields it lacks come from
+/// `default`; a field `default` does not have is an error.
+fn with_defaults<T: Serialize>(given: serde_json::Value, default: &T) -> Result<serde_json::Value> {
+    let serde_json::Value::Object(given) = given else {
+        bail!("a configuration must be a JSON object, got {given}");
+    };
+    let serde_json::Value::Object(mut all) = serde_json::to_value(default)? else {
+        bail!("a configuration's default is not a JSON object");
+    };
+    for (k, v) in given {
+        if !all.contains_key(&k) {
+            let known: Vec<String> = all.keys().map(|k| format!("`{k}`")).collect();
+            bail!("unknown field `{k}`, expected one of {}", known.join(", "));
+        }
+        all.insert(k, v);
+    }
+    Ok(serde_json::Value::Object(all))
+}
+
+/// Serialize / Deserialize for a configuration whose derived code is generated with
+/// `#[serde(remote = "Self")]`: JSON is read through [`with_defaults`].
+macro_rules! config_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                <$t>::serialize(self, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                use serde::de::Error;
+                let v = with_defaults(serde_json::Value::deserialize(d)?, &<$t>::default())
+                    .map_err(D::Error::custom)?;
+                <$t>::deserialize(v).map_err(D::Error::custom)
+            }
+        }
+
+        impl std::ops::Deref for $t {
+            type Target = GanConfig;
+            fn deref(&self) -> &GanConfig {
+                &self.gan
+            }
+        }
+
+        impl std::ops::DerefMut for $t {
+            fn deref_mut(&mut self) -> &mut GanConfig {
+                &mut self.gan
+            }
+        }
+    };
+}
+
+/// Everything a training run depends on. Stored in the run directory as `config.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(remote = "Self")]
+pub struct TrainConfig {
+    #[serde(flatten)]
+    pub gan: GanConfig,
+    /// Number of G steps.
+    pub steps: u64,
+    /// Linear decay of both learning rates to 0 over `steps`.
+    pub lr_decay: bool,
+    /// EMA decay of G's parameters after every G step.
+    pub ema: f64,
+    /// Checkpoint every N G steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Sample grid every N G steps (and at the end).
+    pub sample_every: u64,
+    /// A `train.jsonl` line every N G steps.
+    pub log_every: u64,
+    /// Score the EMA generator every N G steps (0 = never): IS and FID in train.jsonl,
+    /// `checkpoint/best.*` kept by FID.
+    pub eval_every: u64,
+    /// Generated (and real reference) images per evaluation.
+    pub eval_images: i64,
+}
+
+config_serde!(TrainConfig);
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        // The paper's CIFAR-10 training setting (SPEC section 5).
+        TrainConfig {
+            gan: GanConfig::training(),
+            steps: 50_000,
+            lr_decay: false,
+            ema: 0.999,
+            checkpoint_every: 1000,
+            sample_every: 1000,
+            log_every: 50,
+            eval_every: 0,
+            eval_images: 5000,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        self.gan.validate()?;
+        if !(0.0..1.0).contains(&self.ema) {
+            bail!("ema = {}: must be in [0, 1)", self.ema);
         }
         if self.eval_every > 0 && self.eval_images < 10 {
             bail!(
@@ -195,24 +294,12 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
 }
 
-/// Everything a search depends on (SPEC section 6). Stored in the run directory.
+/// Everything a search depends on (SPEC sections 6 and 9). Stored in the run directory.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(remote = "Self")]
 pub struct SearchConfig {
-    /// Data set name or folder; None = the built-in `shapes` set.
-    pub dataset: Option<String>,
-    /// Final image size (stage s trains at img_size / 2^(2-s)).
-    pub img_size: i64,
-    pub gf_dim: i64,
-    pub df_dim: i64,
-    pub latent_dim: i64,
-    pub bottom_width: i64,
-    pub batch_size: i64,
-    pub gen_batch_size: i64,
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub n_critic: u64,
+    #[serde(flatten)]
+    pub gan: GanConfig,
     /// Search iterations in all.
     pub iterations: u64,
     /// Iterations at which stage 1 and stage 2 begin.
@@ -243,7 +330,6 @@ pub struct SearchConfig {
     /// Read the D and G losses from the device every N D steps (and at the end of the shared
     /// training): the dynamic-reset check and the non-finite check run at these reads.
     pub loss_read_every: u64,
-    pub scorer: ScorerKind,
     /// How architectures are proposed (SPEC section 9).
     pub strategy: StrategyKind,
     /// Evolution: architectures in the population of a stage.
@@ -254,29 +340,15 @@ pub struct SearchConfig {
     pub final_train_steps: u64,
     /// Images for the FID of that final selection.
     pub final_eval_images: i64,
-    pub shapes_count: usize,
-    /// Precision of the shared GAN training's forward passes (fp32, or bf16 autocast).
-    pub precision: Precision,
-    /// Precision of the reward scorer's forward passes.
-    pub scorer_precision: Precision,
 }
+
+config_serde!(SearchConfig);
 
 impl Default for SearchConfig {
     fn default() -> Self {
         // The paper's CIFAR-10 search.
         SearchConfig {
-            dataset: Some("cifar10".into()),
-            img_size: 32,
-            gf_dim: 128,
-            df_dim: 64,
-            latent_dim: 128,
-            bottom_width: 4,
-            batch_size: 64,
-            gen_batch_size: 128,
-            lr: 2e-4,
-            beta1: 0.0,
-            beta2: 0.9,
-            n_critic: 5,
+            gan: GanConfig::search(),
             iterations: 65,
             stage_changes: [15, 35],
             shared_epochs: 15,
@@ -295,34 +367,19 @@ impl Default for SearchConfig {
             reset_threshold: 1e-3,
             reset_mode: ResetMode::Variance,
             loss_read_every: 20,
-            scorer: ScorerKind::Auto,
             strategy: StrategyKind::Reinforce,
             population: DEFAULT_POPULATION,
             tournament: DEFAULT_TOURNAMENT,
             final_train_steps: 0,
             final_eval_images: 2000,
-            shapes_count: 20_000,
-            precision: Precision::Fp32,
-            scorer_precision: Precision::Fp32,
         }
     }
 }
 
 impl SearchConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.bottom_width * 8 != self.img_size {
-            bail!(
-                "img_size {} must be 8 x bottom_width {} (three cells double the size)",
-                self.img_size,
-                self.bottom_width
-            );
-        }
+        self.gan.validate()?;
         for (v, n) in [
-            (self.gf_dim, "gf_dim"),
-            (self.df_dim, "df_dim"),
-            (self.latent_dim, "latent_dim"),
-            (self.batch_size, "batch_size"),
-            (self.gen_batch_size, "gen_batch_size"),
             (self.ctrl_sample_batch, "ctrl_sample_batch"),
             (self.hid_size, "hid_size"),
         ] {
@@ -351,8 +408,8 @@ impl SearchConfig {
                 self.num_candidate
             );
         }
-        if self.n_critic < 1 || self.ctrl_steps < 1 {
-            bail!("n_critic and ctrl_steps must be at least 1");
+        if self.ctrl_steps < 1 {
+            bail!("ctrl_steps = 0: must be at least 1");
         }
         if self.loss_read_every < 1 {
             bail!("loss_read_every = 0: must be at least 1 (D steps between loss reads)");

@@ -162,3 +162,72 @@ fn search_rejects_bad_settings_before_creating_a_run() {
         "a refused search must not create its run directory"
     );
 }
+
+/// Configurations keep their JSON shape: a search config.json written before the shared GAN
+/// section and the typed enums existed (every field at the top level, enums as strings) reads
+/// back with the same values and writes back flat; a field a file lacks takes that
+/// configuration's own default (the search's G is narrower than training's); an unknown field
+/// or value is refused, naming it; the shipped presets read and validate.
+#[test]
+fn config_json_is_flat_typed_and_strict() {
+    use autogan::config::{load_preset, SearchConfig, TrainConfig};
+    use autogan::metrics::ScorerKind;
+    use autogan::search::reset::Mode;
+    use autogan::search::strategy::StrategyKind;
+    let old = r#"{"baseline_decay": 0.9, "batch_size": 4, "beta1": 0.0, "beta2": 0.9,
+        "bottom_width": 4, "ctrl_lr": 0.00035, "ctrl_sample_batch": 2, "ctrl_steps": 2,
+        "dataset": "shapes", "df_dim": 8, "dynamic_reset": true, "entropy_coeff": 0.001,
+        "final_eval_images": 1000, "final_train_steps": 0, "gen_batch_size": 4, "gf_dim": 8,
+        "hid_size": 100, "img_size": 32, "iterations": 4, "latent_dim": 8, "lr": 0.0002,
+        "max_shared_steps": 30, "n_critic": 5, "num_candidate": 4, "reset_mode": "std",
+        "reset_threshold": 0.001, "reset_window": 4, "rl_num_eval_img": 20,
+        "scorer": "classifier", "shapes_count": 300, "shared_epochs": 1,
+        "stage_changes": [1, 2], "topk": 2}"#;
+    let c: SearchConfig = serde_json::from_str(old).unwrap();
+    assert_eq!((c.gf_dim, c.df_dim, c.shapes_count), (8, 8, 300));
+    assert_eq!(c.gan.batch_size, 4);
+    assert_eq!(c.reset_mode, Mode::Std);
+    assert_eq!(c.scorer, ScorerKind::Classifier);
+    assert_eq!(c.strategy, StrategyKind::Reinforce);
+    c.validate().unwrap();
+    let back = serde_json::to_value(&c).unwrap();
+    assert!(
+        back.get("gan").is_none(),
+        "the GAN section is flattened: {back}"
+    );
+    let old_v: serde_json::Value = serde_json::from_str(old).unwrap();
+    for (k, v) in old_v.as_object().unwrap() {
+        assert_eq!(&back[k], v, "{k}");
+    }
+    assert_eq!(back["strategy"], "reinforce");
+    assert_eq!(serde_json::from_value::<SearchConfig>(back).unwrap(), c);
+
+    let partial: SearchConfig = serde_json::from_str(r#"{"iterations": 9}"#).unwrap();
+    assert_eq!(
+        (partial.gf_dim, partial.df_dim, partial.iterations),
+        (128, 64, 9)
+    );
+    let t: TrainConfig = serde_json::from_str(r#"{"steps": 3}"#).unwrap();
+    assert_eq!((t.gf_dim, t.df_dim, t.steps), (256, 128, 3));
+
+    let err = serde_json::from_str::<SearchConfig>(r#"{"gf_dimm": 3}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `gf_dimm`"), "{err}");
+    let err = serde_json::from_str::<TrainConfig>(r#"{"iterations": 3}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `iterations`"), "{err}");
+    let err = serde_json::from_str::<SearchConfig>(r#"{"strategy": "evolve"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("evolve"), "{err}");
+    let e: SearchConfig = serde_json::from_str(r#"{"strategy": "evolution"}"#).unwrap();
+    assert_eq!(e.strategy, StrategyKind::Evolution);
+
+    for name in ["quick", "cifar10", "stl10"] {
+        let (_, p) = load_preset(name).unwrap();
+        p.train.unwrap().validate().unwrap();
+        p.search.unwrap().validate().unwrap();
+    }
+}

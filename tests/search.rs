@@ -2,7 +2,7 @@
 //! tests need no trained classifier: resume equivalence, dynamic reset touching only the GAN,
 //! the final top-K.
 use autogan::arch::Arch;
-use autogan::config::SearchConfig;
+use autogan::config::{GanConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
 use autogan::metrics::Scorer;
 use autogan::search::run::Search;
@@ -49,12 +49,16 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 
 fn tiny_config() -> SearchConfig {
     SearchConfig {
-        dataset: Some("shapes".into()),
-        gf_dim: 8,
-        df_dim: 8,
-        latent_dim: 8,
-        batch_size: 4,
-        gen_batch_size: 4,
+        gan: GanConfig {
+            dataset: Some("shapes".into()),
+            gf_dim: 8,
+            df_dim: 8,
+            latent_dim: 8,
+            batch_size: 4,
+            gen_batch_size: 4,
+            shapes_count: 200,
+            ..GanConfig::search()
+        },
         iterations: 3,
         stage_changes: [1, 2],
         shared_epochs: 1,
@@ -65,7 +69,6 @@ fn tiny_config() -> SearchConfig {
         num_candidate: 4,
         topk: 2,
         reset_window: 4,
-        shapes_count: 200,
         ..SearchConfig::default()
     }
 }

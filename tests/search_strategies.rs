@@ -3,7 +3,7 @@
 //! strategy resumes exactly from a checkpoint, reading the losses in batches changes no
 //! number. Tiny sizes and fixed seeds; libtorch's generator is global, so the tests that run
 //! searches take turns.
-use autogan::config::SearchConfig;
+use autogan::config::{GanConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
 use autogan::metrics::Scorer;
 use autogan::search::beam::{Beam, BeamEntry};
@@ -56,12 +56,16 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 
 fn tiny_config(strategy: StrategyKind) -> SearchConfig {
     SearchConfig {
-        dataset: Some("shapes".into()),
-        gf_dim: 8,
-        df_dim: 8,
-        latent_dim: 8,
-        batch_size: 4,
-        gen_batch_size: 4,
+        gan: GanConfig {
+            dataset: Some("shapes".into()),
+            gf_dim: 8,
+            df_dim: 8,
+            latent_dim: 8,
+            batch_size: 4,
+            gen_batch_size: 4,
+            shapes_count: 200,
+            ..GanConfig::search()
+        },
         iterations: 4,
         stage_changes: [1, 2],
         shared_epochs: 1,
@@ -72,7 +76,6 @@ fn tiny_config(strategy: StrategyKind) -> SearchConfig {
         num_candidate: 4,
         topk: 2,
         reset_window: 4,
-        shapes_count: 200,
         strategy,
         population: 4,
         tournament: 2,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use autogan::arch::Arch;
-use autogan::config::TrainConfig;
+use autogan::config::{GanConfig, TrainConfig};
 use autogan::data::Dataset;
 use autogan::gan::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
@@ -470,13 +470,16 @@ fn training_lowers_the_d_loss_on_trivial_data() {
     assert_eq!(images.kind(), Kind::Uint8);
     let data = Dataset::new("two-colours", images, None, None).unwrap();
     let cfg = TrainConfig {
-        dataset: None,
-        gf_dim: 8,
-        df_dim: 8,
-        latent_dim: 8,
-        batch_size: 16,
-        gen_batch_size: 16,
-        n_critic: 5,
+        gan: GanConfig {
+            dataset: None,
+            gf_dim: 8,
+            df_dim: 8,
+            latent_dim: 8,
+            batch_size: 16,
+            gen_batch_size: 16,
+            n_critic: 5,
+            ..GanConfig::training()
+        },
         steps: STEPS,
         ..TrainConfig::default()
     };

@@ -8,7 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::arch::Arch;
 use crate::cli::BenchCommand;
-use crate::config::TrainConfig;
+use crate::config::{GanConfig, TrainConfig};
 use crate::data::Dataset;
 use crate::device::Ctx;
 use crate::gan::trainer::Trainer;
@@ -35,15 +35,18 @@ pub fn run(ctx: &Ctx, args: BenchCommand) -> Result<()> {
             }
             let bottom_width = size.bottom_width.unwrap_or(img_size / 8);
             let cfg = TrainConfig {
-                dataset: Some("random".into()),
-                img_size,
-                gf_dim: size.gf_dim.unwrap_or(256),
-                df_dim: size.df_dim.unwrap_or(128),
-                latent_dim: size.latent_dim.unwrap_or(128),
-                bottom_width,
-                batch_size,
-                gen_batch_size: gen_batch_size.unwrap_or(2 * batch_size),
-                n_critic,
+                gan: GanConfig {
+                    dataset: Some("random".into()),
+                    img_size,
+                    gf_dim: size.gf_dim.unwrap_or(256),
+                    df_dim: size.df_dim.unwrap_or(128),
+                    latent_dim: size.latent_dim.unwrap_or(128),
+                    bottom_width,
+                    batch_size,
+                    gen_batch_size: gen_batch_size.unwrap_or(2 * batch_size),
+                    n_critic,
+                    ..GanConfig::training()
+                },
                 steps: warmup + steps,
                 ..TrainConfig::default()
             };

@@ -385,20 +385,8 @@ fn final_train(
 ) -> Result<f64> {
     let c = &search.cfg;
     let tc = TrainConfig {
-        dataset: c.dataset.clone(),
-        img_size: c.img_size,
-        gf_dim: c.gf_dim,
-        df_dim: c.df_dim,
-        latent_dim: c.latent_dim,
-        bottom_width: c.bottom_width,
-        batch_size: c.batch_size,
-        gen_batch_size: c.gen_batch_size,
-        lr: c.lr,
-        beta1: c.beta1,
-        beta2: c.beta2,
-        n_critic: c.n_critic,
+        gan: c.gan.clone(),
         steps: c.final_train_steps,
-        precision: c.precision,
         ..TrainConfig::default()
     };
     let mut tr = Trainer::new(tc, arch.clone(), search.seed, ctx.device)?;

@@ -169,10 +169,13 @@ impl Reinforce {
             .iter()
             .map(|(name, v)| (format!("{prefix}.weights.{name}"), v.size()))
             .collect();
+        // `adam.active.*` may be absent (states written before the flat Adam): Adam derives it.
+        let optional = format!("{prefix}.adam.active.");
         wanted.extend(
             self.opt
                 .state(&format!("{prefix}.adam"))
                 .into_iter()
+                .filter(|(k, _)| !k.starts_with(&optional))
                 .map(|(k, t)| (k, t.size())),
         );
         for (key, size) in &wanted {
