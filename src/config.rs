@@ -94,6 +94,7 @@ impl TrainConfig {
             }
             Ok(())
         };
+        check_img_size(self.img_size)?;
         pos(self.gf_dim, "gf_dim")?;
         pos(self.df_dim, "df_dim")?;
         pos(self.latent_dim, "latent_dim")?;
@@ -127,6 +128,9 @@ impl TrainConfig {
         if self.n_critic < 1 {
             bail!("n_critic = 0: must be at least 1");
         }
+        if self.steps < 1 {
+            bail!("steps = 0: 0 steps would train nothing; give at least 1");
+        }
         if self.eval_every > 0 && self.eval_images < 10 {
             bail!(
                 "eval_images = {}: the IS needs at least 10 images",
@@ -144,6 +148,18 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// The output size of three cells that each double it: 8 x bottom_width, so a positive
+/// multiple of 8. Checked before bottom_width, which `--img-size` alone sets to img_size / 8.
+fn check_img_size(img_size: i64) -> Result<()> {
+    if img_size < 8 || img_size % 8 != 0 {
+        bail!(
+            "img_size {img_size}: the generator's three cells each double the size, so img_size \
+             must be 8 x bottom_width, a multiple of 8 (e.g. 32 for CIFAR-10, 48 for STL-10)"
+        );
+    }
+    Ok(())
 }
 
 /// A preset file: `configs/<name>.json`.
@@ -300,6 +316,7 @@ impl Default for SearchConfig {
 
 impl SearchConfig {
     pub fn validate(&self) -> Result<()> {
+        check_img_size(self.img_size)?;
         if self.bottom_width * 8 != self.img_size {
             bail!(
                 "img_size {} must be 8 x bottom_width {} (three cells double the size)",

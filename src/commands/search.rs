@@ -75,6 +75,36 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     Ok(c)
 }
 
+/// The flags a resumed search cannot change (everything its checkpoint fixed), each with
+/// whether it was given.
+fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
+    vec![
+        ("--dataset", a.data.dataset.is_some()),
+        ("--preset", a.preset.is_some()),
+        ("--out", a.out.is_some()),
+        ("--gf-dim", a.size.gf_dim.is_some()),
+        ("--df-dim", a.size.df_dim.is_some()),
+        ("--latent-dim", a.size.latent_dim.is_some()),
+        ("--bottom-width", a.size.bottom_width.is_some()),
+        ("--iterations", a.iterations.is_some()),
+        ("--stage-changes", a.stage_changes.is_some()),
+        ("--shared-epochs", a.shared_epochs.is_some()),
+        ("--max-shared-steps", a.max_shared_steps.is_some()),
+        ("--ctrl-steps", a.ctrl_steps.is_some()),
+        ("--ctrl-sample-batch", a.ctrl_sample_batch.is_some()),
+        ("--rl-num-eval-img", a.rl_num_eval_img.is_some()),
+        ("--num-candidate", a.num_candidate.is_some()),
+        ("--topk", a.topk.is_some()),
+        ("--batch-size", a.batch_size.is_some()),
+        ("--gen-batch-size", a.gen_batch_size.is_some()),
+        ("--dynamic-reset", a.dynamic_reset.is_some()),
+        ("--reset-mode", a.reset_mode.is_some()),
+        ("--reset-window", a.reset_window.is_some()),
+        ("--scorer", a.scorer.is_some()),
+        ("--final-train-steps", a.final_train_steps.is_some()),
+    ]
+}
+
 fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
     DataSpec::for_training(
         cfg.dataset.as_deref(),
@@ -88,6 +118,11 @@ fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let data_dir = args.data.data_dir.clone();
     let (mut search, dir) = if let Some(dir) = &args.resume {
+        super::refuse_fixed_on_resume(
+            dir,
+            &fixed_flags(&args),
+            "only --data-dir and --json can be given",
+        )?;
         let ckpt = dir.join("checkpoint").join("last.safetensors");
         if !ckpt.is_file() {
             bail!(
@@ -118,6 +153,8 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             .out
             .clone()
             .unwrap_or_else(|| run::default_run_dir(&name));
+        // Before the data and the scorer (which may train a classifier first).
+        run::check_new_run_dir(&dir)?;
         let s = Search::new(cfg, ctx.seed, ctx.device)?;
         (s, dir)
     };
@@ -320,7 +357,8 @@ fn finish(
     });
     if json_out {
         println!("{summary}");
-    } else if !ctx.quiet {
+    } else {
+        // The result: printed with --quiet too (quiet drops progress and log lines only).
         println!(
             "search finished: {} iterations, {} dynamic resets",
             search.iteration, search.resets
