@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
+pub mod result;
+
 /// Create a new run directory. An existing non-empty directory is refused (use --resume to
 /// continue it, or another --out), so a run never overwrites another.
 pub fn create_run_dir(path: &Path) -> Result<()> {
