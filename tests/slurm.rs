@@ -4,10 +4,12 @@
 //! only where root or apt-get is not available; under CI=true a Slurm that does not start
 //! fails them.
 //!
-//! Cases: the 3-task top-K retraining of a search (submitted with --no-wait, collected later)
-//! ends with best.json; a failed and a cancelled task of a sweep are reported with state, exit
-//! code and log while the others are collected, and --resume resubmits only those two; a
-//! search killed while its tasks run re-attaches on --resume without resubmitting anything.
+//! Cases: the 3-task top-K retraining of a search ends with best.json (a task cancelled while
+//! the search follows is reported and best.json chosen among the others; resumed with
+//! --no-wait, only that task is submitted again, and the printed command collects all three);
+//! a failed and a cancelled task of a sweep are reported with state, exit code and log while
+//! the others are collected, and --resume resubmits only those two; a search killed while its
+//! tasks run re-attaches on --resume without resubmitting anything.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -147,8 +149,18 @@ const TINY: [&str; 10] = [
     "4",
 ];
 
-/// A three-stage search in seconds with a top-3 retrained for 2 steps on Slurm.
-fn search_args(data: &Path, out: &Path) -> Vec<String> {
+/// The launcher flags of the tests: one CPU per task, a quick look at the queue.
+const SLURM_FLAGS: [&str; 6] = [
+    "--launcher",
+    "slurm",
+    "--cpus-per-task",
+    "1",
+    "--poll-interval",
+    "0.2",
+];
+
+/// A three-stage search in seconds with a top-3 retrained for 2 steps, `launcher` saying where.
+fn search_args(data: &Path, out: &Path, launcher: &[String]) -> Vec<String> {
     let mut a = strings(&[
         "search",
         "--preset",
@@ -178,15 +190,10 @@ fn search_args(data: &Path, out: &Path) -> Vec<String> {
         "3",
         "--final-train-steps",
         "2",
-        "--launcher",
-        "slurm",
-        "--cpus-per-task",
-        "1",
-        "--poll-interval",
-        "0.2",
         "--out",
         out.to_str().unwrap(),
     ]));
+    a.extend(launcher.iter().cloned());
     a
 }
 
@@ -218,6 +225,38 @@ fn attempts(log: &Path) -> usize {
         .count()
 }
 
+/// (rank, state, FID) of the final training rows of a search summary.
+fn final_rows(summary: &serde_json::Value) -> Vec<(u64, String, Option<f64>)> {
+    summary["final_training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_u64().unwrap(),
+                r["state"].as_str().unwrap().to_string(),
+                r["fid"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+/// best.json holds the architecture of the lowest FID among `rows`.
+fn assert_best_is_lowest(out: &Path, rows: &[(u64, String, Option<f64>)]) {
+    let (rank, _, _) = rows
+        .iter()
+        .filter(|r| r.2.is_some())
+        .min_by(|a, b| a.2.unwrap().total_cmp(&b.2.unwrap()))
+        .unwrap();
+    let best = autogan::arch::Arch::load(&out.join("best.json")).unwrap();
+    let top = autogan::arch::Arch::load(&out.join(format!("archs/top{rank}.json"))).unwrap();
+    assert_eq!(
+        best.to_vector(),
+        top.to_vector(),
+        "best.json is top{rank}: {rows:?}"
+    );
+}
+
 #[test]
 fn top_k_retraining_as_a_job_array_ends_with_best_json() {
     let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
@@ -229,19 +268,36 @@ fn top_k_retraining_as_a_job_array_ends_with_best_json() {
     labelled_folder(&data);
     let out = root.join("search");
 
-    // Submit and exit: the printed command collects.
-    let mut a = search_args(&data, &out);
-    a.extend(strings(&["--no-wait", "--json"]));
-    let o = ok(&slurm, &a);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let collect = v["collect"].as_str().unwrap().to_string();
-    assert_eq!(
-        collect,
-        format!("autogan search --resume {}", out.display())
+    // The search follows its three tasks; the third is cancelled as soon as it is submitted.
+    let mut a = search_args(&data, &out, &strings(&SLURM_FLAGS));
+    a.push("--json".into());
+    let child = cmd(&slurm, &a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let record = out.join("jobs/final.json");
+    wait_until("the final training's submission", 300, || {
+        record.is_file() && json(&record)["submissions"][0]["job_id"].is_string()
+    });
+    let id = json(&record)["submissions"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    slurm.scancel(&format!("{id}_3"));
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "an unfinished final training is an error"
     );
     assert!(
-        !out.join("best.json").exists(),
-        "nothing is chosen before the tasks end"
+        stderr.contains("top3: CANCELLED") && stderr.contains(&format!("Slurm job {id}_3")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("best.json was chosen among the others"),
+        "{stderr}"
     );
     let script = std::fs::read_to_string(out.join("jobs/final.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=1-3"), "{script}");
@@ -252,33 +308,16 @@ fn top_k_retraining_as_a_job_array_ends_with_best_json() {
             "{script}"
         );
     }
-    let rec = json(&out.join("jobs/final.json"));
-    assert_eq!(rec["submissions"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        rec["submissions"][0]["job_id"].as_str().unwrap(),
-        v["submitted"][0].as_str().unwrap(),
-        "the job id is recorded in the run directory"
-    );
-
-    // Collect: re-attach, follow the three tasks, choose best.json by FID.
-    let o = ok(
-        &slurm,
-        &strings(&["search", "--resume", out.to_str().unwrap(), "--json"]),
-    );
+    // The others are collected: best.json among top1 and top2.
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(summary["selected_by"].as_str().unwrap().contains("FID"));
-    let runs = summary["final_training"].as_array().unwrap();
-    assert_eq!(runs.len(), 3);
-    let mut fids = Vec::new();
-    for r in runs {
-        assert_eq!(r["state"], "COMPLETED", "{r}");
-        let fid = r["fid"].as_f64().unwrap();
-        assert!(fid.is_finite());
-        fids.push(fid);
+    let rows = final_rows(&summary);
+    assert_eq!(rows[2].1, "CANCELLED");
+    assert!(rows[2].2.is_none());
+    for r in &rows[..2] {
+        assert_eq!(r.1, "COMPLETED");
         // The FID is the one the task logged in its own run directory.
         let log =
-            std::fs::read_to_string(Path::new(r["run_dir"].as_str().unwrap()).join("train.jsonl"))
-                .unwrap();
+            std::fs::read_to_string(out.join(format!("final/top{}/train.jsonl", r.0))).unwrap();
         let logged = log
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -286,27 +325,45 @@ fn top_k_retraining_as_a_job_array_ends_with_best_json() {
             .map(|v| v["fid"].as_f64().unwrap())
             .next_back()
             .unwrap();
+        let fid = r.2.unwrap();
         assert!((logged - fid).abs() <= 1e-9 * fid.abs(), "{fid} vs {log}");
     }
-    let best = autogan::arch::Arch::load(&out.join("best.json")).unwrap();
-    let rank = fids
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .unwrap()
-        .0;
-    let top = autogan::arch::Arch::load(&out.join(format!("archs/top{}.json", rank + 1))).unwrap();
-    assert_eq!(
-        best.to_vector(),
-        top.to_vector(),
-        "best.json is the lowest FID"
+    assert_best_is_lowest(&out, &rows);
+
+    // Resumed with --no-wait: only the cancelled task is submitted again, and the printed
+    // command collects all three.
+    let o = ok(
+        &slurm,
+        &strings(&[
+            "search",
+            "--resume",
+            out.to_str().unwrap(),
+            "--no-wait",
+            "--json",
+        ]),
     );
-    let rec = json(&out.join("jobs/final.json"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let collect = v["collect"].as_str().unwrap().to_string();
     assert_eq!(
-        rec["submissions"].as_array().unwrap().len(),
-        1,
-        "collecting did not submit again"
+        collect,
+        format!("autogan search --resume {}", out.display())
     );
+    let subs = json(&record)["submissions"].as_array().unwrap().clone();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[1]["tasks"], serde_json::json!([3]));
+    assert_eq!(v["submitted"].as_array().unwrap().len(), 2);
+    let o = ok(
+        &slurm,
+        &strings(&["search", "--resume", out.to_str().unwrap(), "--json"]),
+    );
+    let rows = final_rows(&serde_json::from_slice(&o.stdout).unwrap());
+    assert!(
+        rows.iter().all(|r| r.1 == "COMPLETED" && r.2.is_some()),
+        "{rows:?}"
+    );
+    assert_best_is_lowest(&out, &rows);
+    assert_eq!(json(&record)["submissions"].as_array().unwrap().len(), 2);
+    assert_eq!(attempts(&out.join("jobs/final/1.log")), 1);
 }
 
 #[test]
@@ -437,7 +494,19 @@ fn a_search_killed_while_its_tasks_run_re_attaches_without_resubmitting() {
     let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-data");
     labelled_folder(&data);
     let out = root.join("search");
-    let mut child = cmd(&slurm, &search_args(&data, &out))
+    // The launcher settings from a file this time.
+    std::fs::create_dir_all(&root).unwrap();
+    let settings = root.join("launcher.json");
+    std::fs::write(
+        &settings,
+        r#"{"launcher": "slurm", "cpus_per_task": 1, "poll_interval": 0.2}"#,
+    )
+    .unwrap();
+    let launcher = vec![
+        "--launcher-config".to_string(),
+        settings.display().to_string(),
+    ];
+    let mut child = cmd(&slurm, &search_args(&data, &out, &launcher))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -473,6 +542,8 @@ fn a_search_killed_while_its_tasks_run_re_attaches_without_resubmitting() {
         1,
         "nothing was submitted again"
     );
+    let script = std::fs::read_to_string(out.join("jobs/final.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --cpus-per-task=1"), "{script}");
     for k in 1..=3 {
         assert_eq!(attempts(&out.join(format!("jobs/final/{k}.log"))), 1);
         assert!(out

@@ -157,7 +157,19 @@ fn launcher_settings_that_do_not_fit_are_refused_before_anything_is_written() {
         a.push(out.display().to_string());
         a
     };
+    let settings = root.join("launcher.json");
+    std::fs::write(&settings, r#"{"launcher": "local", "partition": "gpu"}"#).unwrap();
+    let unknown = root.join("unknown.json");
+    std::fs::write(&unknown, r#"{"launcher": "slurm", "nodes": 2}"#).unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            base(&["--launcher-config", settings.to_str().unwrap()]),
+            "--partition only apply to --launcher slurm",
+        ),
+        (
+            base(&["--launcher-config", unknown.to_str().unwrap()]),
+            "unknown field `nodes`",
+        ),
         (
             base(&["--partition", "gpu"]),
             "--partition only apply to --launcher slurm",

@@ -239,7 +239,10 @@ impl Outcome {
         if let Some(j) = &self.slurm_job {
             s.push_str(&format!(" (Slurm job {j})"));
         }
-        s.push_str(&format!(", log {}", self.log.display()));
+        match self.log.exists() {
+            true => s.push_str(&format!(", log {}", self.log.display())),
+            false => s.push_str(", before it started (no log)"),
+        }
         s
     }
 }
@@ -596,20 +599,32 @@ mod tests {
 
     #[test]
     fn outcome_lines_name_state_code_and_log() {
-        let o = Outcome {
+        let log = std::env::temp_dir().join(format!("autogan-outcome-{}.log", std::process::id()));
+        std::fs::write(&log, "x").unwrap();
+        let mut o = Outcome {
             name: "top2".into(),
             task: 2,
             run_dir: "/r/final/top2".into(),
             state: "FAILED".into(),
             exit_code: Some(1),
             signal: Some(0),
-            log: "/r/jobs/final/2.log".into(),
+            log: log.clone(),
             slurm_job: Some("17_2".into()),
         };
         assert!(!o.ok());
         assert_eq!(
             o.describe(),
-            "top2: FAILED, exit code 1 (Slurm job 17_2), log /r/jobs/final/2.log"
+            format!(
+                "top2: FAILED, exit code 1 (Slurm job 17_2), log {}",
+                log.display()
+            )
+        );
+        std::fs::remove_file(&log).unwrap();
+        o.state = "CANCELLED".into();
+        o.exit_code = None;
+        assert_eq!(
+            o.describe(),
+            "top2: CANCELLED (Slurm job 17_2), before it started (no log)"
         );
     }
 }

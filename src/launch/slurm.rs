@@ -50,7 +50,10 @@ pub fn run(dir: &BatchDir, rec: &mut Record, opts: &Options) -> Result<Finished>
     check_tools()?;
     let n = rec.jobs.len();
     let to_submit: Vec<usize> = if rec.submissions.is_empty() {
-        (1..=n).collect()
+        // A batch the local launcher began: what ended successfully stays done.
+        (1..=n)
+            .filter(|&t| !(opts.resume && dir.read_exit(t) == Some(0)))
+            .collect()
     } else {
         let view = look(dir, rec)?;
         let again: Vec<usize> = (1..=n)
@@ -201,14 +204,13 @@ pub fn script_text(
     let ids: Vec<usize> = tasks.iter().map(|(t, _)| *t).collect();
     let mut s = String::from("#!/bin/bash\n");
     s.push_str(&format!(
-        "# Written by autogan {}: batch '{}', {} job{} as one array task each. Each task runs \
-         one\n# autogan command line in its own run directory; its output goes to \
-         {}/<task>.log\n# and its exit status to {}/<task>.exit.\n",
+        "# Written by autogan {}: batch '{}', {} job{}, one array task each.\n# Every task runs \
+         its own autogan command line into its own run directory; its output\n# goes to \
+         <task>.log and its exit status to <task>.exit in {}\n",
         env!("CARGO_PKG_VERSION"),
         dir.name,
         tasks.len(),
         if tasks.len() == 1 { "" } else { "s" },
-        task_dir.display(),
         task_dir.display()
     ));
     let mut opt = |o: String| s.push_str(&format!("#SBATCH {o}\n"));
