@@ -229,3 +229,32 @@ fn launcher_settings_that_do_not_fit_are_refused_before_anything_is_written() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn local_gpus_give_each_job_its_own_cuda_visible_devices() {
+    let root = tmp("sweep-gpus");
+    let out = root.join("run");
+    let mut a = strings(&["sweep", "--arch"]);
+    a.extend([arch("a"), arch("b")]);
+    a.extend(strings(&[
+        "--steps", "1", "--preset", "quick", "--gpus", "0,1", "--out",
+    ]));
+    a.push(out.display().to_string());
+    a.extend(strings(&TINY));
+    // Without GPUs the jobs fail (CUDA is not available); either way each ran on its own GPU.
+    let o = autogan(&a);
+    let mut seen: Vec<String> = (1..=2)
+        .map(|t| {
+            let log = std::fs::read_to_string(out.join(format!("jobs/train/{t}.log"))).unwrap();
+            let head = log.lines().next().unwrap().to_string();
+            assert!(head.contains(" --device cuda "), "{head}");
+            head.rsplit("CUDA_VISIBLE_DEVICES=")
+                .next()
+                .unwrap()
+                .trim_end_matches(')')
+                .to_string()
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["0", "1"], "{}", String::from_utf8_lossy(&o.stderr));
+}
