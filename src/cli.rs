@@ -145,6 +145,12 @@ pub struct SearchArgs {
     /// auto, inception or classifier
     #[arg(long)]
     pub scorer: Option<String>,
+    /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
+    #[arg(long, value_enum)]
+    pub precision: Option<crate::device::Precision>,
+    /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
+    #[arg(long, value_enum)]
+    pub scorer_precision: Option<crate::device::Precision>,
     /// Train each top-K arch from scratch for N G steps and pick best.json by FID
     #[arg(long)]
     pub final_train_steps: Option<u64>,
@@ -284,6 +290,12 @@ pub struct TrainArgs {
     /// Scorer of those evaluations: auto, inception or classifier
     #[arg(long)]
     pub scorer: Option<String>,
+    /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
+    #[arg(long, value_enum)]
+    pub precision: Option<crate::device::Precision>,
+    /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
+    #[arg(long, value_enum)]
+    pub scorer_precision: Option<crate::device::Precision>,
     /// Append a line to train.jsonl every N G steps
     #[arg(long)]
     pub log_every: Option<u64>,
@@ -312,8 +324,12 @@ pub struct EvalArgs {
     pub metric: String,
     #[arg(long, default_value_t = 50_000)]
     pub num_images: usize,
-    #[arg(long, default_value_t = 100)]
-    pub batch_size: i64,
+    /// Images per scorer batch (default: 100 on the CPU, 500 on CUDA)
+    #[arg(long)]
+    pub batch_size: Option<i64>,
+    /// Precision of the scorer's forward passes: fp32 (default) or bf16 (autocast)
+    #[arg(long, value_enum, default_value_t)]
+    pub scorer_precision: crate::device::Precision,
     /// Reference for FID: a data set name, a folder of images or a statistics file (.npz)
     #[arg(long)]
     pub fid_ref: Option<String>,

@@ -4,6 +4,8 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub use crate::device::Precision;
+
 /// Everything a training run depends on. Stored in the run directory as `config.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -46,6 +48,10 @@ pub struct TrainConfig {
     pub eval_images: i64,
     /// Scorer of those evaluations: auto, inception or classifier.
     pub scorer: String,
+    /// Precision of the training's forward passes (fp32, or bf16 autocast).
+    pub precision: Precision,
+    /// Precision of the evaluation scorer's forward passes.
+    pub scorer_precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -74,6 +80,8 @@ impl Default for TrainConfig {
             eval_every: 0,
             eval_images: 5000,
             scorer: "auto".into(),
+            precision: Precision::Fp32,
+            scorer_precision: Precision::Fp32,
         }
     }
 }
@@ -241,6 +249,10 @@ pub struct SearchConfig {
     /// Images for the FID of that final selection.
     pub final_eval_images: i64,
     pub shapes_count: usize,
+    /// Precision of the shared GAN training's forward passes (fp32, or bf16 autocast).
+    pub precision: Precision,
+    /// Precision of the reward scorer's forward passes.
+    pub scorer_precision: Precision,
 }
 
 impl Default for SearchConfig {
@@ -280,6 +292,8 @@ impl Default for SearchConfig {
             final_train_steps: 0,
             final_eval_images: 2000,
             shapes_count: 20_000,
+            precision: Precision::Fp32,
+            scorer_precision: Precision::Fp32,
         }
     }
 }

@@ -57,6 +57,10 @@ impl Ctx {
             tch::set_num_threads(t);
         }
         let device = parse_device(&cli.device)?;
+        if let Device::Cuda(_) = device {
+            // cuDNN picks the fastest convolution algorithms per shape (timed on first use).
+            tch::Cuda::cudnn_set_benchmark(true);
+        }
         tch::manual_seed(cli.seed as i64);
         Ok(Ctx {
             device,
@@ -64,4 +68,148 @@ impl Ctx {
             quiet: cli.quiet,
         })
     }
+}
+
+/// Floating-point precision of a model's forward passes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// float32 everywhere (the default; the only one that is bit-reproducible).
+    #[default]
+    Fp32,
+    /// autocast to bfloat16: matrix products and convolutions in bfloat16, reductions, norms
+    /// and the parameters in float32 (libtorch's autocast lists, as `torch.autocast`).
+    Bf16,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+/// Run `f` under autocast to `precision` for `device`'s type, as `with torch.autocast(type,
+/// dtype)`: nested calls and the autocast cache behave as in PyTorch. `Fp32` runs `f` as is.
+/// tch's own `autocast` only knows CUDA and float16, so libtorch's `at::autocast` functions are
+/// called directly (they are exported by libtorch_cpu).
+pub fn autocast<T>(device: Device, precision: Precision, f: impl FnOnce() -> T) -> T {
+    if precision == Precision::Fp32 {
+        return f();
+    }
+    let api = amp::api().unwrap_or_else(|e| {
+        panic!("bf16 autocast is not available from this libtorch ({e}); use --precision fp32")
+    });
+    let ty = amp::device_type(device);
+    // SAFETY: the signatures are those of ATen/autocast_mode.h in libtorch 2.x (DeviceType and
+    // ScalarType are int8 enums); the calls only set thread-local autocast state.
+    unsafe {
+        let (prev_on, prev_dtype) = ((api.is_enabled)(ty), (api.get_dtype)(ty));
+        (api.set_dtype)(ty, amp::BFLOAT16);
+        (api.set_enabled)(ty, true);
+        (api.increment_nesting)();
+        struct Restore<'a>(&'a amp::Api, i8, bool, i8);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                unsafe {
+                    if (self.0.decrement_nesting)() == 0 {
+                        (self.0.clear_cache)();
+                    }
+                    (self.0.set_enabled)(self.1, self.2);
+                    (self.0.set_dtype)(self.1, self.3);
+                }
+            }
+        }
+        let _restore = Restore(api, ty, prev_on, prev_dtype);
+        f()
+    }
+}
+
+/// Whether `autocast(Bf16)` can run: libtorch's autocast functions were found.
+pub fn bf16_available() -> Result<()> {
+    amp::api().map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+mod amp {
+    use std::sync::OnceLock;
+    use tch::Device;
+
+    /// c10::ScalarType::BFloat16.
+    pub const BFLOAT16: i8 = 15;
+
+    /// c10::DeviceType: CPU 0, CUDA 1.
+    pub fn device_type(d: Device) -> i8 {
+        match d {
+            Device::Cuda(_) => 1,
+            _ => 0,
+        }
+    }
+
+    pub struct Api {
+        pub is_enabled: unsafe extern "C" fn(i8) -> bool,
+        pub set_enabled: unsafe extern "C" fn(i8, bool),
+        pub get_dtype: unsafe extern "C" fn(i8) -> i8,
+        pub set_dtype: unsafe extern "C" fn(i8, i8),
+        pub increment_nesting: unsafe extern "C" fn() -> i32,
+        pub decrement_nesting: unsafe extern "C" fn() -> i32,
+        pub clear_cache: unsafe extern "C" fn(),
+    }
+
+    pub fn api() -> Result<&'static Api, String> {
+        static API: OnceLock<Result<Api, String>> = OnceLock::new();
+        API.get_or_init(|| {
+            let lib = libloading::os::unix::Library::this();
+            // SAFETY: looked-up symbols of the libtorch this process links; see `autocast`.
+            unsafe {
+                macro_rules! sym {
+                    ($name:literal) => {
+                        *lib.get($name).map_err(|e| {
+                            format!("symbol {}: {e}", String::from_utf8_lossy($name))
+                        })?
+                    };
+                }
+                let api = Api {
+                    is_enabled: sym!(b"_ZN2at8autocast19is_autocast_enabledEN3c1010DeviceTypeE"),
+                    set_enabled: sym!(b"_ZN2at8autocast20set_autocast_enabledEN3c1010DeviceTypeEb"),
+                    get_dtype: sym!(b"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE"),
+                    set_dtype: sym!(
+                        b"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE"
+                    ),
+                    increment_nesting: sym!(b"_ZN2at8autocast17increment_nestingEv"),
+                    decrement_nesting: sym!(b"_ZN2at8autocast17decrement_nestingEv"),
+                    clear_cache: sym!(b"_ZN2at8autocast11clear_cacheEv"),
+                };
+                std::mem::forget(lib);
+                Ok(api)
+            }
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+    }
+}
+
+static HOST_SYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Count one read of device values by the host (a `.item()`: on CUDA the host waits for the
+/// queue to drain). The training step path calls it at each of its reads, so benchmarks can
+/// report host syncs per step.
+pub fn note_host_sync() {
+    HOST_SYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Host syncs noted so far in this process.
+pub fn host_syncs() -> u64 {
+    HOST_SYNCS.load(std::sync::atomic::Ordering::Relaxed)
 }

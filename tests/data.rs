@@ -651,3 +651,88 @@ fn info_reports_missing_and_present_sets() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&f);
 }
+
+#[cfg(unix)]
+#[test]
+fn image_folder_links_and_special_files_are_walked_once_and_never_opened() {
+    use std::os::unix::fs::symlink;
+    // A link back to the parent (a cycle): the two images count once each.
+    let cyc = tmp("folder-cycle");
+    write_png(&cyc.join("a/1.png"), 8, 8, |_, _| [1, 2, 3]);
+    write_png(&cyc.join("a/2.png"), 8, 8, |_, _| [4, 5, 6]);
+    symlink("..", cyc.join("a/up")).unwrap();
+    let l = folder::scan(&cyc).unwrap();
+    assert_eq!(l.files, vec![cyc.join("a/1.png"), cyc.join("a/2.png")]);
+    // A link to the folder itself and a link to a file: each file once.
+    let me = tmp("folder-self");
+    for i in 0..3 {
+        write_png(&me.join(format!("{i}.png")), 8, 8, |_, _| [7, 8, 9]);
+    }
+    symlink(".", me.join("me")).unwrap();
+    symlink("0.png", me.join("zz-link.png")).unwrap();
+    assert_eq!(folder::scan(&me).unwrap().files.len(), 3);
+    let ds = folder::load(&me, 8, None).unwrap();
+    assert_eq!(ds.len(), 3);
+    // A link to a class folder is followed (as the shell does).
+    let real = tmp("folder-linked-class");
+    write_png(&real.join("x.png"), 8, 8, |_, _| [0, 0, 0]);
+    let lab = tmp("folder-labelled-links");
+    write_png(&lab.join("cat/1.png"), 8, 8, |_, _| [0, 0, 0]);
+    symlink(&real, lab.join("dog")).unwrap();
+    let l = folder::scan(&lab).unwrap();
+    assert_eq!(l.files.len(), 2);
+    assert_eq!(l.classes, Some(vec!["cat".to_string(), "dog".to_string()]));
+    // A FIFO named like an image is not listed, so nothing ever blocks opening it; data info
+    // says it was skipped.
+    let fifo = tmp("folder-fifo");
+    write_png(&fifo.join("1.png"), 8, 8, |_, _| [1, 1, 1]);
+    write_png(&fifo.join("2.png"), 8, 8, |_, _| [2, 2, 2]);
+    let st = std::process::Command::new("mkfifo")
+        .arg(fifo.join("3.png"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    symlink("gone.png", fifo.join("4.png")).unwrap();
+    let l = folder::scan(&fifo).unwrap();
+    assert_eq!(l.files, vec![fifo.join("1.png"), fifo.join("2.png")]);
+    let i = data::info::of(fifo.to_str().unwrap(), &fifo).unwrap();
+    assert_eq!(i.splits[0].images, 2);
+    assert!(
+        i.problems
+            .iter()
+            .any(|p| p.contains("3.png") && p.contains("4.png") && p.contains("not regular")),
+        "{:?}",
+        i.problems
+    );
+    assert_eq!(folder::load(&fifo, 8, None).unwrap().len(), 2);
+    for d in [cyc, me, real, lab, fifo] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn info_decodes_every_image_of_a_folder() {
+    let dir = tmp("info-truncated");
+    for i in 0..3 {
+        write_png(&dir.join(format!("{i}.png")), 16, 16, |x, y| {
+            [(x * 16) as u8, (y * 16) as u8, (x * y + i) as u8]
+        });
+    }
+    // Cut one file in half: its header is whole, its pixels are not.
+    let p = dir.join("2.png");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let i = data::info::of(dir.to_str().unwrap(), &dir).unwrap();
+    assert!(!i.available, "a folder with a damaged image is not ready");
+    assert!(
+        i.problems.iter().any(|p| p.contains("1 of 3")),
+        "{:?}",
+        i.problems
+    );
+    assert!(
+        i.problems.iter().any(|p| p.contains("2.png")),
+        "{:?}",
+        i.problems
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

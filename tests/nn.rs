@@ -440,9 +440,13 @@ fn weights_round_trip_with_metadata_and_mismatch_errors() {
     let err = format!("{:#}", nn::load_weights(&vs4, &path).unwrap_err());
     assert!(err.contains("cell3.c_sc.weight"), "{err}");
     assert!(err.contains("--arch"), "{err}");
-    // extra tensors in the file are ignored: arch a's model has fewer variables than c's file
+    // extra tensors in the file are an error: arch a's model lacks the batch norms of c's cell 1
     let (vs5, _g5) = build_g(&arch(&ARCH_A), &cfg);
-    nn::load_weights(&vs5, &path).unwrap();
+    let err = format!("{:#}", nn::load_weights(&vs5, &path).unwrap_err());
+    assert!(
+        err.contains("cell1.n1.weight") && err.contains("not in this model"),
+        "{err}"
+    );
     // not a safetensors file
     std::fs::write(&path, b"not a model").unwrap();
     assert!(nn::load_weights(&vs2, &path).is_err());

@@ -298,11 +298,15 @@ fn sample_from_a_run_directory() {
 #[test]
 fn weights_that_do_not_fit_are_an_error() {
     let g = tiny_run().join("generator.safetensors");
-    // another arch: arch "b" has a shortcut conv in cell 3 (cell3.c_sc) that arch "a" lacks
+    // another arch: arch "b" has a shortcut conv in cell 3 (cell3.c_sc) that arch "a" lacks;
+    // the file has no metadata, so only the tensor names can tell
+    let bare = tmp("bare.safetensors");
+    let tensors = autogan::safetensors::read(&g).unwrap();
+    autogan::safetensors::write(&bare, &tensors, &BTreeMap::new()).unwrap();
     let err = fails(&[
         "sample",
         "--generator",
-        s(&g),
+        s(&bare),
         "--arch",
         ARCH_B,
         "--out",
@@ -359,4 +363,131 @@ fn latents_of_the_wrong_width_are_an_error() {
         s(&out),
     ]);
     assert!(err.contains("no tensor named 'z'"), "{err}");
+}
+
+const VEC_A: &str = "1 0 1 1 | 1 0 0 1 1 | 1 0 1 0 3";
+const VEC_B: &str = "1 0 1 1 | 1 0 1 1 1 | 1 0 1 1 3";
+
+#[test]
+fn weights_of_another_architecture_are_refused() {
+    let g = tiny_run().join("generator.safetensors");
+    let tensors = autogan::safetensors::read(&g).unwrap();
+    let mut meta = autogan::safetensors::read_metadata(&g).unwrap();
+    // A file whose metadata says arch "b" (its tensors happen to fit "a"): --arch a must not
+    // silently load it as "a".
+    let arch_b = std::fs::read_to_string(root().join(ARCH_B)).unwrap();
+    meta.insert("arch".into(), arch_b);
+    let says_b = tmp("says-b.safetensors");
+    autogan::safetensors::write(&says_b, &tensors, &meta).unwrap();
+    let out = tmp("never-ab.png");
+    let err = fails(&[
+        "sample",
+        "--generator",
+        s(&says_b),
+        "--arch",
+        ARCH_A,
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains(VEC_A) && err.contains(VEC_B), "{err}");
+    assert!(!out.exists());
+    // eval refuses it before loading any scorer (the Inception file named here does not exist)
+    let err = fails(&[
+        "eval",
+        "--generator",
+        s(&says_b),
+        "--arch",
+        ARCH_A,
+        "--metric",
+        "is",
+        "--inception",
+        s(&tmp("no-inception.safetensors")),
+    ]);
+    assert!(err.contains(VEC_A) && err.contains(VEC_B), "{err}");
+    // a training checkpoint knows its arch too
+    let ckpt = tiny_run().join("checkpoint/last.safetensors");
+    let err = fails(&[
+        "sample",
+        "--checkpoint",
+        s(&ckpt),
+        "--arch",
+        ARCH_B,
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains(VEC_A) && err.contains(VEC_B), "{err}");
+    // the same arch given twice is fine
+    ok(&[
+        "sample",
+        "--checkpoint",
+        s(&ckpt),
+        "--arch",
+        ARCH_A,
+        "--n",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    // no metadata: the tensor names must match exactly; one the model lacks is named
+    let mut extra = tensors;
+    extra.push((
+        "cell4.c1.weight".into(),
+        Tensor::zeros([8, 8, 3, 3], (Kind::Float, tch::Device::Cpu)),
+    ));
+    let bare = tmp("bare-extra.safetensors");
+    autogan::safetensors::write(&bare, &extra, &BTreeMap::new()).unwrap();
+    let out2 = tmp("never-extra.png");
+    let err = fails(&[
+        "sample",
+        "--generator",
+        s(&bare),
+        "--arch",
+        ARCH_A,
+        "--out",
+        s(&out2),
+    ]);
+    assert!(err.contains("cell4.c1.weight"), "{err}");
+    assert!(!out2.exists());
+}
+
+#[test]
+fn folders_and_search_runs_given_as_generators_say_what_to_do() {
+    // --generator DIR
+    let err = fails(&[
+        "sample",
+        "--generator",
+        s(tiny_run()),
+        "--out",
+        s(&tmp("dir.png")),
+    ]);
+    assert!(
+        err.contains("folder") && err.contains("--checkpoint"),
+        "{err}"
+    );
+    // A search run: its checkpoint holds a supernet (made here with the search's format tag).
+    let run_dir = tmp("search-run");
+    std::fs::create_dir_all(run_dir.join("checkpoint")).unwrap();
+    std::fs::write(run_dir.join("search.jsonl"), "").unwrap();
+    std::fs::write(run_dir.join("best.json"), "{}").unwrap();
+    let mut meta = BTreeMap::new();
+    meta.insert(
+        "format".to_string(),
+        autogan::search::run::CHECKPOINT_FORMAT.to_string(),
+    );
+    let t = Tensor::zeros([2], (Kind::Float, tch::Device::Cpu));
+    let ckpt = run_dir.join("checkpoint/last.safetensors");
+    autogan::safetensors::write(&ckpt, &[("g.l1.weight".into(), t)], &meta).unwrap();
+    let never = tmp("never-search.png");
+    for args in [
+        vec!["eval", s(&run_dir), "--metric", "is"],
+        vec!["eval", s(&run_dir), "--arch", ARCH_A, "--metric", "is"],
+        vec!["eval", s(&ckpt), "--arch", ARCH_A, "--metric", "is"],
+        vec!["sample", "--checkpoint", s(&run_dir), "--out", s(&never)],
+    ] {
+        let err = fails(&args);
+        assert!(
+            err.contains("supernet") && err.contains("best.json") && err.contains("autogan train"),
+            "{args:?}: {err}"
+        );
+    }
 }

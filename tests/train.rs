@@ -349,6 +349,32 @@ fn nan_loss_stops_and_keeps_the_checkpoint() {
     ok(&["train", "--resume", s(&dir), "--steps", "4"]);
     assert_eq!(log_lines(&dir).keys().copied().max(), Some(4));
 
+    // losses are read back only at log / checkpoint points (here step 5): the step that
+    // diverged first is still the one named, and nothing is written after it
+    let late = tmp("nan-late");
+    copy_dir(base_run(), &late);
+    let ckpt = late.join("checkpoint/last.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let err = fails(&[
+        "train",
+        "--resume",
+        s(&late),
+        "--steps",
+        "8",
+        "--lr",
+        "1e20",
+        "--checkpoint-every",
+        "5",
+        "--log-every",
+        "5",
+        "--sample-every",
+        "100",
+    ]);
+    assert!(err.contains("at G step 4"), "{err}");
+    assert!(err.contains("G step 3) is intact"), "{err}");
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+    assert!(log_lines(&late).keys().all(|&k| k <= 3));
+
     // a divergence before any checkpoint says so
     let fresh = tmp("nan-fresh");
     let err = fails(&train_args(s(&fresh), &["--steps", "2", "--lr", "1e20"]));

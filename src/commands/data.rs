@@ -61,7 +61,7 @@ fn print_set(s: &info::SetInfo) {
     println!();
     let state = if s.available {
         "ready"
-    } else if s.problems.is_empty() {
+    } else if s.problems.is_empty() || s.kind == "folder" {
         "not ready"
     } else {
         "missing or incomplete"

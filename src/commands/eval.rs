@@ -206,14 +206,9 @@ fn score(
         ctx.quiet,
         &format!("{label}: scoring {} with {}", src.describe(), scorer.name()),
     );
-    let mut lo = 0;
-    while lo < n {
-        let hi = (lo + batch).min(n);
-        let imgs = src.batch(lo, hi)?;
-        acc.add_images(scorer, &imgs)?;
-        pb.inc((hi - lo) as u64);
-        lo = hi;
-    }
+    let read = |lo: i64, b: i64| src.batch(lo as usize, (lo + b) as usize);
+    let shown = |done: i64| pb.set_position(done as u64);
+    crate::metrics::score_stream(acc, scorer, n as i64, batch as i64, read, shown)?;
     pb.finish_and_clear();
     Ok(())
 }
@@ -248,7 +243,10 @@ fn check_batch(batch: i64) -> Result<usize> {
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     let wanted = parse_metrics(&args.metric)?;
     let protocol: Protocol = args.protocol.parse().context("--protocol")?;
-    let batch = check_batch(args.batch_size)?;
+    let batch = check_batch(
+        args.batch_size
+            .unwrap_or_else(|| crate::metrics::scoring_batch(ctx.device)),
+    )?;
     if args.num_images < 1 {
         bail!("--num-images {}: must be at least 1", args.num_images);
     }
@@ -310,6 +308,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         }
         other => bail!("--scorer '{other}' is not known: use inception or classifier"),
     };
+    let scorer = crate::metrics::at_precision(scorer, ctx.device, args.scorer_precision);
     let scorer = scorer.as_ref();
     let mut acc = Accumulator::new(wanted.is, wanted.fid);
     score(ctx, scorer, &src, batch, &mut acc, "eval")?;
@@ -381,7 +380,8 @@ pub fn write_reference_stats(
     }
     let scorer = load_inception(ctx, inception, protocol)?;
     let mut acc = Accumulator::new(false, true);
-    score(ctx, &scorer, &src, 100, &mut acc, "stats")?;
+    let batch = crate::metrics::scoring_batch(ctx.device) as usize;
+    score(ctx, &scorer, &src, batch, &mut acc, "stats")?;
     let stats = acc.stats()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)

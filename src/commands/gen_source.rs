@@ -9,6 +9,7 @@ use crate::arch::Arch;
 use crate::cli::SizeArgs;
 use crate::gan::trainer::{Trainer, CHECKPOINT_FORMAT};
 use crate::nn::{GenConfig, Generator};
+use crate::search::run::CHECKPOINT_FORMAT as SEARCH_FORMAT;
 
 /// A generator ready to run in eval mode.
 pub struct LoadedGenerator {
@@ -45,6 +46,7 @@ pub fn load(
             let meta = crate::safetensors::read_metadata(&file)?;
             if meta.get("format").map(String::as_str) == Some(CHECKPOINT_FORMAT) {
                 let (tr, _) = Trainer::load_checkpoint(&file, device)?;
+                resolve_arch(&file, Some(tr.arch.clone()), arch)?;
                 let tensors = tr.ema_generator_tensors();
                 let cfg = crate::gan::trainer::gen_config(&tr.cfg);
                 from_tensors(tr.arch.clone(), cfg, &tensors, device, &file)
@@ -56,8 +58,45 @@ pub fn load(
     }
 }
 
+/// What to say when a search run (or its checkpoint) is given where a trained generator is
+/// expected: the search trains a supernet; its result is an architecture to train.
+fn search_run_note(p: &Path) -> String {
+    let run = if p.is_dir() {
+        p.to_path_buf()
+    } else {
+        // RUN/checkpoint/last.safetensors -> RUN
+        p.parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let best = run.join("best.json");
+    let trained = PathBuf::from(format!("{}-best", run.display()));
+    let unfinished = if best.is_file() {
+        String::new()
+    } else {
+        format!(
+            " (best.json is written when the search ends: continue it first with `autogan search \
+             --resume {}`)",
+            run.display()
+        )
+    };
+    format!(
+        "{} is from an architecture search: it holds a shared-weight supernet, not a trained \
+         generator, so it cannot be sampled or scored. Train the architecture the search found, \
+         then use that run: `autogan train --arch {} --out {}`, then `autogan eval {}`{unfinished}",
+        p.display(),
+        best.display(),
+        trained.display(),
+        trained.display()
+    )
+}
+
 /// A run directory -> its `generator.safetensors`, else its last checkpoint; a file -> itself.
 fn checkpoint_file(p: &Path) -> Result<PathBuf> {
+    if p.is_dir() && p.join("search.jsonl").is_file() {
+        bail!(search_run_note(p));
+    }
     if p.is_dir() {
         let g = p.join("generator.safetensors");
         if g.is_file() {
@@ -78,23 +117,59 @@ fn checkpoint_file(p: &Path) -> Result<PathBuf> {
     Ok(p.to_path_buf())
 }
 
+/// The architecture of a weight file: its own (metadata) and `--arch` must agree when both
+/// are there; either alone is used.
+fn resolve_arch(w: &Path, own: Option<Arch>, flag: Option<&Path>) -> Result<Arch> {
+    match (own, flag) {
+        (Some(own), Some(f)) => {
+            let given = Arch::load(f)?;
+            if given != own {
+                bail!(
+                    "{} holds a generator of architecture {} but --arch {} is {}: leave --arch out \
+                     (the file names its own architecture), or give the weights trained for {}",
+                    w.display(),
+                    own.vector_string(),
+                    f.display(),
+                    given.vector_string(),
+                    f.display()
+                );
+            }
+            Ok(own)
+        }
+        (Some(own), None) => Ok(own),
+        (None, Some(f)) => Arch::load(f),
+        (None, None) => bail!(
+            "{}: the file does not say its architecture: pass --arch FILE (and --gf-dim/--latent-dim/--bottom-width if not the defaults 256/128/4)",
+            w.display()
+        ),
+    }
+}
+
 fn from_weight_file(
     w: &Path,
     arch: Option<&Path>,
     size: &SizeArgs,
     device: Device,
 ) -> Result<LoadedGenerator> {
+    if w.is_dir() {
+        bail!(
+            "--generator {}: this is a folder; --generator takes a weight file (.safetensors). \
+             For a training run directory pass it as RUN_DIR (eval) or --checkpoint RUN_DIR (sample)",
+            w.display()
+        );
+    }
     let meta = crate::safetensors::read_metadata(w)?;
-    let arch = match arch {
-        Some(a) => Arch::load(a)?,
-        None => match meta.get("arch") {
-            Some(s) => Arch::from_json_str(s, &format!("{} (metadata)", w.display()))?,
-            None => bail!(
-                "{}: the file does not say its architecture: pass --arch FILE (and --gf-dim/--latent-dim/--bottom-width if not the defaults 256/128/4)",
-                w.display()
-            ),
-        },
+    if meta.get("format").map(String::as_str) == Some(SEARCH_FORMAT) {
+        bail!(search_run_note(w));
+    }
+    let own = match meta.get("arch") {
+        Some(s) => Some(Arch::from_json_str(
+            s,
+            &format!("{} (metadata)", w.display()),
+        )?),
+        None => None,
     };
+    let arch = resolve_arch(w, own, arch)?;
     let num = |flag: Option<i64>, key: &str, default: i64| -> Result<i64> {
         if let Some(v) = flag {
             return Ok(v);

@@ -50,6 +50,8 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(reset_mode, args.reset_mode);
     set!(reset_window, args.reset_window);
     set!(scorer, args.scorer);
+    set!(precision, args.precision);
+    set!(scorer_precision, args.scorer_precision);
     set!(final_train_steps, args.final_train_steps);
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
@@ -135,6 +137,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         ctx.device,
         ctx.quiet,
     )?;
+    let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
     if args.resume.is_none() {
         run::create_run_dir(&dir)?;
         std::fs::create_dir_all(dir.join("archs"))?;
@@ -480,6 +483,8 @@ fn final_jobs(
         beta2: c.beta2,
         n_critic: c.n_critic,
         steps: c.final_train_steps,
+        precision: c.precision,
+        scorer_precision: c.scorer_precision,
         shapes_count: c.shapes_count,
         eval_every: c.final_train_steps,
         eval_images: c.final_eval_images,

@@ -8,7 +8,7 @@ use crate::arch::Arch;
 use crate::cli::TrainArgs;
 use crate::config::{load_preset, TrainConfig};
 use crate::device::Ctx;
-use crate::gan::trainer::Trainer;
+use crate::gan::trainer::{StepStats, Trainer, READ_EVERY};
 use crate::progress;
 use crate::run::{self, Jsonl};
 
@@ -60,6 +60,8 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(sc) = &args.scorer {
         c.scorer = sc.clone();
     }
+    set!(precision, args.precision);
+    set!(scorer_precision, args.scorer_precision);
     match (s.bottom_width, args.img_size) {
         (Some(bw), Some(im)) => {
             c.bottom_width = bw;
@@ -188,6 +190,7 @@ fn fixed_flags_given(args: &TrainArgs) -> Vec<&'static str> {
         ("--n-critic", args.n_critic.is_some()),
         ("--lr-decay", args.lr_decay.is_some()),
         ("--ema", args.ema.is_some()),
+        ("--precision", args.precision.is_some()),
     ]
     .into_iter()
     .filter(|(_, given)| *given)
@@ -231,35 +234,51 @@ fn train_loop(
     let start = Instant::now();
     let mut t_last = Instant::now();
     let mut steps_since = 0u64;
-    let mut last = None;
-    while tr.g_step < cfg.steps {
-        let stats = match tr.step(&data) {
-            Ok(s) => s,
-            Err(e) => {
-                pb.abandon();
-                // The failed step is never saved: say what is left to resume from.
-                let note = match crate::safetensors::read_metadata(&ckpt) {
-                    Ok(m) => format!(
-                        "the last checkpoint ({}, G step {}) is intact: continue it with \
-                         `autogan train --resume {} --lr <lower>`",
-                        ckpt.display(),
-                        m.get("g_step").map(String::as_str).unwrap_or("?"),
-                        dir.display()
-                    ),
-                    Err(_) => "no checkpoint had been written yet: start again with a lower --lr \
-                               (or check the data)"
-                        .to_string(),
-                };
-                return Err(e.context(format!("run {}: {note}", dir.display())));
-            }
+    let mut last: Option<StepStats> = None;
+    // The failed step is never saved: say what is left to resume from.
+    let failed = |e: anyhow::Error| {
+        pb.abandon();
+        let note = match crate::safetensors::read_metadata(&ckpt) {
+            Ok(m) => format!(
+                "the last checkpoint ({}, G step {}) is intact: continue it with \
+                 `autogan train --resume {} --lr <lower>`",
+                ckpt.display(),
+                m.get("g_step").map(String::as_str).unwrap_or("?"),
+                dir.display()
+            ),
+            Err(_) => "no checkpoint had been written yet: start again with a lower --lr \
+                       (or check the data)"
+                .to_string(),
         };
+        e.context(format!("run {}: {note}", dir.display()))
+    };
+    while tr.g_step < cfg.steps {
+        // Steps run ahead of the host: the losses are read back (one sync, and the NaN check)
+        // only where the host needs them, so nothing is written after a non-finite loss.
+        tr.step_deferred(&data).map_err(failed)?;
         steps_since += 1;
-        last = Some(stats);
         let step = tr.g_step;
         let done = step == cfg.steps;
-        pb.set_message(format!("D {:.3} G {:.3}", stats.d_loss, stats.g_loss));
+        let eval_now = evaluator.is_some() && (step.is_multiple_of(cfg.eval_every) || done);
+        if done
+            || eval_now
+            || [
+                cfg.log_every,
+                cfg.sample_every,
+                cfg.checkpoint_every,
+                READ_EVERY,
+            ]
+            .iter()
+            .any(|&n| step.is_multiple_of(n))
+        {
+            if let Some(s) = tr.read_losses().map_err(failed)? {
+                pb.set_message(format!("D {:.3} G {:.3}", s.d_loss, s.g_loss));
+                last = Some(s);
+            }
+        }
         pb.inc(1);
-        if step.is_multiple_of(cfg.log_every) || done {
+        if let Some(stats) = last.filter(|_| step.is_multiple_of(cfg.log_every) || done) {
+            // (a log point is a read point: `stats` is this step's)
             let dt = t_last.elapsed().as_secs_f64().max(1e-9);
             let imgs = (steps_since * cfg.n_critic * cfg.batch_size as u64) as f64;
             log.write(&json!({
@@ -381,14 +400,12 @@ impl Evaluator {
             0,
         );
         let scorer = super::scoring::pick(&cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
+        let scorer = crate::metrics::at_precision(scorer, ctx.device, cfg.scorer_precision);
         let n = cfg.eval_images.min(data.len() as i64);
         let mut acc = crate::metrics::Accumulator::new(false, true);
-        let mut i = 0;
-        while i < n {
-            let b = 100.min(n - i);
-            acc.add_images(scorer.as_ref(), &data.images.narrow(0, i, b))?;
-            i += b;
-        }
+        let slice = |i, b| Ok(data.images.narrow(0, i, b));
+        let batch = crate::metrics::scoring_batch(ctx.device);
+        crate::metrics::score_stream(&mut acc, scorer.as_ref(), n, batch, slice, |_| {})?;
         Ok(Evaluator {
             real: acc.stats()?,
             scorer,
@@ -399,16 +416,12 @@ impl Evaluator {
     fn evaluate(&mut self, tr: &Trainer) -> Result<(crate::metrics::IsResult, f64)> {
         let n = tr.cfg.eval_images;
         let mut acc = crate::metrics::Accumulator::new(true, true);
-        let mut i = 0;
-        while i < n {
-            let b = 100.min(n - i);
+        let gen = |_, b| {
             let z = tch::Tensor::randn([b, tr.cfg.latent_dim], (tch::Kind::Float, tr.device));
-            acc.add_images(
-                self.scorer.as_ref(),
-                &crate::data::from_gan(&tr.sample_ema(&z)),
-            )?;
-            i += b;
-        }
+            Ok(crate::data::from_gan(&tr.sample_ema(&z)))
+        };
+        let batch = crate::metrics::scoring_batch(tr.device);
+        crate::metrics::score_stream(&mut acc, self.scorer.as_ref(), n, batch, gen, |_| {})?;
         let is = acc.inception_score(crate::metrics::IS_SPLITS)?;
         let fid = crate::metrics::frechet_distance(&acc.stats()?, &self.real)?;
         Ok((is, fid))

@@ -3,6 +3,7 @@
 //! the requested size (default 32). Labelled when every image sits in a subfolder of the root:
 //! the class is the first path component, classes numbered in sorted name order.
 use anyhow::{bail, Context, Result};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::Dataset;
@@ -13,12 +14,15 @@ pub const DEFAULT_SIZE: i64 = 32;
 /// What `scan` finds.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    /// Image files, sorted.
+    /// Image files, sorted; each file once, however many links lead to it.
     pub files: Vec<PathBuf>,
     /// Class names (sorted) when the folder has one subfolder per class, else None.
     pub classes: Option<Vec<String>>,
     /// The class index of each file (same order as `files`) when labelled.
     pub labels: Option<Vec<usize>>,
+    /// Entries named like images that are not regular files (FIFOs, sockets, devices, broken
+    /// links), sorted: never opened, never counted.
+    pub skipped: Vec<PathBuf>,
 }
 
 /// Whether a path names a PNG or JPEG file (by extension).
@@ -33,6 +37,11 @@ pub fn is_image(p: &Path) -> bool {
 }
 
 /// Find the images under `root` (recursively, sorted, hidden entries skipped) and the labels.
+///
+/// Links are followed as the shell does, but every folder is entered once (by its canonical
+/// path, so a link to a parent or to itself ends there) and every file is counted once (the
+/// first path in sorted order wins). Only regular files are listed: the type is read from the
+/// file system (`metadata`) and nothing is opened, so a FIFO named `x.png` cannot block.
 pub fn scan(root: &Path) -> Result<Listing> {
     if !root.is_dir() {
         bail!(
@@ -40,30 +49,19 @@ pub fn scan(root: &Path) -> Result<Listing> {
             root.display()
         );
     }
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let rd =
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
-        for e in rd {
-            let e = e.with_context(|| format!("cannot list {}", dir.display()))?;
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let ft = e
-                .file_type()
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            // Follow links to folders and files like the shell does.
-            let is_dir = ft.is_dir() || (ft.is_symlink() && p.is_dir());
-            if is_dir {
-                stack.push(p);
-            } else if is_image(&p) {
-                files.push(p);
-            }
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen_dirs = HashSet::new();
+    walk(root, &mut seen_dirs, &mut found, &mut skipped)?;
+    found.sort();
+    let mut seen_files = HashSet::new();
+    let mut files = Vec::with_capacity(found.len());
+    for (path, canon) in found {
+        if seen_files.insert(canon) {
+            files.push(path);
         }
     }
-    files.sort();
+    skipped.sort();
     // Labelled when no image lies directly in the root and there are at least two classes.
     let first: Vec<Option<String>> = files
         .iter()
@@ -96,7 +94,53 @@ pub fn scan(root: &Path) -> Result<Listing> {
         files,
         classes,
         labels,
+        skipped,
     })
+}
+
+/// Depth-first walk of `dir` in sorted name order: image files go to `found` as (path as
+/// reached, canonical path), entries named like images that are not regular files to
+/// `skipped`. A folder whose canonical path is in `seen` is not entered again.
+fn walk(
+    dir: &Path,
+    seen: &mut HashSet<PathBuf>,
+    found: &mut Vec<(PathBuf, PathBuf)>,
+    skipped: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let canon =
+        std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !seen.insert(canon) {
+        return Ok(());
+    }
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let e = e.with_context(|| format!("cannot list {}", dir.display()))?;
+        if !e.file_name().to_string_lossy().starts_with('.') {
+            entries.push(e.path());
+        }
+    }
+    entries.sort();
+    for p in entries {
+        // `metadata` follows links and opens nothing; a broken link has none.
+        let Ok(meta) = std::fs::metadata(&p) else {
+            if is_image(&p) {
+                skipped.push(p);
+            }
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, seen, found, skipped)?;
+        } else if is_image(&p) {
+            if meta.is_file() {
+                let canon = std::fs::canonicalize(&p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                found.push((p, canon));
+            } else {
+                skipped.push(p);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Load the images under `root` as a data set of `size` x `size` images.

@@ -222,39 +222,72 @@ fn unreachable_archive(name: &str) -> Archive {
     }
 }
 
+/// How many unreadable files `folder_info` names one by one.
+const LIST_AT_MOST: usize = 10;
+
 fn folder_info(root: &Path) -> Result<SetInfo> {
     let listing = folder::scan(root)?;
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut sides: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut problems = Vec::new();
+    let mut unreadable = Vec::new();
     let mut total = 0u64;
+    // Every file is decoded: a header can be whole while the pixels after it are cut off.
     for p in &listing.files {
         total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        match image::image_dimensions(p) {
-            Ok((w, h)) => {
+        match image::open(p) {
+            Ok(img) => {
+                let (w, h) = (img.width(), img.height());
                 *sizes.entry(format!("{w}x{h}")).or_default() += 1;
                 *sides.entry(w.min(h) as u64).or_default() += 1;
             }
-            Err(e) => problems.push(format!("{}: cannot read its header: {e}", p.display())),
+            Err(e) => unreadable.push(format!("{}: cannot be decoded: {e}", p.display())),
         }
     }
     let n = listing.files.len() as u64;
+    let mut problems = Vec::new();
     if n == 0 {
         problems.push(format!("{} holds no PNG or JPEG images", root.display()));
     }
+    if !unreadable.is_empty() {
+        problems.push(format!(
+            "{} of {n} image files cannot be decoded (damaged or truncated)",
+            unreadable.len()
+        ));
+        let more = unreadable.len().saturating_sub(LIST_AT_MOST);
+        unreadable.truncate(LIST_AT_MOST);
+        problems.extend(unreadable);
+        if more > 0 {
+            problems.push(format!("... and {more} more"));
+        }
+    }
+    if !listing.skipped.is_empty() {
+        problems.push(format!(
+            "{} entries named like images are not regular files (FIFOs, devices, broken links) \
+             and are skipped: {}",
+            listing.skipped.len(),
+            listing
+                .skipped
+                .iter()
+                .take(LIST_AT_MOST)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let stored = sides.iter().max_by_key(|(_, c)| **c).map(|(s, _)| *s);
     let labelled = listing.labels.is_some();
+    let decodable = n > 0 && sizes.values().sum::<u64>() == n;
     Ok(SetInfo {
         name: root.display().to_string(),
         kind: "folder".into(),
         location: Some(root.display().to_string()),
-        available: n > 0 && problems.is_empty(),
+        available: decodable,
         files: vec![],
         splits: vec![SplitInfo {
             split: "train".into(),
             images: n,
             labelled: if labelled { n } else { 0 },
-            available: n > 0,
+            available: decodable,
         }],
         stored_size: stored,
         default_size: folder::DEFAULT_SIZE as u64,
@@ -263,8 +296,9 @@ fn folder_info(root: &Path) -> Result<SetInfo> {
         classes: listing.classes.unwrap_or_default(),
         image_sizes: sizes,
         total_bytes: Some(total),
-        fix: (!problems.is_empty())
-            .then(|| "remove or convert the files named above (PNG or JPEG only)".to_string()),
+        fix: (!problems.is_empty()).then(|| {
+            "remove or convert the files named above (regular PNG or JPEG files only)".to_string()
+        }),
         problems,
     })
 }

@@ -1,8 +1,17 @@
 //! GAN training pieces: hinge losses, Adam with saveable state, EMA of G, the training loop.
 pub mod adam;
+pub mod flat;
 pub mod trainer;
 
 use tch::Tensor;
+
+pub use crate::device::Precision;
+
+/// Run the forward passes of `f` at `precision` on `device` (autocast for bf16; see
+/// [`crate::device::autocast`]). Call `backward` outside.
+pub fn with_precision<T>(device: tch::Device, precision: Precision, f: impl FnOnce() -> T) -> T {
+    crate::device::autocast(device, precision, f)
+}
 
 /// Hinge loss of D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))). Inputs: D outputs [n, 1].
 pub fn d_hinge(real: &Tensor, fake: &Tensor) -> Tensor {
@@ -33,18 +42,41 @@ pub fn named_all(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
     v
 }
 
-/// EMA update `ema <- decay * ema + (1 - decay) * p` for every trainable variable of `src`
-/// into the variable of the same name in `ema` (both stores built from the same model).
-pub fn ema_update(ema: &tch::nn::VarStore, src: &tch::nn::VarStore, decay: f64) {
-    let e = ema.variables();
-    tch::no_grad(|| {
-        for (name, p) in named_trainable(src) {
-            if let Some(t) = e.get(&name) {
-                let mut t = t.shallow_clone();
-                let _ = t.lerp_(&p, 1.0 - decay);
-            }
+/// EMA of a model's trainable variables: `ema <- decay * ema + (1 - decay) * p` for every
+/// trainable variable `p` of `src` into the variable of the same name of `ema` (both stores
+/// built from the same model). Both sides are flat buffers in the same (name) order, so an
+/// update is one `lerp_` kernel, bit-for-bit the per-tensor `lerp_` it replaces.
+pub struct Ema {
+    src: Tensor,
+    dst: Tensor,
+}
+
+impl Ema {
+    /// Lays out `src`'s trainable variables and their `ema` counterparts in flat buffers
+    /// (sharing `src`'s buffer with its optimiser). Panics when `ema` lacks one of them.
+    pub fn new(ema: &tch::nn::VarStore, src: &tch::nn::VarStore) -> Ema {
+        let src = flat::Flat::new(named_trainable(src));
+        let e = ema.variables();
+        let dst = flat::Flat::new(
+            src.names
+                .iter()
+                .map(|n| {
+                    let t = e.get(n).unwrap_or_else(|| panic!("EMA store lacks {n}"));
+                    (n.clone(), t.shallow_clone())
+                })
+                .collect(),
+        );
+        Ema {
+            src: src.buffer,
+            dst: dst.buffer,
         }
-    });
+    }
+
+    pub fn update(&mut self, decay: f64) {
+        tch::no_grad(|| {
+            let _ = self.dst.lerp_(&self.src, 1.0 - decay);
+        });
+    }
 }
 
 /// Copy the non-trainable variables (batch-norm running statistics, spectral-norm vectors)

@@ -12,7 +12,7 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
-use super::{d_hinge, ema_update, g_hinge, named_all, named_trainable};
+use super::{d_hinge, g_hinge, named_all, named_trainable, Ema};
 use crate::arch::Arch;
 use crate::config::TrainConfig;
 use crate::data::Dataset;
@@ -23,9 +23,23 @@ pub const CHECKPOINT_FORMAT: &str = "autogan-train-checkpoint/1";
 /// Losses of one G step (the last D step's loss and the G loss).
 #[derive(Debug, Clone, Copy)]
 pub struct StepStats {
+    /// The G step these losses are of (1 for the first).
+    pub step: u64,
     pub d_loss: f64,
     pub g_loss: f64,
     pub lr: f64,
+}
+
+/// The training loop reads the losses back (one host sync) at least every this many G steps,
+/// besides its log, sample, evaluation and checkpoint points.
+pub const READ_EVERY: u64 = 20;
+
+/// Losses of a G step not yet read back: float32 scalars on the device.
+struct Pending {
+    step: u64,
+    lr: f64,
+    d_loss: Tensor,
+    g_loss: Tensor,
 }
 
 pub struct Trainer {
@@ -41,6 +55,8 @@ pub struct Trainer {
     pub g_ema: Generator,
     pub opt_g: Adam,
     pub opt_d: Adam,
+    ema: Ema,
+    pending: Vec<Pending>,
     /// Completed G steps.
     pub g_step: u64,
     /// Completed D steps.
@@ -86,6 +102,7 @@ impl Trainer {
         let fixed_z = Tensor::randn([64, cfg.latent_dim], (Kind::Float, device));
         let opt_g = Adam::new(&g_vs, cfg.lr, cfg.beta1, cfg.beta2);
         let opt_d = Adam::new(&d_vs, cfg.lr, cfg.beta1, cfg.beta2);
+        let ema = Ema::new(&ema_vs, &g_vs);
         Ok(Trainer {
             cfg,
             arch,
@@ -99,6 +116,8 @@ impl Trainer {
             g_ema,
             opt_g,
             opt_d,
+            ema,
+            pending: Vec::new(),
             g_step: 0,
             d_step: 0,
             fixed_z,
@@ -114,59 +133,101 @@ impl Trainer {
         }
     }
 
-    /// One G step: n_critic D steps on real batches, then the G step and the EMA update.
+    /// One G step: n_critic D steps on real batches, then the G step and the EMA update, and
+    /// the losses read back (a host sync: see [`Trainer::step_deferred`] for the loop's way).
     /// `data` must hold images of size `cfg.img_size`, on `self.device` or the CPU.
     pub fn step(&mut self, data: &Dataset) -> Result<StepStats> {
+        self.step_deferred(data)?;
+        Ok(self.read_losses()?.expect("a step was just taken"))
+    }
+
+    /// One G step whose losses stay on the device until [`Trainer::read_losses`]: nothing in
+    /// it waits for the device.
+    pub fn step_deferred(&mut self, data: &Dataset) -> Result<()> {
         tch::manual_seed(mix_seed(self.seed, self.g_step));
         let lr = self.current_lr();
         self.opt_g.lr = lr;
         self.opt_d.lr = lr;
         let bs = self.cfg.batch_size;
-        let mut d_loss = Tensor::zeros([], (Kind::Float, self.device));
+        let (dev, prec) = (self.device, self.cfg.precision);
+        let mut d_loss = None;
         for _ in 0..self.cfg.n_critic {
             let real = data.batch_at(self.d_step, bs, self.seed, self.device)?;
             let real = crate::data::to_gan(&real);
             let z = Tensor::randn([bs, self.cfg.latent_dim], (Kind::Float, self.device));
-            let fake = self.g.forward_t(&z, true).detach();
-            let loss = d_hinge(
-                &self.d.forward_t(&real, true),
-                &self.d.forward_t(&fake, true),
-            );
+            let loss = super::with_precision(dev, prec, || {
+                // D's input only: no graph through G (the same values as G(z).detach()).
+                let fake = tch::no_grad(|| self.g.forward_t(&z, true));
+                d_hinge(
+                    &self.d.forward_t(&real, true),
+                    &self.d.forward_t(&fake, true),
+                )
+            });
             self.opt_d.zero_grad();
             loss.backward();
             self.opt_d.step();
             self.d_step += 1;
-            d_loss = loss.detach();
+            d_loss = Some(loss.detach());
         }
         let z = Tensor::randn(
             [self.cfg.gen_batch_size, self.cfg.latent_dim],
             (Kind::Float, self.device),
         );
-        let g_loss = g_hinge(&self.d.forward_t(&self.g.forward_t(&z, true), true));
+        let g_loss = super::with_precision(dev, prec, || {
+            g_hinge(&self.d.forward_t(&self.g.forward_t(&z, true), true))
+        });
         self.opt_g.zero_grad();
         g_loss.backward();
         self.opt_g.step();
-        ema_update(&self.ema_vs, &self.g_vs, self.cfg.ema);
+        self.ema.update(self.cfg.ema);
         self.g_step += 1;
-        let stats = StepStats {
-            d_loss: d_loss.double_value(&[]),
-            g_loss: g_loss.double_value(&[]),
+        self.pending.push(Pending {
+            step: self.g_step,
             lr,
-        };
-        if !stats.d_loss.is_finite() || !stats.g_loss.is_finite() {
-            bail!(
-                "the loss became {} at G step {} (D loss {}, G loss {}): training diverged",
-                if stats.d_loss.is_nan() || stats.g_loss.is_nan() {
-                    "NaN"
-                } else {
-                    "infinite"
-                },
-                self.g_step,
-                stats.d_loss,
-                stats.g_loss
-            );
+            d_loss: d_loss.expect("n_critic >= 1"),
+            g_loss: g_loss.detach(),
+        });
+        Ok(())
+    }
+
+    /// Read back the losses of the steps taken since the last read, in one host sync. Returns
+    /// the last step's (None when no step is pending); an error naming the first step whose
+    /// loss is not finite.
+    pub fn read_losses(&mut self) -> Result<Option<StepStats>> {
+        if self.pending.is_empty() {
+            return Ok(None);
         }
-        Ok(stats)
+        let pending = std::mem::take(&mut self.pending);
+        let all: Vec<Tensor> = pending
+            .iter()
+            .flat_map(|p| [p.d_loss.to_kind(Kind::Float), p.g_loss.to_kind(Kind::Float)])
+            .collect();
+        crate::device::note_host_sync();
+        let values = Vec::<f32>::try_from(Tensor::stack(&all, 0).to_device(Device::Cpu))?;
+        let mut last = None;
+        for (p, v) in pending.iter().zip(values.chunks(2)) {
+            let stats = StepStats {
+                step: p.step,
+                d_loss: v[0] as f64,
+                g_loss: v[1] as f64,
+                lr: p.lr,
+            };
+            if !stats.d_loss.is_finite() || !stats.g_loss.is_finite() {
+                bail!(
+                    "the loss became {} at G step {} (D loss {}, G loss {}): training diverged",
+                    if stats.d_loss.is_nan() || stats.g_loss.is_nan() {
+                        "NaN"
+                    } else {
+                        "infinite"
+                    },
+                    stats.step,
+                    stats.d_loss,
+                    stats.g_loss
+                );
+            }
+            last = Some(stats);
+        }
+        Ok(last)
     }
 
     /// The EMA generator's output (eval mode, batch-norm statistics of the trained G) for `z`.

@@ -11,8 +11,10 @@
 //! - `inception`: the FID-Inception network and its weight file.
 //! - `stats`: streaming mean / covariance in float64, the `.npz` format, the Fréchet distance.
 //! - `is`: the Inception Score of a set of logits.
-//! - here: the `Scorer` trait (Inception today, a classifier later), the `Protocol` enum and
-//!   the `Accumulator` that turns a stream of uint8 batches into IS and statistics.
+//! - here: the `Scorer` trait (Inception today, a classifier later), the `Protocol` enum, the
+//!   `Accumulator` that turns a stream of uint8 batches into IS and statistics, and
+//!   `score_stream`, the one loop that feeds it (images made by a closure, so a generator's
+//!   output or a data set's slices alike).
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -95,10 +97,90 @@ pub fn check_images(imgs: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Images per scorer batch on `device`: 100 on the CPU (larger batches gain nothing there),
+/// 500 on CUDA (a GPU needs hundreds to be busy; about 5 GB of activations for Inception).
+pub fn scoring_batch(device: Device) -> i64 {
+    if device.is_cuda() {
+        500
+    } else {
+        100
+    }
+}
+
+/// Score `n` images into `acc`, `batch` at a time: `make(start, count)` gives images
+/// `start .. start + count` of the stream as uint8 `[count, 3, H, W]` (drawn from a
+/// generator, sliced from a data set, read from files); `done(k)` is told how many have been
+/// scored after each batch. Nothing here waits for the device: the features' sums and the
+/// logits stay where the scorer computes them until the results are asked for.
+pub fn score_stream(
+    acc: &mut Accumulator,
+    scorer: &dyn Scorer,
+    n: i64,
+    batch: i64,
+    mut make: impl FnMut(i64, i64) -> Result<Tensor>,
+    mut done: impl FnMut(i64),
+) -> Result<()> {
+    if batch < 1 {
+        bail!("scoring batch size {batch}: must be at least 1");
+    }
+    let mut start = 0;
+    while start < n {
+        let count = batch.min(n - start);
+        let imgs = make(start, count)?;
+        acc.add_images(scorer, &imgs)?;
+        start += count;
+        done(start);
+    }
+    Ok(())
+}
+
+/// A scorer whose forward passes run at another precision (autocast; see
+/// [`crate::device::autocast`]); its features and logits are float32 as always.
+pub struct AtPrecision {
+    inner: Box<dyn Scorer>,
+    device: Device,
+    precision: crate::device::Precision,
+}
+
+/// `scorer` at `precision` on `device` (itself for fp32).
+pub fn at_precision(
+    scorer: Box<dyn Scorer>,
+    device: Device,
+    precision: crate::device::Precision,
+) -> Box<dyn Scorer> {
+    match precision {
+        crate::device::Precision::Fp32 => scorer,
+        _ => Box::new(AtPrecision {
+            inner: scorer,
+            device,
+            precision,
+        }),
+    }
+}
+
+impl Scorer for AtPrecision {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn feature_dim(&self) -> i64 {
+        self.inner.feature_dim()
+    }
+    fn num_classes(&self) -> i64 {
+        self.inner.num_classes()
+    }
+    fn features_and_logits(&self, imgs: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (f, l) = crate::device::autocast(self.device, self.precision, || {
+            self.inner.features_and_logits(imgs)
+        })?;
+        Ok((f.to_kind(Kind::Float), l.to_kind(Kind::Float)))
+    }
+}
+
 /// IS and FID statistics over a stream of image batches.
 ///
-/// Keeps the logits (float32 `[N, K]` on the CPU, 200 MB for 50k Inception logits) when IS
-/// is wanted, and float64 sums for the statistics when FID is wanted; never all features.
+/// Keeps the logits (float32 `[N, K]` on the scorer's device, 200 MB for 50k Inception
+/// logits) when IS is wanted, and float64 sums for the statistics when FID is wanted; never
+/// all features. Adding a batch does not wait for the device.
 pub struct Accumulator {
     logits: Option<Vec<Tensor>>,
     stats: Option<StatsAccumulator>,
@@ -133,7 +215,7 @@ impl Accumulator {
             );
         }
         if let Some(l) = self.logits.as_mut() {
-            l.push(logits.detach().to_device(Device::Cpu).to_kind(Kind::Float));
+            l.push(logits.detach().to_kind(Kind::Float));
         }
         if let Some(s) = self.stats.as_mut() {
             s.add(features)?;

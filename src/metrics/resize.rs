@@ -2,7 +2,8 @@
 //! torch-fidelity re-implements it, in float32) and torch's bilinear resize for the
 //! pytorch-fid protocol, each followed by that protocol's scaling to about [-1, 1].
 use anyhow::{bail, Result};
-use tch::{Kind, Tensor};
+use std::sync::Mutex;
+use tch::{Device, Kind, Tensor};
 
 use super::Protocol;
 
@@ -29,6 +30,35 @@ pub fn tf1_axis(n_in: i64, n_out: i64) -> (Vec<i64>, Vec<i64>, Vec<f32>) {
     (lo, hi, w)
 }
 
+/// [`tf1_axis`] as tensors on `device` (indices int64, weights of `kind`), built once per
+/// (sizes, device, kind) and kept: scoring resizes every batch from the same size, and on a
+/// GPU each upload of the indices would make the host wait.
+fn tf1_axis_tensors(n_in: i64, n_out: i64, device: Device, kind: Kind) -> (Tensor, Tensor, Tensor) {
+    type Key = (i64, i64, Device, Kind);
+    static CACHE: Mutex<Vec<(Key, [Tensor; 3])>> = Mutex::new(Vec::new());
+    let key = (n_in, n_out, device, kind);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, [lo, hi, w])) = cache.iter().find(|(k, _)| *k == key) {
+        return (lo.shallow_clone(), hi.shallow_clone(), w.shallow_clone());
+    }
+    let (lo, hi, w) = tf1_axis(n_in, n_out);
+    let t = [
+        Tensor::from_slice(&lo).to_device(device),
+        Tensor::from_slice(&hi).to_device(device),
+        Tensor::from_slice(&w).to_device(device).to_kind(kind),
+    ];
+    if cache.len() >= 32 {
+        cache.clear();
+    }
+    let out = (
+        t[0].shallow_clone(),
+        t[1].shallow_clone(),
+        t[2].shallow_clone(),
+    );
+    cache.push((key, t));
+    out
+}
+
 /// TF1 bilinear resize (align_corners = false, no half-pixel offset) of a float
 /// `[N, C, H, W]` tensor to `[N, C, out_h, out_w]`, interpolating in x then in y as
 /// `a + (b - a) * w`, in the input's float kind.
@@ -48,22 +78,10 @@ pub fn resize_tf1(x: &Tensor, out_h: i64, out_w: i64) -> Result<Tensor> {
             sz[3]
         );
     }
-    let dev = x.device();
-    let kind = x.kind();
-    let (ylo, yhi, wy) = tf1_axis(sz[2], out_h);
-    let (xlo, xhi, wx) = tf1_axis(sz[3], out_w);
-    let ylo = Tensor::from_slice(&ylo).to_device(dev);
-    let yhi = Tensor::from_slice(&yhi).to_device(dev);
-    let xlo = Tensor::from_slice(&xlo).to_device(dev);
-    let xhi = Tensor::from_slice(&xhi).to_device(dev);
-    let wx = Tensor::from_slice(&wx)
-        .to_device(dev)
-        .to_kind(kind)
-        .view([1, 1, 1, out_w]);
-    let wy = Tensor::from_slice(&wy)
-        .to_device(dev)
-        .to_kind(kind)
-        .view([1, 1, out_h, 1]);
+    let (ylo, yhi, wy) = tf1_axis_tensors(sz[2], out_h, x.device(), x.kind());
+    let (xlo, xhi, wx) = tf1_axis_tensors(sz[3], out_w, x.device(), x.kind());
+    let wx = wx.view([1, 1, 1, out_w]);
+    let wy = wy.view([1, 1, out_h, 1]);
     let lerp_x = |rows: &Tensor| {
         let a = rows.index_select(3, &xlo);
         let b = rows.index_select(3, &xhi);

@@ -12,9 +12,11 @@ const LIST_AT_MOST: usize = 10;
 /// Copies every variable of `vs` (trainable or not: weights, batch-norm running statistics,
 /// spectral-norm u / v) from the safetensors file at `path`, converting dtype and device.
 ///
-/// Tensors of the file that `vs` lacks (e.g. `*.num_batches_tracked`) are ignored. If any
-/// variable of `vs` is missing from the file or has another shape, nothing is copied and the
-/// error lists the first few such names with both shapes.
+/// The names must match exactly: if any variable of `vs` is missing from the file or has
+/// another shape, or the file holds a tensor `vs` lacks (weights of another architecture),
+/// nothing is copied and the error lists the first few such names (with both shapes). The one
+/// exception is PyTorch's batch-norm counter `*.num_batches_tracked`, which changes no output
+/// and is ignored.
 pub fn load_weights(vs: &VarStore, path: &Path) -> Result<()> {
     let file: HashMap<String, tch::Tensor> = crate::safetensors::read(path)?.into_iter().collect();
     let mut ours: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
@@ -22,6 +24,13 @@ pub fn load_weights(vs: &VarStore, path: &Path) -> Result<()> {
 
     let mut missing = Vec::new();
     let mut misshapen = Vec::new();
+    let known: std::collections::HashSet<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+    let mut extra: Vec<String> = file
+        .iter()
+        .filter(|(n, _)| !known.contains(n.as_str()) && !n.ends_with(".num_batches_tracked"))
+        .map(|(n, t)| format!("{n} (file {:?})", t.size()))
+        .collect();
+    extra.sort();
     for (name, var) in &ours {
         match file.get(name) {
             None => missing.push(format!("{name} (ours {:?})", var.size())),
@@ -33,15 +42,21 @@ pub fn load_weights(vs: &VarStore, path: &Path) -> Result<()> {
             Some(_) => {}
         }
     }
-    if !missing.is_empty() || !misshapen.is_empty() {
+    if !missing.is_empty() || !misshapen.is_empty() || !extra.is_empty() {
         let mut msg = format!(
-            "{} does not fit this model: {} of its {} variables are missing and {} have another shape",
+            "{} does not fit this model: {} of its {} variables are missing, {} have another \
+             shape, and the file holds {} tensor(s) the model does not have",
             path.display(),
             missing.len(),
             ours.len(),
-            misshapen.len()
+            misshapen.len(),
+            extra.len()
         );
-        for (what, list) in [("missing", &missing), ("shape differs", &misshapen)] {
+        for (what, list) in [
+            ("missing", &missing),
+            ("shape differs", &misshapen),
+            ("not in this model", &extra),
+        ] {
             if !list.is_empty() {
                 msg.push_str(&format!("\n  {what}:"));
                 for item in list.iter().take(LIST_AT_MOST) {

@@ -26,8 +26,8 @@ use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::adam::Adam;
 use crate::gan::trainer::mix_seed;
-use crate::gan::{d_hinge, g_hinge, named_all};
-use crate::metrics::{Accumulator, Scorer, IS_SPLITS};
+use crate::gan::{d_hinge, g_hinge, named_all, with_precision};
+use crate::metrics::{scoring_batch, Accumulator, Scorer, IS_SPLITS};
 use crate::nn::{DiscConfig, Discriminator, GenConfig, SuperGenerator};
 
 pub const CHECKPOINT_FORMAT: &str = "autogan-search-checkpoint/1";
@@ -171,16 +171,13 @@ impl Search {
     /// in eval mode at the prefix's stage.
     pub fn score_arch(&self, arch: &Arch, scorer: &dyn Scorer) -> Result<f64> {
         let n = self.cfg.rl_num_eval_img;
-        let bs = 100.min(n);
         let mut acc = Accumulator::new(true, false);
-        let mut done = 0;
-        while done < n {
-            let b = bs.min(n - done);
+        let gen = |_, b| {
             let z = Tensor::randn([b, self.cfg.latent_dim], (Kind::Float, self.device));
             let imgs = tch::no_grad(|| self.g.forward_t(&z, arch, false));
-            acc.add_images(scorer, &crate::data::from_gan(&imgs))?;
-            done += b;
-        }
+            Ok(crate::data::from_gan(&imgs))
+        };
+        crate::metrics::score_stream(&mut acc, scorer, n, scoring_batch(self.device), gen, |_| {})?;
         Ok(acc.inception_score(IS_SPLITS.min(n))?.mean)
     }
 
@@ -211,11 +208,13 @@ impl Search {
                 self.device,
             )?);
             let z = Tensor::randn([cfg.batch_size, cfg.latent_dim], (Kind::Float, self.device));
-            let fake = self.g.forward_t(&z, &arch, true).detach();
-            let d_loss = d_hinge(
-                &self.d.forward_stage(&real, true, stage),
-                &self.d.forward_stage(&fake, true, stage),
-            );
+            let d_loss = with_precision(self.device, cfg.precision, || {
+                let fake = self.g.forward_t(&z, &arch, true).detach();
+                d_hinge(
+                    &self.d.forward_stage(&real, true, stage),
+                    &self.d.forward_stage(&fake, true, stage),
+                )
+            });
             self.opt_d.zero_grad();
             d_loss.backward();
             self.opt_d.step();
@@ -228,11 +227,13 @@ impl Search {
                     [cfg.gen_batch_size, cfg.latent_dim],
                     (Kind::Float, self.device),
                 );
-                let g_loss = g_hinge(&self.d.forward_stage(
-                    &self.g.forward_t(&z, &arch, true),
-                    true,
-                    stage,
-                ));
+                let g_loss = with_precision(self.device, cfg.precision, || {
+                    g_hinge(
+                        &self
+                            .d
+                            .forward_stage(&self.g.forward_t(&z, &arch, true), true, stage),
+                    )
+                });
                 self.opt_g.zero_grad();
                 g_loss.backward();
                 self.opt_g.step();
