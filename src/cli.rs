@@ -3,6 +3,8 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use crate::launch::LauncherKind;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "autogan",
@@ -37,6 +39,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Draw images from a trained generator
     Sample(SampleArgs),
+    /// Train a list of architectures, seeds or configurations, here or on a Slurm cluster
+    Sweep(SweepArgs),
     /// Inspect architecture files
     #[command(subcommand)]
     Arch(ArchCommand),
@@ -150,9 +154,86 @@ pub struct SearchArgs {
     /// Train each top-K arch from scratch for N G steps and pick best.json by FID
     #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub final_train_steps: Option<u64>,
+    /// Where those final trainings run (see "Running on a cluster" in the README)
+    #[command(flatten)]
+    pub launcher: Box<LauncherArgs>,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where the jobs of a fan-out command run: here, or as a Slurm job array.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LauncherArgs {
+    /// local (default: the jobs run on this machine) or slurm (one job array)
+    #[arg(long, value_enum)]
+    pub launcher: Option<LauncherKind>,
+    /// A JSON file of launcher settings: {"launcher": "slurm", "partition": "gpu", "time":
+    /// "1-00:00:00", "gpus_per_task": 1, "cpus_per_task": 8, "mem": "32G", "sbatch_args":
+    /// [...], "poll_interval": 10}; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub launcher_config: Option<PathBuf>,
+    /// local: run one job per GPU at a time on these GPUs (CUDA_VISIBLE_DEVICES), e.g. 0,1
+    #[arg(long, value_delimiter = ',')]
+    pub gpus: Option<Vec<u32>>,
+    /// slurm: partition of the tasks
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// slurm: time limit of each task, e.g. 2-00:00:00
+    #[arg(long)]
+    pub time: Option<String>,
+    /// slurm: GPUs of each task
+    #[arg(long)]
+    pub gpus_per_task: Option<u32>,
+    /// slurm: CPUs of each task (also its --threads)
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// slurm: memory of each task, e.g. 32G
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// slurm: any other sbatch option, as one word, e.g. --sbatch-arg=--qos=long (repeatable)
+    #[arg(long, allow_hyphen_values = true, value_name = "OPTION")]
+    pub sbatch_arg: Vec<String>,
+    /// slurm: seconds between two looks at the queue (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub poll_interval: Option<f64>,
+    /// slurm: submit and exit; the command that collects the results is printed
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Architecture files: one job per file and seed (repeat the flag or list several)
+    #[arg(long, num_args = 1..)]
+    pub arch: Vec<PathBuf>,
+    /// Seeds, e.g. 0,1,2: one job per architecture and seed (default: the global --seed)
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// G steps of every job
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Preset of every job (quick, cifar10, stl10 or a preset file)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// A JSON file of further jobs: [{"name": "a-lr1", "seed": 0, "args": ["--arch", "a.json",
+    /// "--lr", "0.0001"]}, ...]; "args" are `autogan train` flags
+    #[arg(long, value_name = "FILE")]
+    pub jobs: Option<PathBuf>,
+    /// Run directory (default runs/sweep-<timestamp>)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Re-attach to the sweep in this run directory; jobs that did not finish run again
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub launcher: LauncherArgs,
+    /// Print the outcome as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Further `autogan train` flags for every job, after `--` (e.g. -- --gf-dim 64)
+    #[arg(last = true, value_name = "TRAIN_FLAGS")]
+    pub train_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
+pub mod result;
+
 /// Check, creating nothing, that `path` can become a new run directory: it is missing (and
 /// can be created) or an empty folder. Called before the long work of a run.
 pub fn check_new_run_dir(path: &Path) -> Result<()> {
