@@ -742,7 +742,9 @@ impl Arch {
     pub fn load_with_name(path: &Path) -> Result<(Arch, Option<String>)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read architecture file {}", path.display()))?;
-        Self::from_json_str_with_name(&text, &path.display().to_string())
+        // Some editors start UTF-8 files with a byte-order mark; JSON has no use for it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        Self::from_json_str_with_name(text, &path.display().to_string())
     }
 
     /// Parses the JSON text of an architecture; `origin` (a file name) prefixes every error.

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use crate::launch::LauncherKind;
 use crate::metrics::{Protocol, ScorerKind};
 use crate::search::reset::Mode as ResetMode;
 use crate::search::strategy::StrategyKind;
@@ -19,10 +20,10 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "auto")]
     pub device: crate::device::DeviceChoice,
     /// Intra-op CPU threads for libtorch (default: libtorch's own choice)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_negative_numbers = true)]
     pub threads: Option<i32>,
     /// Seed for libtorch and for every random choice of autogan (same seed, same run on CPU)
-    #[arg(long, global = true, default_value_t = 0)]
+    #[arg(long, global = true, default_value_t = 0, allow_negative_numbers = true, value_parser = whole)]
     pub seed: u64,
     /// Print results only: no progress bars, no log lines
     #[arg(long, short, global = true)]
@@ -41,6 +42,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Draw images from a trained generator
     Sample(SampleArgs),
+    /// Train a list of architectures, seeds or configurations, here or on a Slurm cluster
+    Sweep(SweepArgs),
     /// Inspect architecture files
     #[command(subcommand)]
     Arch(ArchCommand),
@@ -72,16 +75,16 @@ pub struct DataArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct SizeArgs {
     /// Generator channels per cell
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub gf_dim: Option<i64>,
     /// Discriminator channels
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub df_dim: Option<i64>,
     /// Latent dimension
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub latent_dim: Option<i64>,
     /// Spatial size after l1 (4 for 32x32 output, 6 for 48x48)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub bottom_width: Option<i64>,
 }
 
@@ -101,37 +104,37 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub size: SizeArgs,
     /// Search iterations in all
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub iterations: Option<u64>,
     /// Iterations at which stages 1 and 2 begin, e.g. 15,35
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, value_parser = whole)]
     pub stage_changes: Option<Vec<u64>>,
     /// Epochs of shared GAN training per iteration
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub shared_epochs: Option<u64>,
     /// Cap on D steps per iteration
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub max_shared_steps: Option<u64>,
     /// Controller updates per iteration
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub ctrl_steps: Option<u64>,
     /// Architectures per controller update
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub ctrl_sample_batch: Option<i64>,
     /// Images generated to score one architecture
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rl_num_eval_img: Option<i64>,
     /// Architectures scored at each stage change
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub num_candidate: Option<usize>,
     /// Prefixes kept in the beam / architectures written at the end
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub topk: Option<usize>,
     /// D batch size
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<i64>,
     /// G batch size
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub gen_batch_size: Option<i64>,
     /// Dynamic reset on or off
     #[arg(long)]
@@ -141,7 +144,7 @@ pub struct SearchArgs {
     #[arg(long, value_enum)]
     pub reset_mode: Option<ResetMode>,
     /// Loss window of the dynamic reset
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub reset_window: Option<usize>,
     /// Read the losses from the device every N D steps; the dynamic-reset check runs there
     #[arg(long)]
@@ -165,11 +168,88 @@ pub struct SearchArgs {
     #[arg(long, value_enum)]
     pub scorer_precision: Option<crate::device::Precision>,
     /// Train each top-K arch from scratch for N G steps and pick best.json by FID
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub final_train_steps: Option<u64>,
+    /// Where those final trainings run (see "Running on a cluster" in the README)
+    #[command(flatten)]
+    pub launcher: Box<LauncherArgs>,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where the jobs of a fan-out command run: here, or as a Slurm job array.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LauncherArgs {
+    /// local (default: the jobs run on this machine) or slurm (one job array)
+    #[arg(long, value_enum)]
+    pub launcher: Option<LauncherKind>,
+    /// A JSON file of launcher settings: {"launcher": "slurm", "partition": "gpu", "time":
+    /// "1-00:00:00", "gpus_per_task": 1, "cpus_per_task": 8, "mem": "32G", "sbatch_args":
+    /// [...], "poll_interval": 10}; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub launcher_config: Option<PathBuf>,
+    /// local: run one job per GPU at a time on these GPUs (CUDA_VISIBLE_DEVICES), e.g. 0,1
+    #[arg(long, value_delimiter = ',')]
+    pub gpus: Option<Vec<u32>>,
+    /// slurm: partition of the tasks
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// slurm: time limit of each task, e.g. 2-00:00:00
+    #[arg(long)]
+    pub time: Option<String>,
+    /// slurm: GPUs of each task
+    #[arg(long)]
+    pub gpus_per_task: Option<u32>,
+    /// slurm: CPUs of each task (also its --threads)
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// slurm: memory of each task, e.g. 32G
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// slurm: any other sbatch option, as one word, e.g. --sbatch-arg=--qos=long (repeatable)
+    #[arg(long, allow_hyphen_values = true, value_name = "OPTION")]
+    pub sbatch_arg: Vec<String>,
+    /// slurm: seconds between two looks at the queue (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub poll_interval: Option<f64>,
+    /// slurm: submit and exit; the command that collects the results is printed
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Architecture files: one job per file and seed (repeat the flag or list several)
+    #[arg(long, num_args = 1..)]
+    pub arch: Vec<PathBuf>,
+    /// Seeds, e.g. 0,1,2: one job per architecture and seed (default: the global --seed)
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// G steps of every job
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Preset of every job (quick, cifar10, stl10 or a preset file)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// A JSON file of further jobs: [{"name": "a-lr1", "seed": 0, "args": ["--arch", "a.json",
+    /// "--lr", "0.0001"]}, ...]; "args" are `autogan train` flags
+    #[arg(long, value_name = "FILE")]
+    pub jobs: Option<PathBuf>,
+    /// Run directory (default runs/sweep-<timestamp>)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Re-attach to the sweep in this run directory; jobs that did not finish run again
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub launcher: LauncherArgs,
+    /// Print the outcome as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Further `autogan train` flags for every job, after `--` (e.g. -- --gf-dim 64)
+    #[arg(last = true, value_name = "TRAIN_FLAGS")]
+    pub train_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -183,7 +263,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub preset: Option<String>,
     /// Number of generator steps
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one)]
     pub steps: Option<u64>,
     /// Run directory (default runs/<arch>-<timestamp>)
     #[arg(long)]
@@ -194,34 +274,34 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub size: SizeArgs,
     /// Discriminator batch size
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<i64>,
     /// Generator batch size
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub gen_batch_size: Option<i64>,
     /// Learning rate of G and D
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// D steps per G step
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub n_critic: Option<u64>,
     /// Decay the learning rate linearly to 0
     #[arg(long)]
     pub lr_decay: Option<bool>,
     /// EMA decay of the generator weights
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub ema: Option<f64>,
     /// Write a checkpoint every N G steps
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub checkpoint_every: Option<u64>,
     /// Write a sample grid every N G steps
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub sample_every: Option<u64>,
     /// Score the EMA generator every N G steps (IS and FID into train.jsonl, checkpoint/best.*)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub eval_every: Option<u64>,
     /// Images generated for each of those evaluations
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub eval_images: Option<i64>,
     /// Scorer of those evaluations
     #[arg(long, value_enum)]
@@ -233,10 +313,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub scorer_precision: Option<crate::device::Precision>,
     /// Append a line to train.jsonl every N G steps
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub log_every: Option<u64>,
     /// Image size (default from the preset / data set)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub img_size: Option<i64>,
     /// Print the final summary as JSON
     #[arg(long)]
@@ -258,10 +338,10 @@ pub struct EvalArgs {
     /// is, fid or is,fid
     #[arg(long, default_value = "is,fid")]
     pub metric: String,
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 50_000, allow_negative_numbers = true, value_parser = whole_usize)]
     pub num_images: usize,
     /// Images per scorer batch (default: 100 on the CPU, 500 on CUDA)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<i64>,
     /// Precision of the scorer's forward passes: fp32 (default) or bf16 (autocast)
     #[arg(long, value_enum, default_value_t)]
@@ -304,10 +384,10 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub size: SizeArgs,
     /// Number of images
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub n: i64,
     /// Images per grid row
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
     pub nrow: i64,
     /// Grid PNG to write
     #[arg(long)]
@@ -407,4 +487,27 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Value parser of counts (u64): a whole number of 0 or more, with a message that says so.
+fn whole(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{s}' is not a whole number of 0 or more"))
+}
+
+/// [`whole`] for `usize` flags.
+fn whole_usize(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("'{s}' is not a whole number of 0 or more"))
+}
+
+/// Value parser of `--steps`: a whole number of at least 1 (0 steps would train nothing).
+fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0 steps would train nothing: give at least 1".to_string()),
+        Ok(v) => Ok(v),
+        Err(_) => Err(format!("'{s}' is not a whole number of at least 1")),
+    }
 }

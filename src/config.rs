@@ -87,6 +87,7 @@ impl GanConfig {
             }
             Ok(())
         };
+        check_img_size(self.img_size)?;
         pos(self.gf_dim, "gf_dim")?;
         pos(self.df_dim, "df_dim")?;
         pos(self.latent_dim, "latent_dim")?;
@@ -227,6 +228,9 @@ impl Default for TrainConfig {
 impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         self.gan.validate()?;
+        if self.steps < 1 {
+            bail!("steps = 0: 0 steps would train nothing; give at least 1");
+        }
         if !(0.0..1.0).contains(&self.ema) {
             bail!("ema = {}: must be in [0, 1)", self.ema);
         }
@@ -241,6 +245,18 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// The output size of three cells that each double it: 8 x bottom_width, so a positive
+/// multiple of 8. Checked before bottom_width, which `--img-size` alone sets to img_size / 8.
+fn check_img_size(img_size: i64) -> Result<()> {
+    if img_size < 8 || img_size % 8 != 0 {
+        bail!(
+            "img_size {img_size}: the generator's three cells each double the size, so img_size \
+             must be 8 x bottom_width, a multiple of 8 (e.g. 32 for CIFAR-10, 48 for STL-10)"
+        );
+    }
+    Ok(())
 }
 
 /// A preset file: `configs/<name>.json`.

@@ -99,13 +99,29 @@ fn cuda(i: usize) -> Result<Device> {
     Ok(Device::Cuda(i))
 }
 
+/// `--threads N` capped at the cores this process may use: more threads than cores only
+/// make libtorch's threads wait for each other (1000 stalled a 2-step run for minutes).
+fn cap_threads(t: i32) -> i32 {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cores = i32::try_from(cores).unwrap_or(i32::MAX);
+    if t > cores {
+        eprintln!(
+            "warning: --threads {t}: this machine has {cores} cores available; using {cores}"
+        );
+        return cores;
+    }
+    t
+}
+
 impl Ctx {
     pub fn from_cli(cli: &Cli) -> Result<Ctx> {
         if let Some(t) = cli.threads {
             if t < 1 {
                 bail!("--threads {t}: must be at least 1");
             }
-            tch::set_num_threads(t);
+            tch::set_num_threads(cap_threads(t));
         }
         let device = cli.device.resolve()?;
         if let Device::Cuda(_) = device {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod gan;
+pub mod launch;
 pub mod metrics;
 pub mod nn;
 pub mod paths;

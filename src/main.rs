@@ -21,6 +21,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => commands::train::run(&ctx, a),
         Command::Eval(a) => commands::eval::run(&ctx, a),
         Command::Sample(a) => commands::sample::run(&ctx, a),
+        Command::Sweep(a) => commands::sweep::run(&ctx, a),
         Command::Arch(a) => commands::arch::run(&ctx, a),
         Command::Data(a) => commands::data::run(&ctx, a),
         Command::Scorer(a) => commands::scorer::run(&ctx, a),

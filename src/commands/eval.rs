@@ -75,13 +75,9 @@ pub fn load_inception(
 
 /// Images to score, streamed in batches.
 enum Source {
-    /// Image files read at one size: the first file's shorter side (others are center-cropped
-    /// and resized to it).
-    Files {
-        files: Vec<PathBuf>,
-        size: u32,
-        what: String,
-    },
+    /// Image files, each read whole at its own size: the scorer's protocol resizes every
+    /// image to its input (299x299 for Inception) independently, as the TF code does.
+    Files { files: Vec<PathBuf>, what: String },
     /// A data set in memory (uint8 `[N,3,H,W]`).
     Dataset { images: Tensor, what: String },
     /// `n` images drawn from a generator (z ~ N(0, I) from the run's seed).
@@ -109,31 +105,56 @@ impl Source {
         }
     }
 
-    /// Images `lo..hi` as uint8 `[hi-lo, 3, H, W]` on the CPU.
-    fn batch(&self, lo: usize, hi: usize) -> Result<Tensor> {
+    /// Images `lo..hi` in order, as uint8 `[b, 3, H, W]` tensors on the CPU: one tensor, or
+    /// for files of mixed sizes one per run of consecutive images of the same size.
+    fn batch(&self, lo: usize, hi: usize) -> Result<Vec<Tensor>> {
         match self {
-            Source::Files { files, size, .. } => {
-                let mut v = Vec::with_capacity(hi - lo);
+            Source::Files { files, .. } => {
+                let mut groups: Vec<Vec<Tensor>> = Vec::new();
                 for p in &files[lo..hi] {
-                    let img = folder::read_square(p, *size)?;
-                    let (w, h) = img.dimensions();
-                    let t = Tensor::from_slice(img.as_raw())
-                        .view([h as i64, w as i64, 3])
-                        .permute([2, 0, 1]);
-                    v.push(t);
+                    let img = read_whole(p)?;
+                    let same = groups
+                        .last()
+                        .and_then(|g| g.last())
+                        .is_some_and(|t| t.size() == img.size());
+                    match groups.last_mut() {
+                        Some(g) if same => g.push(img),
+                        _ => groups.push(vec![img]),
+                    }
                 }
-                Ok(Tensor::stack(&v, 0))
+                Ok(groups.iter().map(|g| Tensor::stack(g, 0)).collect())
             }
-            Source::Dataset { images, .. } => Ok(images.narrow(0, lo as i64, (hi - lo) as i64)),
+            Source::Dataset { images, .. } => {
+                Ok(vec![images.narrow(0, lo as i64, (hi - lo) as i64)])
+            }
             Source::Generator { gen, .. } => {
                 let z = Tensor::randn(
                     [(hi - lo) as i64, gen.cfg.latent_dim],
                     (tch::Kind::Float, gen.vs.device()),
                 );
-                Ok(data::from_gan(&gen.generate(&z)))
+                Ok(vec![data::from_gan(&gen.generate(&z))])
             }
         }
     }
+}
+
+/// One image file, whole, as uint8 `[3, H, W]`.
+fn read_whole(p: &Path) -> Result<Tensor> {
+    let img = image::open(p)
+        .with_context(|| {
+            format!(
+                "cannot decode {} as PNG/JPEG (damaged file? remove it or convert it)",
+                p.display()
+            )
+        })?
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    if w == 0 || h == 0 {
+        bail!("{} is an empty image ({w}x{h})", p.display());
+    }
+    Ok(Tensor::from_slice(img.as_raw())
+        .view([h as i64, w as i64, 3])
+        .permute([2, 0, 1]))
 }
 
 /// A folder of images, the first `limit` in sorted path order.
@@ -149,18 +170,12 @@ fn folder_source(dir: &Path, limit: Option<usize>) -> Result<Source> {
     if let Some(l) = limit {
         files.truncate(l);
     }
-    let (w, h) = image::image_dimensions(&files[0]).with_context(|| {
-        format!(
-            "cannot read the size of {} (damaged image?)",
-            files[0].display()
-        )
-    })?;
-    let size = w.min(h);
-    if size == 0 {
-        bail!("{} is an empty image", files[0].display());
-    }
-    let what = format!("{} ({} images, {size}x{size})", dir.display(), files.len());
-    Ok(Source::Files { files, size, what })
+    let what = format!(
+        "{} ({} images, each at its own size)",
+        dir.display(),
+        files.len()
+    );
+    Ok(Source::Files { files, what })
 }
 
 /// A folder (read at its own size) or a data set by name (`crate::data`, its train split).
@@ -207,31 +222,107 @@ fn score(
         ctx.quiet,
         &format!("{label}: scoring {} with {}", src.describe(), scorer.name()),
     );
-    let read = |lo: i64, b: i64| src.batch(lo as usize, (lo + b) as usize);
-    let shown = |done: i64| pb.set_position(done as u64);
-    crate::metrics::score_stream(acc, scorer, n as i64, batch as i64, read, shown)?;
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + batch).min(n);
+        for imgs in src.batch(lo, hi)? {
+            acc.add_images(scorer, &imgs)?;
+        }
+        pb.inc((hi - lo) as u64);
+        lo = hi;
+    }
     pb.finish_and_clear();
     Ok(())
 }
 
-/// Reference statistics for `--fid-ref`: an `.npz` file, a folder of images, or a data set.
-fn reference_stats(ctx: &Ctx, scorer: &dyn Scorer, fid_ref: &str, batch: usize) -> Result<Stats> {
-    let p = Path::new(fid_ref);
-    if p.is_file() || fid_ref.to_ascii_lowercase().ends_with(".npz") {
-        return Stats::read_npz(p).with_context(|| format!("--fid-ref {fid_ref}"));
+/// The FID reference of `--fid-ref`, resolved (read, listed, loaded) before any scoring.
+enum Reference {
+    /// Statistics read from an `.npz` file.
+    Stats(Stats),
+    /// Images to score: a folder or a data set.
+    Images(Source),
+}
+
+impl Reference {
+    /// `--fid-ref`: an `.npz` file, a folder of images, or a data set name (in `data_dir`).
+    fn resolve(fid_ref: &str, data_dir: Option<&Path>) -> Result<Reference> {
+        let p = Path::new(fid_ref);
+        if p.is_file() || fid_ref.to_ascii_lowercase().ends_with(".npz") {
+            let st = Stats::read_npz(p).with_context(|| format!("--fid-ref {fid_ref}"))?;
+            return Ok(Reference::Stats(st));
+        }
+        let src = named_source(fid_ref, data_dir, None).with_context(|| {
+            format!("--fid-ref {fid_ref}: give a statistics file (.npz), a folder of images or a data set name")
+        })?;
+        if src.len() < 2 {
+            bail!(
+                "--fid-ref {fid_ref}: {} image(s); the covariance needs at least 2",
+                src.len()
+            );
+        }
+        Ok(Reference::Images(src))
     }
-    let src = named_source(fid_ref, None, None).with_context(|| {
-        format!("--fid-ref {fid_ref}: give a statistics file (.npz), a folder of images or a data set name")
-    })?;
-    if src.len() < 2 {
-        bail!(
-            "--fid-ref {fid_ref}: {} image(s); the covariance needs at least 2",
-            src.len()
-        );
+
+    /// Statistics from a file must have the scorer's feature width.
+    fn check_width(&self, fid_ref: &str, scorer: &dyn Scorer) -> Result<()> {
+        if let Reference::Stats(st) = self {
+            if st.dim() != scorer.feature_dim() {
+                bail!(
+                    "--fid-ref {fid_ref}: its statistics are {}-dimensional, but the {} scorer's \
+                     features are {}-dimensional: the file was written for another network \
+                     (Inception's pool features are 2048-d); write matching statistics with \
+                     `autogan data stats NAME --out FILE.npz`",
+                    st.dim(),
+                    scorer.name(),
+                    scorer.feature_dim()
+                );
+            }
+        }
+        Ok(())
     }
-    let mut acc = Accumulator::new(false, true);
-    score(ctx, scorer, &src, batch, &mut acc, "fid-ref")?;
-    acc.stats()
+
+    /// Number of reference images (0 = unknown: a file that does not say).
+    fn count(&self) -> u64 {
+        match self {
+            Reference::Stats(st) => st.n,
+            Reference::Images(src) => src.len() as u64,
+        }
+    }
+
+    fn stats(self, ctx: &Ctx, scorer: &dyn Scorer, batch: usize) -> Result<Stats> {
+        match self {
+            Reference::Stats(st) => Ok(st),
+            Reference::Images(src) => {
+                let mut acc = Accumulator::new(false, true);
+                score(ctx, scorer, &src, batch, &mut acc, "fid-ref")?;
+                acc.stats()
+            }
+        }
+    }
+}
+
+/// The warning for an FID computed from fewer images than its feature width: the covariance
+/// is then singular and the distance is biased and not comparable (None when enough).
+pub fn few_images_warning(generated: u64, reference: u64, dim: i64) -> Option<String> {
+    let dim = dim.max(0) as u64;
+    let few: Vec<String> = [("evaluated", generated), ("reference", reference)]
+        .iter()
+        .filter(|(_, n)| *n > 0 && *n < dim)
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect();
+    (!few.is_empty()).then(|| {
+        format!(
+            "warning: FID from {} images, fewer than the {dim} feature dimensions: the \
+             covariance is singular, so this FID is biased upward and not comparable with \
+             published ones (use at least {dim} images; papers use 50,000)",
+            few.join(" and ")
+        )
+    })
+}
+
+/// A distance for printing: FID is never below 0, so rounding noise below it prints 0.000.
+fn non_negative(x: f64) -> f64 {
+    x.max(0.0) + 0.0
 }
 
 fn check_batch(batch: i64) -> Result<usize> {
@@ -291,12 +382,10 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     if wanted.fid && n < 2 {
         bail!("{}: {n} image; FID needs at least 2", images.display());
     }
-    // A statistics file is read (and checked) before the long part.
-    let ref_file = fid_ref
-        .as_deref()
-        .filter(|r| Path::new(r).is_file() || r.to_ascii_lowercase().ends_with(".npz"));
-    let early_ref = match ref_file {
-        Some(r) => Some(Stats::read_npz(Path::new(r)).with_context(|| format!("--fid-ref {r}"))?),
+    // Every input is read or found before the long part: the reference (a statistics file,
+    // a folder, a data set in --data-dir), then the scorer, then the widths are compared.
+    let reference = match fid_ref.as_deref() {
+        Some(r) => Some(Reference::resolve(r, args.data_dir.as_deref())?),
         None => None,
     };
     let scorer: Box<dyn Scorer> = match args.scorer {
@@ -305,9 +394,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         }
         ScorerKind::Classifier => {
             let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
-            Box::new(crate::metrics::classifier::load_or_train(
-                &spec, ctx.device, ctx.quiet,
-            )?)
+            Box::new(super::scoring::classifier(&spec, ctx.device, ctx.quiet)?)
         }
         ScorerKind::Auto => super::scoring::pick_with_protocol(
             ScorerKind::Auto,
@@ -320,6 +407,9 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     };
     let scorer = crate::metrics::at_precision(scorer, ctx.device, args.scorer_precision);
     let scorer = scorer.as_ref();
+    if let (Some(r), Some(name)) = (&reference, &fid_ref) {
+        r.check_width(name, scorer)?;
+    }
     let mut acc = Accumulator::new(wanted.is, wanted.fid);
     score(ctx, scorer, &src, batch, &mut acc, "eval")?;
     let is: Option<IsResult> = if wanted.is {
@@ -327,13 +417,15 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     } else {
         None
     };
-    let fid = match (&fid_ref, early_ref) {
-        (Some(_), Some(r)) => Some(frechet_distance(&acc.stats()?, &r)?),
-        (Some(name), None) => {
-            let r = reference_stats(ctx, scorer, name, batch)?;
-            Some(frechet_distance(&acc.stats()?, &r)?)
+    let fid = match reference {
+        Some(r) => {
+            if let Some(w) = few_images_warning(n as u64, r.count(), scorer.feature_dim()) {
+                eprintln!("{w}");
+            }
+            let real = r.stats(ctx, scorer, batch)?;
+            Some(non_negative(frechet_distance(&acc.stats()?, &real)?))
         }
-        (None, _) => None,
+        None => None,
     };
     if args.json {
         let v = serde_json::json!({
@@ -364,7 +456,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
 
 /// `autogan data stats NAME --out FILE`: mean and covariance of the scorer's features over a
 /// data set (`cifar10`, `stl10`, `shapes`: its train split at its own size) or a folder of
-/// images (at its first image's size), written as an `.npz` with float64 `mu`, `sigma` (the
+/// images (each at its own size), written as an `.npz` with float64 `mu`, `sigma` (the
 /// format of the public CIFAR-10 statistics) and `n`. `inception`: the weights file (None =
 /// the cache); `protocol`: the input pipeline (the reference statistics of papers use `Tf`).
 pub fn write_reference_stats(
@@ -381,6 +473,16 @@ pub fn write_reference_stats(
             out.display()
         );
     }
+    // The output folder is checked before the images are scored.
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    crate::paths::ensure_writable_dir(
+        parent,
+        &format!("--out {}", out.display()),
+        "choose another --out",
+    )?;
     let src = named_source(name, data_dir, None)?;
     if src.len() < 2 {
         bail!(
@@ -393,20 +495,18 @@ pub fn write_reference_stats(
     let batch = crate::metrics::scoring_batch(ctx.device) as usize;
     score(ctx, &scorer, &src, batch, &mut acc, "stats")?;
     let stats = acc.stats()?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+    if let Some(w) = few_images_warning(stats.n, 0, stats.dim()) {
+        eprintln!("{w}");
     }
     stats.write_npz(out)?;
-    if !ctx.quiet {
-        println!(
-            "wrote {} (mu, sigma of {} {}-d {} features, protocol {protocol}) from {}",
-            out.display(),
-            stats.n,
-            stats.dim(),
-            scorer.name(),
-            src.describe()
-        );
-    }
+    // The result line: printed with --quiet too (quiet drops progress, not results).
+    println!(
+        "wrote {} (mu, sigma of {} {}-d {} features, protocol {protocol}) from {}",
+        out.display(),
+        stats.n,
+        stats.dim(),
+        scorer.name(),
+        src.describe()
+    );
     Ok(stats)
 }

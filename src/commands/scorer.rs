@@ -16,6 +16,7 @@ pub fn run(ctx: &Ctx, args: ScorerCommand) -> Result<()> {
                 seed: ctx.seed,
                 ..ClassifierConfig::default()
             };
+            super::scoring::check_cache_writable(&classifier::cache_path(&spec)?)?;
             let (_, rep, path) = classifier::train_and_save(&spec, &cfg, ctx.device, ctx.quiet)?;
             println!(
                 "classifier scorer for {}: held-out accuracy {:.4} on {} images \

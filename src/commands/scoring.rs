@@ -5,7 +5,7 @@ use std::path::Path;
 use tch::Device;
 
 use crate::data::DataSpec;
-use crate::metrics::{InceptionScorer, Protocol, Scorer, ScorerKind};
+use crate::metrics::{ClassifierScorer, InceptionScorer, Protocol, Scorer, ScorerKind};
 
 /// The scorer `kind` for data set `spec`, Inception with the TF protocol. `auto` takes
 /// Inception for natural-image data sets (cifar10, stl10, folders) when its weights are
@@ -46,7 +46,27 @@ pub fn pick_with_protocol(
         }
         return Ok(Box::new(InceptionScorer::load(&weights, device, protocol)?));
     }
-    Ok(Box::new(crate::metrics::classifier::load_or_train(
-        spec, device, quiet,
-    )?))
+    Ok(Box::new(classifier(spec, device, quiet)?))
+}
+
+/// The classifier scorer of `spec`'s data set from the cache, or trained and cached when it is
+/// not there yet; a cache folder that cannot be written fails before the training.
+pub fn classifier(spec: &DataSpec, device: Device, quiet: bool) -> Result<ClassifierScorer> {
+    let path = crate::metrics::classifier::cache_path(spec)?;
+    if !path.exists() {
+        check_cache_writable(&path)?;
+    }
+    crate::metrics::classifier::load_or_train(spec, device, quiet)
+}
+
+/// Fail early when the scorer cache file `path` could not be written.
+pub fn check_cache_writable(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => crate::paths::ensure_writable_dir(
+            dir,
+            "the classifier scorer cache",
+            "set AUTOGAN_HOME to a folder you can write (the scorer is trained once and kept there)",
+        ),
+        None => Ok(()),
+    }
 }

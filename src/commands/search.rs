@@ -9,8 +9,8 @@ use crate::cli::SearchArgs;
 use crate::config::{load_preset, SearchConfig, TrainConfig};
 use crate::data::{DataSpec, Dataset};
 use crate::device::Ctx;
-use crate::gan::trainer::Trainer;
-use crate::metrics::{frechet_distance, score_stream, scoring_batch, Accumulator, Scorer};
+use crate::launch::{self, Finished, LauncherConfig};
+use crate::metrics::Scorer;
 use crate::progress;
 use crate::run::{self, Jsonl};
 use crate::search::run::Search;
@@ -79,6 +79,36 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     Ok(c)
 }
 
+/// The flags a resumed search cannot change (everything its checkpoint fixed), each with
+/// whether it was given.
+fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
+    vec![
+        ("--dataset", a.data.dataset.is_some()),
+        ("--preset", a.preset.is_some()),
+        ("--out", a.out.is_some()),
+        ("--gf-dim", a.size.gf_dim.is_some()),
+        ("--df-dim", a.size.df_dim.is_some()),
+        ("--latent-dim", a.size.latent_dim.is_some()),
+        ("--bottom-width", a.size.bottom_width.is_some()),
+        ("--iterations", a.iterations.is_some()),
+        ("--stage-changes", a.stage_changes.is_some()),
+        ("--shared-epochs", a.shared_epochs.is_some()),
+        ("--max-shared-steps", a.max_shared_steps.is_some()),
+        ("--ctrl-steps", a.ctrl_steps.is_some()),
+        ("--ctrl-sample-batch", a.ctrl_sample_batch.is_some()),
+        ("--rl-num-eval-img", a.rl_num_eval_img.is_some()),
+        ("--num-candidate", a.num_candidate.is_some()),
+        ("--topk", a.topk.is_some()),
+        ("--batch-size", a.batch_size.is_some()),
+        ("--gen-batch-size", a.gen_batch_size.is_some()),
+        ("--dynamic-reset", a.dynamic_reset.is_some()),
+        ("--reset-mode", a.reset_mode.is_some()),
+        ("--reset-window", a.reset_window.is_some()),
+        ("--scorer", a.scorer.is_some()),
+        ("--final-train-steps", a.final_train_steps.is_some()),
+    ]
+}
+
 fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
     DataSpec::for_training(
         cfg.dataset.as_deref(),
@@ -91,7 +121,13 @@ fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
 
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let data_dir = args.data.data_dir.clone();
+    let launcher = final_launcher(&args)?;
     let (mut search, dir) = if let Some(dir) = &args.resume {
+        super::refuse_fixed_on_resume(
+            dir,
+            &fixed_flags(&args),
+            "only --data-dir and --json can be given",
+        )?;
         let ckpt = dir.join("checkpoint").join("last.safetensors");
         if !ckpt.is_file() {
             bail!(
@@ -112,6 +148,13 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         (s, dir.clone())
     } else {
         let cfg = build_config(&args)?;
+        let given = super::sweep::launcher_flags_given(&args.launcher);
+        if cfg.final_train_steps == 0 && !given.is_empty() {
+            bail!(
+                "{} only matter with --final-train-steps N (the launcher runs the final training)",
+                given.join(", ")
+            );
+        }
         let name = format!(
             "search-{}",
             DataSpec::named(cfg.dataset.as_deref(), None)
@@ -122,6 +165,8 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             .out
             .clone()
             .unwrap_or_else(|| run::default_run_dir(&name));
+        // Before the data and the scorer (which may train a classifier first).
+        run::check_new_run_dir(&dir)?;
         let s = Search::new(cfg, ctx.seed, ctx.device)?;
         (s, dir)
     };
@@ -146,6 +191,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             "seed": ctx.seed,
             "device": format!("{:?}", ctx.device),
             "scorer": scorer.name(),
+            "launcher": launcher,
         });
         run::atomic_write(
             &dir.join("config.json"),
@@ -236,7 +282,31 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         overall.inc(1);
     }
     overall.finish_and_clear();
-    finish(ctx, &search, &dir, &full, scorer.as_ref(), args.json)
+    finish(ctx, &search, &dir, scorer.as_ref(), &args, &launcher)
+}
+
+/// The launcher of the final training: a resumed search keeps the one in its config.json
+/// (or its job record), flags override.
+fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
+    let mut base = None;
+    if let Some(dir) = &args.resume {
+        base = launch::recorded(dir, FINAL)?.map(|r| r.launcher);
+        if base.is_none() {
+            let snap: serde_json::Value =
+                crate::config::read_json(&dir.join("config.json")).unwrap_or_default();
+            if !snap["launcher"].is_null() {
+                base = Some(
+                    serde_json::from_value(snap["launcher"].clone()).with_context(|| {
+                        format!(
+                            "{}: invalid \"launcher\"",
+                            dir.join("config.json").display()
+                        )
+                    })?,
+                );
+            }
+        }
+    }
+    super::sweep::launcher_config(&args.launcher, base.as_ref())
 }
 
 /// Write the top-K archs and best.json (after the optional final training), print a summary.
@@ -244,10 +314,11 @@ fn finish(
     ctx: &Ctx,
     search: &Search,
     dir: &Path,
-    data: &Dataset,
     scorer: &dyn Scorer,
-    json_out: bool,
+    args: &SearchArgs,
+    launcher: &LauncherConfig,
 ) -> Result<()> {
+    let json_out = args.json;
     let archs_dir = dir.join("archs");
     std::fs::create_dir_all(&archs_dir)?;
     let mut rows = Vec::new();
@@ -261,19 +332,75 @@ fn finish(
             dir.display()
         );
     }
+    let mut unfinished = Vec::new();
+    let mut final_runs = Vec::new();
     if search.cfg.final_train_steps > 0 {
-        let real_stats = real_stats(data, scorer, search.cfg.final_eval_images, ctx.device)?;
-        for row in rows.iter_mut() {
-            let fid = final_train(ctx, search, &row.1, data, scorer, &real_stats)?;
-            if !ctx.quiet {
-                eprintln!(
-                    "final training of top-{}: {} FID {:.3}",
-                    row.0,
-                    scorer.name(),
-                    fid
-                );
+        // The jobs train archs/topI.json: written first, with the supernet's scores.
+        for (rank, arch, s, _) in &rows {
+            let mut v = arch.to_json();
+            v["name"] = json!(format!("top{rank}"));
+            v["scores"] = json!({ format!("{}_is", scorer.name()): s.score });
+            run::atomic_write(
+                &archs_dir.join(format!("top{rank}.json")),
+                serde_json::to_string_pretty(&v)?.as_bytes(),
+            )?;
+        }
+        let jobs = final_jobs(search, dir, rows.len(), args.data.data_dir.as_deref())?;
+        let opts = launch::Options::from_ctx(ctx, args.resume.is_some(), !args.launcher.no_wait);
+        let outcomes = match launch::run_jobs(launcher, FINAL, &jobs, dir, &opts)? {
+            Finished::Done(o) => o,
+            Finished::Submitted { job_ids } => {
+                let collect = format!("autogan search --resume {}", dir.display());
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({"run_dir": dir.display().to_string(), "submitted": job_ids,
+                               "collect": collect})
+                    );
+                } else {
+                    println!(
+                        "submitted the final training of {} architectures as Slurm job {}; \
+                         when it has ended, pick best.json with:\n  {collect}",
+                        jobs.len(),
+                        job_ids.join(", ")
+                    );
+                }
+                return Ok(());
             }
-            row.3 = Some(fid);
+        };
+        for (row, o) in rows.iter_mut().zip(&outcomes) {
+            let fid = match o.ok() {
+                true => final_fid(o, scorer.name(), search.cfg.final_train_steps),
+                false => Err(anyhow::anyhow!("{}", o.describe())),
+            };
+            match fid {
+                Ok(fid) => {
+                    if !ctx.quiet {
+                        eprintln!(
+                            "final training of top-{}: {} FID {:.3}",
+                            row.0,
+                            scorer.name(),
+                            fid
+                        );
+                    }
+                    row.3 = Some(fid);
+                }
+                Err(e) => unfinished.push(format!("{e:#}")),
+            }
+            final_runs.push(
+                json!({"rank": row.0, "run_dir": o.run_dir, "state": o.state,
+                "exit_code": o.exit_code, "log": o.log, "slurm_job": o.slurm_job,
+                "fid": row.3}),
+            );
+        }
+        if rows.iter().all(|r| r.3.is_none()) {
+            bail!(
+                "none of the {} final trainings finished, so best.json was not chosen:\n  {}\n\
+                 fix the cause and run them again with `autogan search --resume {}`",
+                rows.len(),
+                unfinished.join("\n  "),
+                dir.display()
+            );
         }
     }
     let best = match search.cfg.final_train_steps {
@@ -323,10 +450,12 @@ fn finish(
         "topk": out,
         "resets": search.resets,
         "scorer": scorer.name(),
+        "final_training": final_runs,
     });
     if json_out {
         println!("{summary}");
-    } else if !ctx.quiet {
+    } else {
+        // The result: printed with --quiet too (quiet drops progress and log lines only).
         println!(
             "search finished: {} iterations, {} dynamic resets",
             search.iteration, search.resets
@@ -357,56 +486,99 @@ fn finish(
             dir.join("best.json").display()
         );
     }
+    if !unfinished.is_empty() {
+        bail!(
+            "{} of {} final trainings did not finish, so best.json was chosen among the others:\n  \
+             {}\nrun them again with `autogan search --resume {}`",
+            unfinished.len(),
+            rows.len(),
+            unfinished.join("\n  "),
+            dir.display()
+        );
+    }
     Ok(())
 }
 
-fn real_stats(
-    data: &Dataset,
-    scorer: &dyn Scorer,
-    n: i64,
-    device: tch::Device,
-) -> Result<crate::metrics::Stats> {
-    let n = n.min(data.len() as i64);
-    let mut acc = Accumulator::new(false, true);
-    let slice = |i, b| Ok(data.images.narrow(0, i, b).to_device(device));
-    score_stream(&mut acc, scorer, n, scoring_batch(device), slice, |_| {})?;
-    acc.stats()
-}
+/// The batch name of the final training (RUN/jobs/final.json, RUN/jobs/final.sbatch).
+const FINAL: &str = "final";
 
-/// Train `arch` from scratch for `final_train_steps` G steps at the search's sizes and return
-/// the scorer's FID of its EMA generator against the real data.
-fn final_train(
-    ctx: &Ctx,
+/// The top-K retraining as one `autogan train` job per architecture: archs/topI.json at the
+/// search's sizes (the preset RUN/final/train.json), with the search's seed, into
+/// RUN/final/topI; each job scores its EMA generator after the last step with the search's
+/// scorer on `final_eval_images` images (its train.jsonl's last "eval" line).
+fn final_jobs(
     search: &Search,
-    arch: &Arch,
-    data: &Dataset,
-    scorer: &dyn Scorer,
-    real: &crate::metrics::Stats,
-) -> Result<f64> {
+    dir: &Path,
+    k: usize,
+    data_dir: Option<&Path>,
+) -> Result<Vec<launch::Job>> {
     let c = &search.cfg;
     let tc = TrainConfig {
         gan: c.gan.clone(),
         steps: c.final_train_steps,
+        eval_every: c.final_train_steps,
+        eval_images: c.final_eval_images,
         ..TrainConfig::default()
     };
-    let mut tr = Trainer::new(tc, arch.clone(), search.seed, ctx.device)?;
-    let data = data.take(data.len()).to_device(ctx.device);
-    let pb = progress::bar(c.final_train_steps, "final training", ctx.quiet);
-    for _ in 0..c.final_train_steps {
-        tr.step_deferred(&data)?;
-        if tr.g_step.is_multiple_of(crate::gan::trainer::READ_EVERY) {
-            tr.read_losses()?;
-        }
-        pb.inc(1);
+    tc.validate()
+        .context("the final training's configuration (from the search's)")?;
+    let dir = launch::absolute(dir)?;
+    let final_dir = dir.join("final");
+    std::fs::create_dir_all(&final_dir)
+        .with_context(|| format!("cannot create {}", final_dir.display()))?;
+    let preset = final_dir.join("train.json");
+    let p = json!({"description": "the final training of this search's top-K architectures",
+                   "train": tc});
+    run::atomic_write(&preset, serde_json::to_string_pretty(&p)?.as_bytes())?;
+    let mut extra = Vec::new();
+    if let Some(d) = data_dir {
+        extra = vec![
+            "--data-dir".into(),
+            launch::absolute(d)?.display().to_string(),
+        ];
     }
-    tr.read_losses()?;
-    pb.finish_and_clear();
-    let mut acc = Accumulator::new(false, true);
-    let gen = |_, b| {
-        let z = tch::Tensor::randn([b, c.latent_dim], (tch::Kind::Float, ctx.device));
-        Ok(crate::data::from_gan(&tr.sample_ema(&z)))
-    };
-    let batch = scoring_batch(ctx.device);
-    score_stream(&mut acc, scorer, c.final_eval_images, batch, gen, |_| {})?;
-    frechet_distance(&acc.stats()?, real)
+    Ok((1..=k)
+        .map(|rank| launch::Job {
+            name: format!("top{rank}"),
+            global: vec!["--seed".into(), search.seed.to_string()],
+            command: "train".into(),
+            args: [
+                "--preset".into(),
+                preset.display().to_string(),
+                "--arch".into(),
+                dir.join("archs")
+                    .join(format!("top{rank}.json"))
+                    .display()
+                    .to_string(),
+            ]
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect(),
+            run_dir: final_dir.join(format!("top{rank}")),
+        })
+        .collect())
+}
+
+/// The FID a finished final-training job logged after its last step, by `scorer`.
+fn final_fid(o: &launch::Outcome, scorer: &str, steps: u64) -> Result<f64> {
+    let r = crate::run::result::read_train_result(&o.run_dir).with_context(|| o.describe())?;
+    let e = r.eval.with_context(|| {
+        format!(
+            "{}: no evaluation in {}/train.jsonl",
+            o.name,
+            o.run_dir.display()
+        )
+    })?;
+    if e.step != steps || e.scorer != scorer || !e.fid.is_finite() {
+        bail!(
+            "{}: its last evaluation ({} FID {} at step {}) is not the {scorer} FID after {steps} \
+             steps that the selection needs (log {})",
+            o.name,
+            e.scorer,
+            e.fid,
+            e.step,
+            o.log.display()
+        );
+    }
+    Ok(e.fid)
 }

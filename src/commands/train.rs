@@ -84,9 +84,12 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
 
 pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
     let (mut tr, dir, wall0, data, best_fid) = if let Some(dir) = &args.resume {
-        if args.arch.is_some() || args.preset.is_some() || args.out.is_some() {
-            bail!("--resume continues a run with its own arch, preset and directory: drop --arch/--preset/--out");
-        }
+        super::refuse_fixed_on_resume(
+            dir,
+            &fixed_flags(&args),
+            "only --steps, --lr, --checkpoint-every, --sample-every, --log-every and --data-dir \
+             can be given",
+        )?;
         let ckpt = dir.join("checkpoint").join("last.safetensors");
         if !ckpt.is_file() {
             bail!(
@@ -95,16 +98,19 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
                 ckpt.display()
             );
         }
-        let fixed = fixed_flags_given(&args);
-        if !fixed.is_empty() {
-            bail!(
-                "--resume continues a run with its own settings: {} cannot change (only --steps, \
-                 --lr, --checkpoint-every, --sample-every and --log-every can)",
-                fixed.join(", ")
-            );
-        }
         let (mut tr, extra) = Trainer::load_checkpoint(&ckpt, ctx.device)?;
         if let Some(steps) = args.steps {
+            if steps < tr.g_step {
+                bail!(
+                    "--steps {steps}: the run in {} is already at G step {}; a resumed run can \
+                     only go further (give --steps above {}, or leave --steps out to finish its \
+                     {} steps)",
+                    dir.display(),
+                    tr.g_step,
+                    tr.g_step,
+                    tr.cfg.steps
+                );
+            }
             tr.cfg.steps = steps;
         }
         if let Some(lr) = args.lr {
@@ -151,6 +157,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| run::default_run_dir(&name));
         // Everything that can fail on bad input happens before the run directory is created.
+        run::check_new_run_dir(&dir)?;
         let tr = Trainer::new(cfg, arch, ctx.seed, ctx.device)?;
         let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
         run::create_run_dir(&dir)?;
@@ -172,13 +179,20 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         )?;
         (tr, dir, 0.0, data, None)
     };
-    train_loop(ctx, &mut tr, &dir, data, wall0, best_fid, args.json)
+    let data_dir = args.data.data_dir.as_deref();
+    train_loop(
+        ctx, &mut tr, &dir, data, data_dir, wall0, best_fid, args.json,
+    )
 }
 
-/// The flags given that a resumed run cannot change (its models, data and optimiser are fixed).
-fn fixed_flags_given(args: &TrainArgs) -> Vec<&'static str> {
+/// The flags a resumed run cannot change (its arch, directory, models, data, optimiser and
+/// evaluation are fixed), each with whether it was given.
+fn fixed_flags(args: &TrainArgs) -> Vec<(&'static str, bool)> {
     let s = &args.size;
-    [
+    vec![
+        ("--arch", args.arch.is_some()),
+        ("--preset", args.preset.is_some()),
+        ("--out", args.out.is_some()),
         ("--dataset", args.data.dataset.is_some()),
         ("--gf-dim", s.gf_dim.is_some()),
         ("--df-dim", s.df_dim.is_some()),
@@ -191,11 +205,10 @@ fn fixed_flags_given(args: &TrainArgs) -> Vec<&'static str> {
         ("--lr-decay", args.lr_decay.is_some()),
         ("--ema", args.ema.is_some()),
         ("--precision", args.precision.is_some()),
+        ("--eval-every", args.eval_every.is_some()),
+        ("--eval-images", args.eval_images.is_some()),
+        ("--scorer", args.scorer.is_some()),
     ]
-    .into_iter()
-    .filter(|(_, given)| *given)
-    .map(|(name, _)| name)
-    .collect()
 }
 
 /// The training images at the run's size. The built-in set is always drawn with data seed 0,
@@ -212,11 +225,13 @@ pub fn load_data(cfg: &TrainConfig, data_dir: Option<&Path>) -> Result<crate::da
     crate::data::load(&spec)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn train_loop(
     ctx: &Ctx,
     tr: &mut Trainer,
     dir: &Path,
     data: crate::data::Dataset,
+    data_dir: Option<&Path>,
     wall0: f64,
     mut best_fid: Option<f64>,
     json_out: bool,
@@ -224,7 +239,7 @@ fn train_loop(
     let data = data.to_device(ctx.device);
     let mut evaluator = match tr.cfg.eval_every {
         0 => None,
-        _ => Some(Evaluator::new(ctx, &tr.cfg, &data)?),
+        _ => Some(Evaluator::new(ctx, &tr.cfg, &data, data_dir)?),
     };
     let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
     let ckpt = dir.join("checkpoint").join("last.safetensors");
@@ -369,7 +384,8 @@ fn train_loop(
     });
     if json_out {
         println!("{summary}");
-    } else if !ctx.quiet {
+    } else {
+        // The result: printed with --quiet too (quiet drops progress and log lines only).
         println!(
             "trained {} G steps in {:.1} s",
             tr.g_step,
@@ -391,10 +407,17 @@ struct Evaluator {
 }
 
 impl Evaluator {
-    fn new(ctx: &Ctx, cfg: &TrainConfig, data: &crate::data::Dataset) -> Result<Evaluator> {
+    /// `data_dir`: where named data sets live (`--data-dir`), for a classifier scorer that has
+    /// to be trained on the run's data set.
+    fn new(
+        ctx: &Ctx,
+        cfg: &TrainConfig,
+        data: &crate::data::Dataset,
+        data_dir: Option<&Path>,
+    ) -> Result<Evaluator> {
         let spec = crate::data::DataSpec::for_training(
             cfg.dataset.as_deref(),
-            None,
+            data_dir,
             cfg.img_size,
             cfg.shapes_count,
             0,

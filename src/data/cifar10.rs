@@ -38,11 +38,16 @@ pub fn files(split: Split) -> Vec<String> {
 /// What to do when a file is missing or wrong.
 pub fn fix_hint(data_dir: &Path) -> String {
     format!(
-        "run `autogan data fetch cifar10 --data-dir {}`, or extract cifar-10-binary.tar.gz (from {}) into {} so that {} exists",
+        "run `autogan data fetch cifar10 --data-dir {}`, or extract cifar-10-binary.tar.gz (from {}) into {} so that {} holds all of {}",
         data_dir.display(),
         super::fetch::CIFAR10_URL,
         data_dir.display(),
-        data_dir.join(FOLDER).join("data_batch_1.bin").display()
+        data_dir.join(FOLDER).display(),
+        files(Split::Train)
+            .into_iter()
+            .chain(files(Split::Test))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

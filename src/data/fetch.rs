@@ -107,7 +107,7 @@ impl Archive {
         format!(
             "to install {name} by hand: download {url} ({size}md5 {md5}) on a machine that can reach it, then either \
              copy it to {archive} and run `autogan data fetch {name} --data-dir {dir}` again (it checks and unpacks it), \
-             or unpack it yourself with `tar xzf {file} -C {dir}` so that {folder}/ holds {first}",
+             or unpack it yourself with `tar xzf {file} -C {dir}` so that {folder}/ holds {all}",
             name = self.name,
             url = self.url,
             md5 = self.md5,
@@ -115,7 +115,15 @@ impl Archive {
             dir = data_dir.display(),
             file = self.file_name,
             folder = data_dir.join(&self.folder).display(),
-            first = self.files.first().map(|f| f.0.as_str()).unwrap_or("its files"),
+            all = if self.files.is_empty() {
+                "its files".to_string()
+            } else {
+                self.files
+                    .iter()
+                    .map(|f| f.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         )
     }
 }

@@ -55,11 +55,11 @@ pub fn parts(split: Split, counts: Counts) -> Vec<(&'static str, Option<&'static
 /// What to do when a file is missing or wrong.
 pub fn fix_hint(data_dir: &Path) -> String {
     format!(
-        "run `autogan data fetch stl10 --data-dir {}`, or extract stl10_binary.tar.gz (from {}) into {} so that {} exists",
+        "run `autogan data fetch stl10 --data-dir {}`, or extract stl10_binary.tar.gz (from {}) into {} so that {} holds all of train_X.bin, train_y.bin, unlabeled_X.bin, test_X.bin, test_y.bin",
         data_dir.display(),
         super::fetch::STL10_URL,
         data_dir.display(),
-        data_dir.join(FOLDER).join("train_X.bin").display()
+        data_dir.join(FOLDER).display()
     )
 }
 

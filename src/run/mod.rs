@@ -5,23 +5,39 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
+pub mod result;
+
+/// Check, creating nothing, that `path` can become a new run directory: it is missing (and
+/// can be created) or an empty folder. Called before the long work of a run.
+pub fn check_new_run_dir(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Err(_) => crate::paths::check_can_create(path, "--out"),
+        Ok(m) if !m.is_dir() => bail!(
+            "--out {}: this is a file, not a folder; a run writes a folder: choose another --out",
+            path.display()
+        ),
+        Ok(_) => {
+            let non_empty = std::fs::read_dir(path)
+                .with_context(|| format!("{} exists and cannot be read", path.display()))?
+                .next()
+                .is_some();
+            if non_empty {
+                bail!(
+                    "{} already exists and is not empty: pass --resume {} to continue that run, \
+                     or choose another --out",
+                    path.display(),
+                    path.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Create a new run directory. An existing non-empty directory is refused (use --resume to
 /// continue it, or another --out), so a run never overwrites another.
 pub fn create_run_dir(path: &Path) -> Result<()> {
-    if path.exists() {
-        let non_empty = std::fs::read_dir(path)
-            .with_context(|| format!("{} exists and cannot be read", path.display()))?
-            .next()
-            .is_some();
-        if non_empty {
-            bail!(
-                "{} already exists and is not empty: pass --resume {} to continue that run, or \
-                 choose another --out",
-                path.display(),
-                path.display()
-            );
-        }
-    }
+    check_new_run_dir(path)?;
     std::fs::create_dir_all(path.join("checkpoint"))
         .with_context(|| format!("cannot create {}", path.display()))?;
     std::fs::create_dir_all(path.join("samples"))?;
@@ -125,7 +141,7 @@ pub fn to_uint8(x: &Tensor) -> Tensor {
     (x * 127.5 + 127.5).clamp(0.0, 255.0).to_kind(Kind::Uint8)
 }
 
-/// Save uint8 images [N,3,H,W] as one PNG grid with `nrow` images per row and 2 px gaps.
+/// Save uint8 images [N,3,H,W] as one PNG (or JPEG, by extension) grid with `nrow` images per row and 2 px gaps.
 pub fn save_grid(images: &Tensor, nrow: i64, path: &Path) -> Result<()> {
     let imgs = images
         .to_device(tch::Device::Cpu)
@@ -156,10 +172,10 @@ pub fn save_grid(images: &Tensor, nrow: i64, path: &Path) -> Result<()> {
             }
         }
     }
-    save_png(&grid, path)
+    save_rgb(&grid, path)
 }
 
-/// Save one uint8 image [3,H,W] as PNG.
+/// Save one uint8 image [3,H,W] as PNG (or JPEG, by extension).
 pub fn save_image(img: &Tensor, path: &Path) -> Result<()> {
     let img = img
         .to_device(tch::Device::Cpu)
@@ -172,13 +188,35 @@ pub fn save_image(img: &Tensor, path: &Path) -> Result<()> {
     img.f_copy_data_u8(&mut buf, len)?;
     let im = image::RgbImage::from_raw(w as u32, h as u32, buf)
         .ok_or_else(|| anyhow::anyhow!("save_image: bad buffer size"))?;
-    save_png(&im, path)
+    save_rgb(&im, path)
 }
 
-fn save_png(im: &image::RgbImage, path: &Path) -> Result<()> {
+/// The image format of an output file from its extension: PNG (`.png`) or JPEG (`.jpg`,
+/// `.jpeg`); anything else is an error that names the file.
+pub fn image_format(path: &Path) -> Result<image::ImageFormat> {
+    match image::ImageFormat::from_path(path) {
+        Ok(f @ (image::ImageFormat::Png | image::ImageFormat::Jpeg)) => Ok(f),
+        _ => bail!(
+            "{}: give an image file name ending in .png or .jpg (PNG is lossless, JPEG is not)",
+            path.display()
+        ),
+    }
+}
+
+/// Write an RGB image in the format its extension names (see [`image_format`]), through a
+/// temporary file renamed into place; the temporary file is removed when anything fails.
+fn save_rgb(im: &image::RgbImage, path: &Path) -> Result<()> {
+    let format = image_format(path)?;
     let tmp = crate::safetensors::tmp_name(path);
-    im.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
+    let res = im
+        .save_with_format(&tmp, format)
+        .with_context(|| format!("cannot write {}", tmp.display()))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("cannot rename to {}", path.display()))
+        });
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }

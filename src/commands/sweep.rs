@@ -1,0 +1,411 @@
+//! `autogan sweep`: train a list of architectures x seeds (and/or configurations from a JSON
+//! file), each as its own `autogan train` run under RUN/runs/NAME, through a launcher (here or
+//! as a Slurm job array); the outcomes go to RUN/sweep.json. Also the launcher flags shared
+//! with `search --final-train-steps`.
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde::Deserialize;
+use serde_json::json;
+use std::path::Path;
+
+use crate::cli::{Cli, Command, LauncherArgs, SweepArgs};
+use crate::device::Ctx;
+use crate::launch::{self, Finished, Job, LauncherConfig, Outcome};
+use crate::run::{self, result::TrainResult};
+
+/// The batch name of a sweep's jobs (RUN/jobs/train.json, RUN/jobs/train.sbatch).
+const BATCH: &str = "train";
+
+/// The launcher flags given on the command line, by name.
+pub fn launcher_flags_given(a: &LauncherArgs) -> Vec<&'static str> {
+    [
+        ("--launcher", a.launcher.is_some()),
+        ("--launcher-config", a.launcher_config.is_some()),
+        ("--gpus", a.gpus.is_some()),
+        ("--partition", a.partition.is_some()),
+        ("--time", a.time.is_some()),
+        ("--gpus-per-task", a.gpus_per_task.is_some()),
+        ("--cpus-per-task", a.cpus_per_task.is_some()),
+        ("--mem", a.mem.is_some()),
+        ("--sbatch-arg", !a.sbatch_arg.is_empty()),
+        ("--poll-interval", a.poll_interval.is_some()),
+        ("--no-wait", a.no_wait),
+    ]
+    .into_iter()
+    .filter(|(_, g)| *g)
+    .map(|(n, _)| n)
+    .collect()
+}
+
+/// Launcher settings: `base` (what a resumed run recorded, else the defaults), then
+/// `--launcher-config FILE`, then the flags.
+pub fn launcher_config(a: &LauncherArgs, base: Option<&LauncherConfig>) -> Result<LauncherConfig> {
+    let mut c = base.cloned().unwrap_or_default();
+    if let Some(f) = &a.launcher_config {
+        c = crate::config::read_json(f).with_context(|| {
+            format!(
+                "--launcher-config {}: expected a JSON object with keys launcher, gpus, \
+                 partition, time, gpus_per_task, cpus_per_task, mem, sbatch_args, poll_interval",
+                f.display()
+            )
+        })?;
+    }
+    if let Some(k) = a.launcher {
+        c.launcher = k;
+    }
+    if let Some(g) = &a.gpus {
+        c.gpus = g.clone();
+    }
+    macro_rules! set {
+        ($field:ident, $val:expr) => {
+            if let Some(v) = $val.clone() {
+                c.$field = Some(v);
+            }
+        };
+    }
+    set!(partition, a.partition);
+    set!(time, a.time);
+    set!(gpus_per_task, a.gpus_per_task);
+    set!(cpus_per_task, a.cpus_per_task);
+    set!(mem, a.mem);
+    if !a.sbatch_arg.is_empty() {
+        c.sbatch_args = a.sbatch_arg.clone();
+    }
+    if let Some(p) = a.poll_interval {
+        c.poll_interval = p;
+    }
+    launch::check(&c, !a.no_wait)?;
+    Ok(c)
+}
+
+/// A job of a `--jobs` file: an argument list, or an object with a name and seed.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JobSpec {
+    Args(Vec<String>),
+    Full(FullSpec),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullSpec {
+    name: Option<String>,
+    seed: Option<u64>,
+    args: Vec<String>,
+}
+
+/// (name, seed, train args) of every job, before run directories are given.
+fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>)>> {
+    let seeds = args.seeds.clone().unwrap_or_else(|| vec![ctx.seed]);
+    if seeds.is_empty() {
+        bail!("--seeds: give at least one seed, e.g. --seeds 0,1,2");
+    }
+    let mut common = Vec::new();
+    if let Some(s) = args.steps {
+        common.extend(["--steps".to_string(), s.to_string()]);
+    }
+    if let Some(p) = &args.preset {
+        common.extend(["--preset".to_string(), p.clone()]);
+    }
+    common.extend(args.train_args.iter().cloned());
+    let mut list = Vec::new();
+    for a in &args.arch {
+        if !a.is_file() {
+            bail!("--arch {}: no such file", a.display());
+        }
+        let stem = a.file_stem().and_then(|s| s.to_str()).unwrap_or("arch");
+        for &s in &seeds {
+            let abs = launch::absolute(a)?;
+            let mut v = vec!["--arch".to_string(), abs.display().to_string()];
+            v.extend(common.iter().cloned());
+            list.push((format!("{}-s{s}", clean(stem)), s, v));
+        }
+    }
+    if let Some(f) = &args.jobs {
+        let specs: Vec<JobSpec> = crate::config::read_json(f).with_context(|| {
+            format!(
+                "--jobs {}: expected a list of jobs, each a list of `autogan train` flags or \
+                 {{\"name\": ..., \"seed\": ..., \"args\": [...]}}",
+                f.display()
+            )
+        })?;
+        for (i, spec) in specs.into_iter().enumerate() {
+            let (name, seed, a) = match spec {
+                JobSpec::Args(a) => (None, None, a),
+                JobSpec::Full(f) => (f.name, f.seed, f.args),
+            };
+            let name = name.unwrap_or_else(|| format!("job{}", i + 1));
+            let seeds_here = seed.map(|s| vec![s]).unwrap_or_else(|| seeds.clone());
+            for s in seeds_here {
+                let mut v = a.clone();
+                v.extend(common.iter().cloned());
+                let n = match seed.is_some() || seeds.len() == 1 && args.seeds.is_none() {
+                    true => clean(&name),
+                    false => format!("{}-s{s}", clean(&name)),
+                };
+                list.push((n, s, v));
+            }
+        }
+    }
+    if list.is_empty() {
+        bail!(
+            "nothing to train: give architecture files (--arch A.json B.json), a --jobs FILE, \
+             or --resume RUN_DIR"
+        );
+    }
+    // Repeated names (the same file stem twice) get -2, -3, ...
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (name, _, _) in list.iter_mut() {
+        let k = seen.entry(name.clone()).or_insert(0);
+        *k += 1;
+        if *k > 1 {
+            *name = format!("{name}-{k}");
+        }
+    }
+    for (name, seed, a) in &list {
+        check_train_args(name, *seed, a)?;
+    }
+    Ok(list)
+}
+
+/// A file-name-safe job name.
+fn clean(s: &str) -> String {
+    let c: String = s
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() || "-_.".contains(c) {
+            true => c,
+            false => '_',
+        })
+        .collect();
+    c.trim_start_matches('.').to_string()
+}
+
+/// A job's flags must make a valid `autogan train` command line (checked before anything is
+/// submitted), with an architecture, and without --out/--resume.
+fn check_train_args(name: &str, seed: u64, a: &[String]) -> Result<()> {
+    if let Some(f) = a
+        .iter()
+        .find(|x| ["--out", "--resume"].contains(&x.as_str()))
+    {
+        bail!("job {name}: {f} is not allowed (the sweep gives each job its own run directory)");
+    }
+    let mut argv = vec![
+        "autogan".to_string(),
+        "--seed".into(),
+        seed.to_string(),
+        "train".into(),
+    ];
+    argv.extend(a.iter().cloned());
+    argv.extend(["--out".to_string(), "x".into()]);
+    match Cli::try_parse_from(&argv) {
+        Ok(Cli {
+            command: Command::Train(t),
+            ..
+        }) => {
+            if t.arch.is_none() {
+                bail!(
+                    "job {name}: no --arch FILE among its flags ({})",
+                    a.join(" ")
+                );
+            }
+            Ok(())
+        }
+        Ok(_) => bail!("job {name}: not a train command line"),
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            bail!(
+                "job {name}: `autogan train {}` is not a valid command line: {first}",
+                a.join(" ")
+            )
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
+    let wait = !args.launcher.no_wait;
+    let (dir, jobs, cfg) = if let Some(dir) = &args.resume {
+        let own = [
+            ("--arch", !args.arch.is_empty()),
+            ("--seeds", args.seeds.is_some()),
+            ("--steps", args.steps.is_some()),
+            ("--preset", args.preset.is_some()),
+            ("--jobs", args.jobs.is_some()),
+            ("--out", args.out.is_some()),
+            ("train flags after --", !args.train_args.is_empty()),
+        ];
+        let given: Vec<&str> = own.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+        if !given.is_empty() {
+            bail!(
+                "--resume continues a sweep with its own jobs: drop {}",
+                given.join(", ")
+            );
+        }
+        let rec = launch::recorded(dir, BATCH)?.with_context(|| {
+            format!(
+                "{}: no sweep to resume (expected {})",
+                dir.display(),
+                launch::BatchDir::new(dir, BATCH).record().display()
+            )
+        })?;
+        let cfg = launcher_config(&args.launcher, Some(&rec.launcher))?;
+        (dir.clone(), rec.jobs, cfg)
+    } else {
+        // Everything that can fail on bad input happens before the run directory exists.
+        let list = job_list(ctx, &args)?;
+        let cfg = launcher_config(&args.launcher, None)?;
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| run::default_run_dir("sweep"));
+        if dir.exists() && std::fs::read_dir(&dir).is_ok_and(|mut r| r.next().is_some()) {
+            bail!(
+                "{} already exists and is not empty: pass --resume {} to continue that sweep, \
+                 or choose another --out",
+                dir.display(),
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir.join("runs"))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let abs = launch::absolute(&dir)?;
+        let jobs: Vec<Job> = list
+            .iter()
+            .map(|(name, seed, a)| Job {
+                name: name.clone(),
+                global: vec!["--seed".into(), seed.to_string()],
+                command: "train".into(),
+                args: a.clone(),
+                run_dir: abs.join("runs").join(name),
+            })
+            .collect();
+        let snapshot = json!({
+            "command": "sweep",
+            "autogan_version": env!("CARGO_PKG_VERSION"),
+            "launcher": cfg,
+            "jobs": jobs,
+        });
+        run::atomic_write(
+            &dir.join("config.json"),
+            serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+        )?;
+        (dir, jobs, cfg)
+    };
+    let opts = launch::Options::from_ctx(ctx, args.resume.is_some(), wait);
+    let outcomes = match launch::run_jobs(&cfg, BATCH, &jobs, &dir, &opts)? {
+        Finished::Submitted { job_ids } => {
+            let collect = format!("autogan sweep --resume {}", dir.display());
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"run_dir": dir.display().to_string(), "submitted": job_ids, "collect": collect})
+                );
+            } else {
+                println!(
+                    "submitted {} jobs as Slurm job {}; when they have ended, collect the \
+                     results with:\n  {collect}",
+                    jobs.len(),
+                    job_ids.join(", ")
+                );
+            }
+            return Ok(());
+        }
+        Finished::Done(o) => o,
+    };
+    collect(&dir, &jobs, &outcomes, args.json, ctx.quiet)
+}
+
+/// RUN/sweep.json and the table; an error naming every job that did not finish.
+fn collect(
+    dir: &Path,
+    jobs: &[Job],
+    outcomes: &[Outcome],
+    json_out: bool,
+    quiet: bool,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    let mut unfinished = Vec::new();
+    let mut results: Vec<Option<TrainResult>> = Vec::new();
+    for (job, o) in jobs.iter().zip(outcomes) {
+        let result = match o.ok() {
+            true => match run::result::read_train_result(&o.run_dir) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    unfinished.push(format!("{} ({e:#})", o.describe()));
+                    None
+                }
+            },
+            false => {
+                unfinished.push(o.describe());
+                None
+            }
+        };
+        rows.push(json!({
+            "name": o.name,
+            "seed": job.global.get(1).and_then(|s| s.parse::<u64>().ok()),
+            "args": job.args,
+            "run_dir": o.run_dir,
+            "state": o.state,
+            "exit_code": o.exit_code,
+            "signal": o.signal,
+            "log": o.log,
+            "slurm_job": o.slurm_job,
+            "finished": result.is_some(),
+            "result": result,
+        }));
+        results.push(result);
+    }
+    let summary = json!({
+        "run_dir": dir.display().to_string(),
+        "jobs": rows.len(),
+        "finished": rows.len() - unfinished.len(),
+        "outcomes": rows,
+    });
+    let out = dir.join("sweep.json");
+    run::atomic_write(&out, serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    if json_out {
+        println!("{summary}");
+    } else if !quiet {
+        println!(
+            "{:<28} {:<10} {:>7} {:>9} {:>9} {:>18}  run directory",
+            "job", "state", "steps", "D loss", "G loss", "FID"
+        );
+        for (o, r) in outcomes.iter().zip(&results) {
+            let f = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
+            let fid = r
+                .as_ref()
+                .and_then(|r| r.eval.as_ref())
+                .map(|e| format!("{:.3} ({})", e.fid, e.scorer))
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "{:<28} {:<10} {:>7} {:>9} {:>9} {:>18}  {}",
+                o.name,
+                o.state,
+                r.as_ref()
+                    .map(|r| r.steps.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                f(r.as_ref().and_then(|r| r.d_loss)),
+                f(r.as_ref().and_then(|r| r.g_loss)),
+                fid,
+                o.run_dir.display()
+            );
+        }
+        println!("outcomes          {}", out.display());
+    }
+    if !unfinished.is_empty() {
+        bail!(
+            "{} of {} jobs did not finish:\n  {}\nthe others are collected in {}; run the \
+             unfinished ones again with `autogan sweep --resume {}`",
+            unfinished.len(),
+            outcomes.len(),
+            unfinished.join("\n  "),
+            out.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}

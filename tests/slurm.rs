@@ -1,0 +1,553 @@
+//! `--launcher slurm` against a real single-node Slurm, started for each test by
+//! scripts/slurm/start.sh (which apt-get installs Slurm where it is missing) and stopped by
+//! scripts/slurm/stop.sh when the test ends, passed or failed. The tests print SKIP and pass
+//! only where root or apt-get is not available; under CI=true a Slurm that does not start
+//! fails them.
+//!
+//! Cases: the 3-task top-K retraining of a search ends with best.json (a task cancelled while
+//! the search follows is reported and best.json chosen among the others; resumed with
+//! --no-wait, only that task is submitted again, and the printed command collects all three);
+//! a failed and a cancelled task of a sweep are reported with state, exit code and log while
+//! the others are collected, and --resume resubmits only those two; a search killed while its
+//! tasks run re-attaches on --resume without resubmitting anything.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One Slurm at a time on this machine (the tests of this file may run in parallel threads).
+static SLURM: Mutex<()> = Mutex::new(());
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// A running Slurm; stopped by its pid files when dropped, also when the test panics.
+struct Slurm {
+    dir: PathBuf,
+}
+
+impl Slurm {
+    /// Start one, or None (after printing SKIP and the reason) where it cannot run here.
+    fn start(test: &str) -> Option<Slurm> {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-daemons");
+        let out = Command::new("bash")
+            .arg(root().join("scripts/slurm/start.sh"))
+            .arg(&dir)
+            .output()
+            .expect("cannot run bash");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        match out.status.code() {
+            Some(0) => Some(Slurm { dir }),
+            Some(77) if !ci => {
+                println!("SKIP {test}: {}", stderr.trim());
+                None
+            }
+            _ => {
+                // Stop whatever part of it did start before failing.
+                drop(Slurm { dir });
+                panic!("scripts/slurm/start.sh failed ({}):\n{stderr}", out.status)
+            }
+        }
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.join("slurm.conf")
+    }
+
+    fn scancel(&self, what: &str) {
+        let o = Command::new("scancel")
+            .env("SLURM_CONF", self.conf())
+            .arg(what)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "scancel {what}: {o:?}");
+    }
+}
+
+impl Drop for Slurm {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(root().join("scripts/slurm/stop.sh"))
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+/// A folder with one subfolder per class (3 classes x 40 images of the built-in set, 32x32):
+/// the classifier scorer trains on it in seconds.
+fn labelled_folder(dir: &Path) {
+    if dir.join("cross/039.png").is_file() {
+        return;
+    }
+    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut px = vec![0u8; 3 * 32 * 32];
+        for i in 0..40u64 {
+            autogan::data::shapes::render(i, 11, class, &mut px);
+            let mut img = image::RgbImage::new(32, 32);
+            for y in 0..32 {
+                for x in 0..32 {
+                    let p = |c: usize| px[c * 1024 + y * 32 + x];
+                    img.put_pixel(x as u32, y as u32, image::Rgb([p(0), p(1), p(2)]));
+                }
+            }
+            img.save(d.join(format!("{i:03}.png"))).unwrap();
+        }
+    }
+}
+
+fn home() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-home")
+}
+
+fn cmd(slurm: &Slurm, args: &[String]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
+    c.env("AUTOGAN_HOME", home())
+        .env("SLURM_CONF", slurm.conf())
+        .args(["--device", "cpu", "--threads", "1"])
+        .args(args);
+    c
+}
+
+fn run(slurm: &Slurm, args: &[String]) -> Output {
+    cmd(slurm, args).output().unwrap()
+}
+
+fn ok(slurm: &Slurm, args: &[String]) -> Output {
+    let o = run(slurm, args);
+    assert!(
+        o.status.success(),
+        "autogan {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn strings(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+const TINY: [&str; 10] = [
+    "--gf-dim",
+    "8",
+    "--df-dim",
+    "8",
+    "--latent-dim",
+    "8",
+    "--batch-size",
+    "4",
+    "--gen-batch-size",
+    "4",
+];
+
+/// The launcher flags of the tests: one CPU per task, a quick look at the queue.
+const SLURM_FLAGS: [&str; 6] = [
+    "--launcher",
+    "slurm",
+    "--cpus-per-task",
+    "1",
+    "--poll-interval",
+    "0.2",
+];
+
+/// A three-stage search in seconds with a top-3 retrained for 2 steps, `launcher` saying where.
+fn search_args(data: &Path, out: &Path, launcher: &[String]) -> Vec<String> {
+    let mut a = strings(&[
+        "search",
+        "--preset",
+        "quick",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--scorer",
+        "classifier",
+    ]);
+    a.extend(strings(&TINY));
+    a.extend(strings(&[
+        "--iterations",
+        "3",
+        "--stage-changes",
+        "1,2",
+        "--max-shared-steps",
+        "2",
+        "--ctrl-steps",
+        "1",
+        "--ctrl-sample-batch",
+        "2",
+        "--rl-num-eval-img",
+        "10",
+        "--num-candidate",
+        "3",
+        "--topk",
+        "3",
+        "--final-train-steps",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    a.extend(launcher.iter().cloned());
+    a
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{}: {e}", path.display());
+    }))
+    .unwrap()
+}
+
+/// Wait (polling, with a deadline) until `cond` holds.
+fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "gave up waiting after {secs} s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How many attempts a task's log shows (each attempt starts with a `== ... Slurm job` line).
+fn attempts(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("== ") && l.contains("Slurm job"))
+        .count()
+}
+
+/// (rank, state, FID) of the final training rows of a search summary.
+fn final_rows(summary: &serde_json::Value) -> Vec<(u64, String, Option<f64>)> {
+    summary["final_training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_u64().unwrap(),
+                r["state"].as_str().unwrap().to_string(),
+                r["fid"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+/// best.json holds the architecture of the lowest FID among `rows`.
+fn assert_best_is_lowest(out: &Path, rows: &[(u64, String, Option<f64>)]) {
+    let (rank, _, _) = rows
+        .iter()
+        .filter(|r| r.2.is_some())
+        .min_by(|a, b| a.2.unwrap().total_cmp(&b.2.unwrap()))
+        .unwrap();
+    let best = autogan::arch::Arch::load(&out.join("best.json")).unwrap();
+    let top = autogan::arch::Arch::load(&out.join(format!("archs/top{rank}.json"))).unwrap();
+    assert_eq!(
+        best.to_vector(),
+        top.to_vector(),
+        "best.json is top{rank}: {rows:?}"
+    );
+}
+
+#[test]
+fn top_k_retraining_as_a_job_array_ends_with_best_json() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(slurm) = Slurm::start("top_k_retraining_as_a_job_array_ends_with_best_json") else {
+        return;
+    };
+    let root = tmp("slurm-topk");
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-data");
+    labelled_folder(&data);
+    let out = root.join("search");
+
+    // The search follows its three tasks; the third is cancelled as soon as it is submitted.
+    let mut a = search_args(&data, &out, &strings(&SLURM_FLAGS));
+    a.push("--json".into());
+    let child = cmd(&slurm, &a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let record = out.join("jobs/final.json");
+    wait_until("the final training's submission", 300, || {
+        record.is_file() && json(&record)["submissions"][0]["job_id"].is_string()
+    });
+    let id = json(&record)["submissions"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    slurm.scancel(&format!("{id}_3"));
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "an unfinished final training is an error"
+    );
+    assert!(
+        stderr.contains("top3: CANCELLED") && stderr.contains(&format!("Slurm job {id}_3")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("best.json was chosen among the others"),
+        "{stderr}"
+    );
+    let script = std::fs::read_to_string(out.join("jobs/final.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=1-3"), "{script}");
+    assert!(script.contains("#SBATCH --cpus-per-task=1"), "{script}");
+    for k in 1..=3 {
+        assert!(
+            script.contains(&format!("--out {}/final/top{k} ;;", out.display())),
+            "{script}"
+        );
+    }
+    // The others are collected: best.json among top1 and top2.
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = final_rows(&summary);
+    assert_eq!(rows[2].1, "CANCELLED");
+    assert!(rows[2].2.is_none());
+    for r in &rows[..2] {
+        assert_eq!(r.1, "COMPLETED");
+        // The FID is the one the task logged in its own run directory.
+        let log =
+            std::fs::read_to_string(out.join(format!("final/top{}/train.jsonl", r.0))).unwrap();
+        let logged = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["kind"] == "eval")
+            .map(|v| v["fid"].as_f64().unwrap())
+            .next_back()
+            .unwrap();
+        let fid = r.2.unwrap();
+        assert!((logged - fid).abs() <= 1e-9 * fid.abs(), "{fid} vs {log}");
+    }
+    assert_best_is_lowest(&out, &rows);
+
+    // Resumed with --no-wait: only the cancelled task is submitted again, and the printed
+    // command collects all three.
+    let o = ok(
+        &slurm,
+        &strings(&[
+            "search",
+            "--resume",
+            out.to_str().unwrap(),
+            "--no-wait",
+            "--json",
+        ]),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let collect = v["collect"].as_str().unwrap().to_string();
+    assert_eq!(
+        collect,
+        format!("autogan search --resume {}", out.display())
+    );
+    let subs = json(&record)["submissions"].as_array().unwrap().clone();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[1]["tasks"], serde_json::json!([3]));
+    assert_eq!(v["submitted"].as_array().unwrap().len(), 2);
+    let o = ok(
+        &slurm,
+        &strings(&["search", "--resume", out.to_str().unwrap(), "--json"]),
+    );
+    let rows = final_rows(&serde_json::from_slice(&o.stdout).unwrap());
+    assert!(
+        rows.iter().all(|r| r.1 == "COMPLETED" && r.2.is_some()),
+        "{rows:?}"
+    );
+    assert_best_is_lowest(&out, &rows);
+    assert_eq!(json(&record)["submissions"].as_array().unwrap().len(), 2);
+    assert_eq!(attempts(&out.join("jobs/final/1.log")), 1);
+}
+
+#[test]
+fn failed_and_cancelled_tasks_are_reported_the_others_collected_and_resume_reruns_them() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(slurm) = Slurm::start("failed_and_cancelled_tasks") else {
+        return;
+    };
+    let root = tmp("slurm-sweep");
+    std::fs::create_dir_all(&root).unwrap();
+    let corrupt = root.join("corrupt.json");
+    std::fs::write(&corrupt, "{\"cells\": 3}").unwrap();
+    let arch = |n: &str| {
+        root_path(&format!("configs/arch/autogan_cifar10_{n}.json"))
+            .display()
+            .to_string()
+    };
+    let out = root.join("sweep");
+    let mut a = strings(&["sweep", "--arch"]);
+    a.extend([
+        arch("a"),
+        corrupt.display().to_string(),
+        arch("b"),
+        arch("c"),
+    ]);
+    a.extend(strings(&[
+        "--steps",
+        "2",
+        "--preset",
+        "quick",
+        "--launcher",
+        "slurm",
+        "--cpus-per-task",
+        "1",
+        "--poll-interval",
+        "0.2",
+        "--out",
+    ]));
+    a.push(out.display().to_string());
+    a.push("--".into());
+    a.extend(strings(&TINY));
+    let child = cmd(&slurm, &a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Cancel the fourth task as soon as it is submitted (it waits for a free CPU then).
+    let record = out.join("jobs/train.json");
+    wait_until("the sweep's submission", 120, || {
+        record.is_file() && json(&record)["submissions"][0]["job_id"].is_string()
+    });
+    let id = json(&record)["submissions"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    slurm.scancel(&format!("{id}_4"));
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "a sweep with unfinished jobs exits non-zero"
+    );
+    let log2 = out.join("jobs/train/2.log");
+    assert!(
+        stderr.contains(&format!(
+            "corrupt-s0: FAILED, exit code 1 (Slurm job {id}_2), log {}",
+            log2.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("autogan_cifar10_c-s0: CANCELLED"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&log2)
+            .unwrap()
+            .contains("corrupt.json"),
+        "the log holds the task's error"
+    );
+    let sweep = json(&out.join("sweep.json"));
+    let states: Vec<&str> = sweep["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["COMPLETED", "FAILED", "COMPLETED", "CANCELLED"]);
+    assert_eq!(sweep["finished"], 2);
+    for k in [0, 2] {
+        assert_eq!(sweep["outcomes"][k]["result"]["steps"], 2, "{sweep}");
+    }
+
+    // Fixed, resumed: only the failed and the cancelled task are submitted again.
+    std::fs::copy(arch("a"), &corrupt).unwrap();
+    let o = ok(
+        &slurm,
+        &strings(&["sweep", "--resume", out.to_str().unwrap()]),
+    );
+    assert!(o.status.success());
+    let rec = json(&record);
+    let subs = rec["submissions"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[1]["tasks"], serde_json::json!([2, 4]));
+    assert!(out.join("jobs/train.retry1.sbatch").is_file());
+    let sweep = json(&out.join("sweep.json"));
+    assert_eq!(sweep["finished"], 4, "{sweep}");
+    for (task, n) in [(1, 1), (2, 2), (3, 1)] {
+        assert_eq!(
+            attempts(&out.join(format!("jobs/train/{task}.log"))),
+            n,
+            "attempts of task {task}"
+        );
+    }
+}
+
+fn root_path(rel: &str) -> PathBuf {
+    root().join(rel)
+}
+
+#[test]
+fn a_search_killed_while_its_tasks_run_re_attaches_without_resubmitting() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(slurm) = Slurm::start("a_search_killed_while_its_tasks_run") else {
+        return;
+    };
+    let root = tmp("slurm-kill");
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-data");
+    labelled_folder(&data);
+    let out = root.join("search");
+    // The launcher settings from a file this time.
+    std::fs::create_dir_all(&root).unwrap();
+    let settings = root.join("launcher.json");
+    std::fs::write(
+        &settings,
+        r#"{"launcher": "slurm", "cpus_per_task": 1, "poll_interval": 0.2}"#,
+    )
+    .unwrap();
+    let launcher = vec![
+        "--launcher-config".to_string(),
+        settings.display().to_string(),
+    ];
+    let mut child = cmd(&slurm, &search_args(&data, &out, &launcher))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let record = out.join("jobs/final.json");
+    wait_until("the final training's submission", 300, || {
+        record.is_file() && json(&record)["submissions"][0]["job_id"].is_string()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = json(&record)["submissions"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Resume once a task has finished while the search was gone.
+    wait_until("a task to finish", 120, || {
+        (1..=3).any(|k| out.join(format!("jobs/final/{k}.exit")).is_file())
+    });
+    assert!(!out.join("best.json").exists());
+    let o = ok(
+        &slurm,
+        &strings(&["search", "--resume", out.to_str().unwrap()]),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("re-attaching to Slurm job {id}")),
+        "{stderr}"
+    );
+    assert!(out.join("best.json").is_file());
+    let rec = json(&record);
+    assert_eq!(
+        rec["submissions"].as_array().unwrap().len(),
+        1,
+        "nothing was submitted again"
+    );
+    let script = std::fs::read_to_string(out.join("jobs/final.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --cpus-per-task=1"), "{script}");
+    for k in 1..=3 {
+        assert_eq!(attempts(&out.join(format!("jobs/final/{k}.log"))), 1);
+        assert!(out
+            .join(format!("final/top{k}/generator.safetensors"))
+            .is_file());
+    }
+}
