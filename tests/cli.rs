@@ -1,7 +1,10 @@
-//! End-to-end tests of the `autogan` binary: help, version, doctor, `arch show`, and the
-//! error of a subcommand that is not built yet.
+//! End-to-end tests of the `autogan` binary: help, version, doctor, `arch show`, and hostile
+//! input (issue 11): numbers out of range, files where folders belong, references, caches and
+//! outputs checked before the long work, --data-dir reaching every reader, images of mixed
+//! sizes. Scoring uses a classifier scorer trained in seconds on a tiny labelled folder.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 fn autogan(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autogan"))
@@ -230,4 +233,474 @@ fn config_json_is_flat_typed_and_strict() {
         p.train.unwrap().validate().unwrap();
         p.search.unwrap().validate().unwrap();
     }
+}
+
+/// `autogan args` with `envs` set, run in `dir`.
+fn autogan_at(dir: &Path, envs: &[(&str, &Path)], args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
+    c.args(["--device", "cpu", "--threads", "1"])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().expect("the autogan binary runs")
+}
+
+/// The error of a command that must fail (and not by a panic).
+fn fails(o: &Output) -> String {
+    let err = stderr(o);
+    assert!(!o.status.success(), "should have failed:\n{}", stdout(o));
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// A fresh, empty folder under cargo's per-test temporary folder.
+fn tmp_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{}", std::process::id()))
+        .join(tag);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const ARCH_A: &str = "configs/arch/autogan_cifar10_a.json";
+
+fn png(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)))
+        .save(path)
+        .unwrap();
+}
+
+/// A labelled folder of 20 small images in two classes (red and blue squares with noise).
+fn tiny_labelled() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp_dir("tinylab");
+        for (c, base) in [("red", [220u8, 30, 30]), ("blue", [30, 30, 220])] {
+            for i in 0..10u32 {
+                png(&dir.join(c).join(format!("{i}.png")), 8, 8, |x, y| {
+                    let n = ((x * 7 + y * 13 + i * 31) % 40) as u8;
+                    [base[0] - n / 2, base[1] + n, base[2] - n / 2]
+                });
+            }
+        }
+        dir
+    })
+}
+
+/// An $AUTOGAN_HOME holding the classifier scorer of `tiny_labelled()` (trained once).
+fn scorer_home() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = tmp_dir("home-tinylab");
+        let o = autogan_at(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &[("AUTOGAN_HOME", &home)],
+            &["scorer", "train", "--dataset", s(tiny_labelled())],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        home
+    })
+}
+
+/// The one scorer file in `scorer_home()`.
+fn scorer_file() -> PathBuf {
+    let dir = scorer_home().join("scorers");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.pop().unwrap()
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn numbers_out_of_range_say_what_is_allowed() {
+    for (steps, want) in [
+        ("-1", "not a whole number of at least 1"),
+        ("0", "at least 1"),
+    ] {
+        let o = autogan_at(root(), &[], &["train", "--arch", ARCH_A, "--steps", steps]);
+        let err = fails(&o);
+        assert!(err.contains("--steps") && err.contains(want), "{err}");
+    }
+    let o = autogan_at(root(), &[], &["search", "--iterations", "-3"]);
+    let err = fails(&o);
+    assert!(err.contains("--iterations") && err.contains("-3"), "{err}");
+    let out = tmp_dir("img7").join("run");
+    let o = autogan_at(
+        root(),
+        &[],
+        &[
+            "train",
+            "--arch",
+            ARCH_A,
+            "--img-size",
+            "7",
+            "--out",
+            s(&out),
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("img_size 7") && err.contains("multiple of 8"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // More threads than cores: capped, with a warning, and doctor reports the cap.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args(["--device", "cpu", "--threads", "1000", "doctor", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--threads 1000"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["threads"].as_u64(), Some(cores as u64), "{v}");
+}
+
+#[test]
+fn arch_file_with_a_byte_order_mark_is_read() {
+    let text = std::fs::read_to_string(root().join(ARCH_A)).unwrap();
+    let path = temp_file("bom.json", &format!("\u{feff}{text}"));
+    let o = autogan(&["--device", "cpu", "arch", "show", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 0 1 1 | 1 0 0 1 1 | 1 0 1 0 3"));
+}
+
+#[test]
+fn output_locations_are_checked_before_the_work() {
+    let dir = tmp_dir("outputs");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    // train --out FILE
+    let o = autogan_at(
+        root(),
+        &[],
+        &["train", "--arch", ARCH_A, "--steps", "1", "--out", s(&file)],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("a-file") && err.contains("not a folder"),
+        "{err}"
+    );
+    // search --out below a file: refused before a scorer is trained for it
+    let home = dir.join("home");
+    let o = autogan_at(
+        root(),
+        &[("AUTOGAN_HOME", &home)],
+        &[
+            "search",
+            "--dataset",
+            s(tiny_labelled()),
+            "--scorer",
+            "classifier",
+            "--out",
+            s(&file.join("run")),
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("--out") && err.contains("not a folder"),
+        "{err}"
+    );
+    assert!(!err.contains("training"), "{err}");
+    assert!(!home.join("scorers").exists());
+    // an unwritable scorer cache: refused before the classifier is trained
+    let o = autogan_at(
+        root(),
+        &[("AUTOGAN_HOME", &file.join("home"))],
+        &[
+            "eval",
+            "--images",
+            s(tiny_labelled()),
+            "--metric",
+            "is",
+            "--scorer",
+            "classifier",
+            "--dataset",
+            s(tiny_labelled()),
+        ],
+    );
+    let err = fails(&o);
+    assert!(err.contains("AUTOGAN_HOME"), "{err}");
+    assert!(!err.contains("training"), "{err}");
+    // data stats --out below a file
+    let o = autogan_at(
+        root(),
+        &[],
+        &["data", "stats", "shapes", "--out", s(&file.join("x.npz"))],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("--out") && err.contains("not a folder"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_refuses_flags_it_cannot_honour() {
+    let dir = tmp_dir("resume-flags");
+    let o = autogan_at(
+        root(),
+        &[],
+        &[
+            "search",
+            "--resume",
+            s(&dir),
+            "--iterations",
+            "50",
+            "--scorer",
+            "inception",
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("--iterations, --scorer cannot change"),
+        "{err}"
+    );
+    let o = autogan_at(
+        root(),
+        &[],
+        &["train", "--resume", s(&dir), "--eval-every", "5"],
+    );
+    let err = fails(&o);
+    assert!(err.contains("--eval-every cannot change"), "{err}");
+}
+
+#[test]
+fn fid_reference_is_found_before_scoring() {
+    let missing = tmp_dir("no-inception").join("w.safetensors");
+    let empty = tmp_dir("empty-data");
+    let base = [
+        "eval",
+        "--images",
+        s(tiny_labelled()),
+        "--metric",
+        "fid",
+        "--inception",
+        s(&missing),
+    ];
+    // an unknown name: the known ones are listed (and nothing else was tried first)
+    let mut args = base.to_vec();
+    args.extend(["--fid-ref", "cifar100"]);
+    let err = fails(&autogan_at(root(), &[], &args));
+    assert!(
+        err.contains("cifar100") && err.contains("shapes, cifar10, stl10"),
+        "{err}"
+    );
+    // a data set name is looked for in --data-dir
+    let mut args = base.to_vec();
+    args.extend(["--fid-ref", "cifar10", "--data-dir", s(&empty)]);
+    let err = fails(&autogan_at(root(), &[], &args));
+    let want = empty.join("cifar-10-batches-bin").join("data_batch_1.bin");
+    assert!(err.contains(s(&want)), "{err}");
+    // statistics of another width: refused before any image is scored
+    let npz = tmp_dir("npz").join("d10.npz");
+    autogan::metrics::Stats::new(
+        tch::Tensor::zeros([10], (tch::Kind::Double, tch::Device::Cpu)),
+        tch::Tensor::eye(10, (tch::Kind::Double, tch::Device::Cpu)),
+        100,
+    )
+    .unwrap()
+    .write_npz(&npz)
+    .unwrap();
+    let o = autogan_at(
+        root(),
+        &[("AUTOGAN_HOME", scorer_home())],
+        &[
+            "eval",
+            "--images",
+            s(tiny_labelled()),
+            "--metric",
+            "fid",
+            "--fid-ref",
+            s(&npz),
+            "--scorer",
+            "classifier",
+            "--dataset",
+            s(tiny_labelled()),
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("d10.npz") && err.contains("10-dimensional") && err.contains("256"),
+        "{err}"
+    );
+    assert!(!err.contains("scoring"), "refused after scoring: {err}");
+}
+
+/// uint8 `[1, 3, H, W]` of one image file, whole.
+fn image_tensor(p: &Path) -> tch::Tensor {
+    let img = image::open(p).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    tch::Tensor::from_slice(img.as_raw())
+        .view([h as i64, w as i64, 3])
+        .permute([2, 0, 1])
+        .unsqueeze(0)
+}
+
+#[test]
+fn eval_scores_each_image_at_its_own_size() {
+    use autogan::metrics::{Accumulator, ClassifierScorer};
+    // A 1x1 first image must not shrink the other eleven (checkerboards of 16x16).
+    let dir = tmp_dir("mixed");
+    png(&dir.join("000.png"), 1, 1, |_, _| [0, 0, 0]);
+    for i in 1..12u32 {
+        let c = if i % 2 == 1 {
+            [30, 30, 220]
+        } else {
+            [220, 30, 30]
+        };
+        png(&dir.join(format!("{i:03}.png")), 16, 16, |x, y| {
+            if (x / 4 + y / 4 + i) % 2 == 0 {
+                [250, 250, 250]
+            } else {
+                c
+            }
+        });
+    }
+    let o = autogan_at(
+        root(),
+        &[("AUTOGAN_HOME", scorer_home())],
+        &[
+            "eval",
+            "--images",
+            s(&dir),
+            "--metric",
+            "is",
+            "--scorer",
+            "classifier",
+            "--dataset",
+            s(tiny_labelled()),
+            "--batch-size",
+            "5",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The library, fed one image at a time at its own size, in file order.
+    let sc = ClassifierScorer::load(&scorer_file(), tch::Device::Cpu).unwrap();
+    let mut acc = Accumulator::new(true, false);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in &files {
+        acc.add_images(&sc, &image_tensor(f)).unwrap();
+    }
+    let want = acc.inception_score(10).unwrap();
+    let got = v["is_mean"].as_f64().unwrap();
+    assert!(
+        (got - want.mean).abs() < 1e-5 * want.mean,
+        "CLI IS {got}, per-image library IS {}",
+        want.mean
+    );
+}
+
+#[test]
+fn fid_of_few_images_warns_and_a_zero_distance_prints_unsigned() {
+    let red = tiny_labelled().join("red");
+    let o = autogan_at(
+        root(),
+        &[("AUTOGAN_HOME", scorer_home())],
+        &[
+            "eval",
+            "--images",
+            s(&red),
+            "--metric",
+            "fid",
+            "--fid-ref",
+            s(&red),
+            "--scorer",
+            "classifier",
+            "--dataset",
+            s(tiny_labelled()),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning") && err.contains("10 evaluated") && err.contains("256"),
+        "{err}"
+    );
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("FID")).unwrap();
+    assert!(line.contains(" 0.000 "), "{line}");
+    assert!(!line.contains("-0.000"), "{line}");
+}
+
+#[test]
+fn train_eval_scorer_reads_the_data_dir() {
+    // A CIFAR-10 folder of the official sizes (sparse files: all zero, so every label is 0).
+    // The classifier scorer of --eval-every must look for it in --data-dir, as the training
+    // does; here it then refuses the single class, which proves it read that folder.
+    let data = tmp_dir("zero-cifar");
+    let folder = data.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&folder).unwrap();
+    for f in (1..=5)
+        .map(|i| format!("data_batch_{i}.bin"))
+        .chain(["test_batch.bin".to_string()])
+    {
+        let file = std::fs::File::create(folder.join(f)).unwrap();
+        file.set_len(10_000 * 3073).unwrap();
+    }
+    let cwd = tmp_dir("cwd-without-data");
+    let home = tmp_dir("home-zero-cifar");
+    let out = cwd.join("run");
+    let o = autogan_at(
+        &cwd,
+        &[("AUTOGAN_HOME", &home)],
+        &[
+            "train",
+            "--arch",
+            s(&root().join(ARCH_A)),
+            "--preset",
+            s(&root().join("configs/quick.json")),
+            "--gf-dim",
+            "8",
+            "--df-dim",
+            "8",
+            "--latent-dim",
+            "8",
+            "--batch-size",
+            "4",
+            "--gen-batch-size",
+            "4",
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            s(&data),
+            "--eval-every",
+            "1",
+            "--eval-images",
+            "10",
+            "--scorer",
+            "classifier",
+            "--steps",
+            "1",
+            "--out",
+            s(&out),
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        !err.contains("cifar-10-batches-bin/data_batch_1.bin is missing"),
+        "{err}"
+    );
+    assert!(err.contains("only 1 class"), "{err}");
 }

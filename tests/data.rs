@@ -130,6 +130,16 @@ fn cifar10_wrong_size_names_file_sizes_and_fix() {
             && e.contains("autogan data fetch cifar10"),
         "{e}"
     );
+    // A missing later file is named, and the fix does not point at another file.
+    let partial = tmp("cifar-partial");
+    write_cifar(&partial, 3, &CIFAR_TRAIN[..4]);
+    let e = format!(
+        "{:#}",
+        cifar10::load_dir(&partial, Split::Train, None, 3).unwrap_err()
+    );
+    assert!(e.contains("data_batch_5.bin is missing"), "{e}");
+    assert!(!e.contains("data_batch_1.bin exists"), "{e}");
+    let _ = std::fs::remove_dir_all(&partial);
     // Official sizes are checked: 3-record files are "wrong size" for the real loader.
     let e = format!("{:#}", cifar10::load(&dir, Split::Train, None).unwrap_err());
     assert!(e.contains("30730000"), "{e}");

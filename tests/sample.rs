@@ -491,3 +491,66 @@ fn folders_and_search_runs_given_as_generators_say_what_to_do() {
         );
     }
 }
+
+#[test]
+fn sample_outputs_are_checked_and_never_clobbered() {
+    let run_dir = tiny_run();
+    // --out-dir: a second run into the same folder would overwrite: refused, file untouched
+    let dir = tmp("no-clobber");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        s(run_dir),
+        "--n",
+        "3",
+        "--out-dir",
+        s(&dir),
+    ]);
+    let first = std::fs::read(dir.join("000001.png")).unwrap();
+    let err = fails(&[
+        "sample",
+        "--checkpoint",
+        s(run_dir),
+        "--n",
+        "3",
+        "--out-dir",
+        s(&dir),
+    ]);
+    assert!(
+        err.contains("000000.png") && err.contains("already exists"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("000001.png")).unwrap(), first);
+    // --out EXISTING_DIR: refused, and no EXISTING_DIR.tmp is left beside it
+    let parent = tmp("out-dir-parent");
+    let existing = parent.join("grid");
+    std::fs::create_dir_all(&existing).unwrap();
+    let err = fails(&["sample", "--checkpoint", s(run_dir), "--out", s(&existing)]);
+    assert!(err.contains("folder"), "{err}");
+    let names: Vec<_> = std::fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("grid")]);
+    // --out x.jpg is a JPEG file; an unknown extension is refused before any work
+    let jpg = tmp("grid.jpg");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        s(run_dir),
+        "--n",
+        "4",
+        "--out",
+        s(&jpg),
+    ]);
+    let bytes = std::fs::read(&jpg).unwrap();
+    assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "not JPEG bytes");
+    assert_eq!(
+        image::guess_format(&bytes).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    let bmp = tmp("grid.bmp");
+    let err = fails(&["sample", "--checkpoint", s(run_dir), "--out", s(&bmp)]);
+    assert!(err.contains(".png or .jpg"), "{err}");
+    assert!(!bmp.exists());
+}

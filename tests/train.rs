@@ -496,3 +496,29 @@ fn training_lowers_the_d_loss_on_trivial_data() {
         "mean D loss of the last {K} steps {last:.4} is not below the first {K} {first:.4}: {d:?}"
     );
 }
+
+#[test]
+fn quiet_prints_the_result_and_resume_never_goes_back() {
+    // -q (every command here runs with it) drops log lines, not the result.
+    let dir = tmp("quiet");
+    let o = ok(&train_args(s(&dir), &["--steps", "1"]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("trained 1 G steps") && out.contains(s(&dir)),
+        "{out}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).is_empty());
+    // A run at G step 3 cannot be "resumed" to 2 steps: refused, nothing changes.
+    let run = tmp("resume-below");
+    copy_dir(base_run(), &run);
+    let gen = std::fs::read(run.join("generator.safetensors")).unwrap();
+    let err = fails(&["train", "--resume", s(&run), "--steps", "2"]);
+    assert!(
+        err.contains("--steps 2") && err.contains("already at G step 3"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("generator.safetensors")).unwrap(),
+        gen
+    );
+}
