@@ -9,6 +9,7 @@ pub mod sample;
 pub mod scorer;
 pub mod scoring;
 pub mod search;
+pub mod selftest;
 pub mod train;
 
 /// The error of a subcommand that is not built yet: non-zero exit, no fake output.
