@@ -58,6 +58,9 @@ pub enum Command {
     /// Time training steps or feature extraction
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check the device against the CPU: models' outputs, Adam, a short train and search
+    #[command(hide = true)]
+    Selftest(SelftestArgs),
 }
 
 /// Data set selection shared by every command that reads data.
@@ -484,6 +487,64 @@ pub enum BenchCommand {
         warmup: u64,
         #[arg(long, default_value_t = 32)]
         img_size: i64,
+        /// Read the losses back every N steps (the training loop's cadence)
+        #[arg(long, default_value_t = crate::gan::trainer::READ_EVERY)]
+        read_every: u64,
+        /// Precision of the forward passes: fp32 or bf16 (autocast)
+        #[arg(long, value_enum, default_value_t)]
+        precision: crate::device::Precision,
+        /// Random images of the data set (50,000 as CIFAR-10: one data epoch = 781 D steps)
+        #[arg(long, default_value_t = 50_000)]
+        images: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time the scorer's Inception features (TF1 resize to 299 + network) on random 32x32
+    /// images in memory, after a warm-up batch
+    Inception {
+        /// Images to score
+        #[arg(long, default_value_t = 1000)]
+        images: i64,
+        /// Images per batch (default: 100 on the CPU, 500 on CUDA)
+        #[arg(long)]
+        batch_size: Option<i64>,
+        /// Weights (safetensors); default: random weights, the same work per image
+        #[arg(long)]
+        inception: Option<PathBuf>,
+        /// Precision of the forward passes: fp32 or bf16 (autocast)
+        #[arg(long, value_enum, default_value_t)]
+        precision: crate::device::Precision,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time a slice of a search schedule at its sizes (shared GAN steps and reward scoring
+    /// at each stage, random data and random-weight Inception) and extrapolate the whole
+    /// schedule's time
+    Search {
+        /// Preset whose search schedule and sizes are timed
+        #[arg(long, default_value = "cifar10")]
+        preset: String,
+        #[command(flatten)]
+        size: SizeArgs,
+        /// Timed D steps per stage
+        #[arg(long, default_value_t = 200)]
+        d_steps: u64,
+        /// Untimed D steps per stage first (warm-up)
+        #[arg(long, default_value_t = 20)]
+        warmup: u64,
+        /// Images per reward (default: the preset's)
+        #[arg(long)]
+        rl_num_eval_img: Option<i64>,
+        /// Random images of the data set, as the real one's size (CIFAR-10: 50,000)
+        #[arg(long, default_value_t = 50_000)]
+        images: i64,
+        #[arg(long, value_enum, default_value_t)]
+        precision: crate::device::Precision,
+        #[arg(long, value_enum, default_value_t)]
+        scorer_precision: crate::device::Precision,
+        /// A tiny stand-in scorer instead of Inception (dry runs of scripts/gpu_check.sh)
+        #[arg(long, hide = true)]
+        tiny_scorer: bool,
         #[arg(long)]
         json: bool,
     },
@@ -510,4 +571,14 @@ fn at_least_one(s: &str) -> Result<u64, String> {
         Ok(v) => Ok(v),
         Err(_) => Err(format!("'{s}' is not a whole number of at least 1")),
     }
+}
+
+/// Device checks (`autogan selftest`): the run's device against the CPU.
+#[derive(Args, Debug)]
+pub struct SelftestArgs {
+    /// Tiny sizes (a dry run on the CPU)
+    #[arg(long)]
+    pub toy: bool,
+    #[arg(long)]
+    pub json: bool,
 }

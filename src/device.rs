@@ -280,3 +280,75 @@ pub fn note_host_sync() {
 pub fn host_syncs() -> u64 {
     HOST_SYNCS.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// What the CUDA driver says about one GPU.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GpuInfo {
+    pub index: i32,
+    pub name: String,
+    pub memory_bytes: u64,
+    /// (major, minor), e.g. (9, 0) for an H100.
+    pub compute_capability: (i32, i32),
+}
+
+/// The GPUs the CUDA driver (`libcuda.so.1`) reports, for `doctor`: libtorch exposes no device
+/// names. Empty when there is no driver or no device; never an error.
+pub fn gpu_info() -> Vec<GpuInfo> {
+    // SAFETY: the CUDA driver API's C signatures (cuda.h); CUdevice is an int, CUresult an
+    // int (0 = success); every buffer passed is as long as the length given.
+    unsafe {
+        let Ok(lib) = libloading::Library::new("libcuda.so.1") else {
+            return Vec::new();
+        };
+        type Init = unsafe extern "C" fn(u32) -> i32;
+        type Count = unsafe extern "C" fn(*mut i32) -> i32;
+        type Get = unsafe extern "C" fn(*mut i32, i32) -> i32;
+        type Name = unsafe extern "C" fn(*mut std::os::raw::c_char, i32, i32) -> i32;
+        type Mem = unsafe extern "C" fn(*mut usize, i32) -> i32;
+        type Attr = unsafe extern "C" fn(*mut i32, i32, i32) -> i32;
+        let (Ok(init), Ok(count), Ok(get), Ok(name), Ok(mem), Ok(attr)) = (
+            lib.get::<Init>(b"cuInit"),
+            lib.get::<Count>(b"cuDeviceGetCount"),
+            lib.get::<Get>(b"cuDeviceGet"),
+            lib.get::<Name>(b"cuDeviceGetName"),
+            lib.get::<Mem>(b"cuDeviceTotalMem_v2"),
+            lib.get::<Attr>(b"cuDeviceGetAttribute"),
+        ) else {
+            return Vec::new();
+        };
+        let mut n = 0;
+        if init(0) != 0 || count(&mut n) != 0 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for i in 0..n {
+            let mut dev = 0;
+            if get(&mut dev, i) != 0 {
+                continue;
+            }
+            let mut buf = [0 as std::os::raw::c_char; 256];
+            let name = if name(buf.as_mut_ptr(), buf.len() as i32, dev) == 0 {
+                std::ffi::CStr::from_ptr(buf.as_ptr())
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                "unknown".into()
+            };
+            let mut bytes = 0usize;
+            let _ = mem(&mut bytes, dev);
+            let (mut major, mut minor) = (0, 0);
+            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR
+            let _ = attr(&mut major, 75, dev);
+            let _ = attr(&mut minor, 76, dev);
+            out.push(GpuInfo {
+                index: i,
+                name,
+                memory_bytes: bytes as u64,
+                compute_capability: (major, minor),
+            });
+        }
+        // The driver stays loaded for the process (libtorch may use it too).
+        std::mem::forget(lib);
+        out
+    }
+}

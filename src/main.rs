@@ -27,5 +27,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scorer(a) => commands::scorer::run(&ctx, a),
         Command::Doctor(a) => commands::doctor::run(&ctx, a),
         Command::Bench(a) => commands::bench::run(&ctx, a),
+        Command::Selftest(a) => commands::selftest::run(&ctx, a),
     }
 }

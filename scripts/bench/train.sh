@@ -5,7 +5,7 @@
 #
 # usage: scripts/bench/train.sh [--arch FILE] [--device cpu|cuda] [--threads N] [--gf-dim N]
 #          [--df-dim N] [--latent-dim N] [--batch-size N] [--gen-batch-size N] [--n-critic N]
-#          [--steps N] [--warmup N] [--img-size N]
+#          [--steps N] [--warmup N] [--img-size N] [--read-every N]
 # e.g.   scripts/bench/train.sh --threads 2 --gf-dim 64 --df-dim 64 --latent-dim 64 \
 #          --batch-size 16 --steps 5 --warmup 1
 set -euo pipefail
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
         --arch) ARCH=$2; shift 2 ;;
         --device) DEVICE=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
-        --gf-dim|--df-dim|--latent-dim|--bottom-width|--batch-size|--gen-batch-size|--n-critic|--steps|--warmup|--img-size)
+        --gf-dim|--df-dim|--latent-dim|--bottom-width|--batch-size|--gen-batch-size|--n-critic|--steps|--warmup|--img-size|--read-every)
             SIZE+=("$1" "$2"); shift 2 ;;
         -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "train.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;

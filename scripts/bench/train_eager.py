@@ -8,7 +8,7 @@ One timed step = n_critic D steps + one G step, as in autogan's Trainer::step.
 usage: train_eager.py --arch FILE [--gf-dim N] [--df-dim N] [--latent-dim N]
                       [--bottom-width N] [--batch-size N] [--gen-batch-size N]
                       [--n-critic N] [--steps N] [--warmup N] [--img-size N]
-                      [--threads N] [--device cpu|cuda] [--json]
+                      [--threads N] [--device cpu|cuda] [--read-every N] [--json]
 """
 
 import argparse
@@ -74,11 +74,15 @@ def main():
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--read-every", type=int, default=20,
+                   help="read the losses back (.item()) every N steps, as autogan's training loop")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
     if a.threads:
         torch.set_num_threads(a.threads)
+    # as autogan on CUDA: cuDNN picks the fastest algorithms per shape
+    torch.backends.cudnn.benchmark = True
     torch.manual_seed(a.seed)
     dev = torch.device(a.device)
     bw = a.bottom_width or a.img_size // 8
@@ -116,19 +120,24 @@ def main():
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
-        # autogan reads both losses back every step (for the log / NaN check): do the same
-        return loss_d.item(), loss_g.item()
+        return loss_d.detach(), loss_g.detach()
+
+    def run(n):
+        # the losses are read back every read_every steps (and after the last), as autogan's
+        # training loop does for its log and NaN check
+        for i in range(1, n + 1):
+            d, g = step()
+            if i % a.read_every == 0 or i == n:
+                d.item(), g.item()
 
     def sync():
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(a.warmup):
-        step()
+    run(a.warmup)
     sync()
     t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
+    run(a.steps)
     sync()
     secs = time.perf_counter() - t0
     sps = a.steps / secs
@@ -152,6 +161,7 @@ def main():
         "n_critic": a.n_critic,
         "steps": a.steps,
         "warmup": a.warmup,
+        "read_every": a.read_every,
     }
     if a.json:
         print(json.dumps(out))

@@ -11,7 +11,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
     let version = loaded.as_deref().and_then(libtorch_version);
     let cuda = tch::Cuda::is_available();
     let n_cuda = if cuda { tch::Cuda::device_count() } else { 0 };
-    let cuda_devices: Vec<String> = (0..n_cuda).map(cuda_name).collect();
+    let gpus = crate::device::gpu_info();
     let inception = paths::inception_weights(None);
     let data_dir = paths::data_dir(args.data_dir.as_deref());
     let report = json!({
@@ -21,7 +21,10 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
         "libtorch_built_against": option_env!("AUTOGAN_LIBTORCH_LIB"),
         "cuda_available": cuda,
         "cuda_linked": loaded_lib("libtorch_cuda").is_some(),
-        "cuda_devices": cuda_devices,
+        "cuda_devices": n_cuda,
+        "gpus": gpus,
+        "cudnn_benchmark": matches!(ctx.device, tch::Device::Cuda(_)),
+        "bf16_autocast": crate::device::bf16_available().is_ok(),
         "cudnn_available": tch::Cuda::cudnn_is_available(),
         "device": format!("{:?}", ctx.device),
         "threads": tch::get_num_threads(),
@@ -48,14 +51,6 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
     println!("built against      {}", s("libtorch_built_against"));
     if cuda {
         println!("CUDA               available, {} device(s)", n_cuda);
-        for (i, name) in report["cuda_devices"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            println!("  cuda:{i}           {}", name.as_str().unwrap_or("?"));
-        }
     } else if loaded_lib("libtorch_cuda").is_some() {
         println!(
             "CUDA               libtorch_cuda linked, but no usable device (no GPU or driver)"
@@ -63,6 +58,38 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
     } else {
         println!("CUDA               not available (CPU-only libtorch)");
     }
+    for g in &gpus {
+        println!(
+            "  cuda:{}           {}, {:.1} GiB, compute capability {}.{}",
+            g.index,
+            g.name,
+            g.memory_bytes as f64 / (1u64 << 30) as f64,
+            g.compute_capability.0,
+            g.compute_capability.1
+        );
+    }
+    if cuda {
+        println!(
+            "cuDNN              {} (benchmark mode {})",
+            if tch::Cuda::cudnn_is_available() {
+                "available"
+            } else {
+                "not available"
+            },
+            if matches!(ctx.device, tch::Device::Cuda(_)) {
+                "on"
+            } else {
+                "off: device is not CUDA"
+            }
+        );
+    }
+    println!(
+        "bf16 autocast      {}",
+        match crate::device::bf16_available() {
+            Ok(()) => "available (--precision bf16)".to_string(),
+            Err(e) => format!("not available ({e})"),
+        }
+    );
     println!("device             {}", s("device"));
     println!("CPU threads        {}", s("threads"));
     println!(
@@ -109,9 +136,4 @@ fn libtorch_version(lib: &str) -> Option<String> {
     py.lines()
         .find_map(|l| l.strip_prefix("__version__ = "))
         .map(|v| v.trim().trim_matches('\'').trim_matches('"').to_string())
-}
-
-fn cuda_name(i: i64) -> String {
-    // tch exposes no device-name call; report the index and the compute capability we can see.
-    format!("CUDA device {i}")
 }

@@ -9,6 +9,7 @@ pub mod sample;
 pub mod scorer;
 pub mod scoring;
 pub mod search;
+pub mod selftest;
 pub mod sweep;
 pub mod train;
 

@@ -59,15 +59,37 @@ impl BasicConv {
     }
 }
 
-/// Takes tensors out of a weight file by name, recording what is missing or misshapen.
+/// Takes tensors out of a weight file by name, recording what is missing or misshapen; or,
+/// when `random`, draws them.
 struct Loader {
     tensors: HashMap<String, Tensor>,
     device: Device,
     problems: Vec<String>,
+    random: bool,
+    /// Everything taken so far, by name.
+    taken: Vec<(String, Tensor)>,
 }
 
 impl Loader {
     fn take(&mut self, name: &str, shape: &[i64]) -> Tensor {
+        let t = self.take_inner(name, shape);
+        self.taken.push((name.to_string(), t.shallow_clone()));
+        t
+    }
+
+    fn take_inner(&mut self, name: &str, shape: &[i64]) -> Tensor {
+        if self.random {
+            let opts = (Kind::Float, self.device);
+            let fan_in: i64 = shape.iter().skip(1).product();
+            return match name.rsplit('.').next() {
+                Some("running_var") | Some("weight") if name.contains(".bn.") => {
+                    Tensor::ones(shape, opts)
+                }
+                Some("running_mean") | Some("bias") => Tensor::zeros(shape, opts),
+                _ if name == "fc.weight" => Tensor::randn(shape, opts) * 0.01,
+                _ => Tensor::randn(shape, opts) * (2.0 / fan_in.max(1) as f64).sqrt(),
+            };
+        }
         match self.tensors.remove(name) {
             Some(t) if t.size() == shape && t.is_floating_point() => {
                 t.to_kind(Kind::Float).to_device(self.device)
@@ -329,6 +351,8 @@ pub struct Inception {
     mixed_7: [BlockE; 2],
     /// `fc.weight`, float32 `[1008, 2048]`.
     fc_weight: Tensor,
+    /// Every weight by name (shallow copies of the ones above).
+    named: Vec<(String, Tensor)>,
     device: Device,
     source: PathBuf,
 }
@@ -353,13 +377,41 @@ impl Inception {
 
     /// Build the network from named tensors (state-dict names); extra tensors are ignored.
     pub fn from_tensors(tensors: Vec<(String, Tensor)>, device: Device) -> Result<Inception> {
-        let mut l = Loader {
+        Self::build(Loader {
             tensors: tensors.into_iter().collect(),
             device,
             problems: Vec::new(),
-        };
+            random: false,
+            taken: Vec::new(),
+        })
+    }
+
+    /// The network with random weights drawn from libtorch's generator (He-normal convs,
+    /// identity batch norms): the same work per image as the real weights, for benchmarks and
+    /// device checks where the weight file is not at hand. Not a scorer of anything.
+    pub fn random(device: Device) -> Inception {
+        Self::build(Loader {
+            tensors: HashMap::new(),
+            device,
+            problems: Vec::new(),
+            random: true,
+            taken: Vec::new(),
+        })
+        .expect("random weights have every tensor")
+    }
+
+    /// The weights as named tensors (the state-dict names of `from_tensors`), e.g. to build
+    /// the same network on another device.
+    pub fn tensors(&self) -> Vec<(String, Tensor)> {
+        self.named
+            .iter()
+            .map(|(n, t)| (n.clone(), t.shallow_clone()))
+            .collect()
+    }
+
+    fn build(mut l: Loader) -> Result<Inception> {
         let _guard = tch::no_grad_guard();
-        let net = Inception {
+        let mut net = Inception {
             stem: [
                 l.conv("Conv2d_1a_3x3", 3, 32, (3, 3), 2, (0, 0)),
                 l.conv("Conv2d_2a_3x3", 32, 32, (3, 3), 1, (0, 0)),
@@ -387,7 +439,8 @@ impl Inception {
                 BlockE::load(&mut l, "Mixed_7c", 2048, PoolBranch::Max),
             ],
             fc_weight: l.take("fc.weight", &[NUM_CLASSES, FEATURE_DIM]),
-            device,
+            named: Vec::new(),
+            device: l.device,
             source: PathBuf::new(),
         };
         if !l.problems.is_empty() {
@@ -406,6 +459,7 @@ impl Inception {
                 shown.join("; ")
             );
         }
+        net.named = l.taken;
         Ok(net)
     }
 
