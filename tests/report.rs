@@ -86,6 +86,12 @@ fn search_dir(name: &str, resets: bool) -> PathBuf {
     std::fs::write(d.join("best.json"), TOP1.replace("top1", "best")).unwrap();
     png(&d.join("samples/iter_001.png"));
     png(&d.join("samples/iter_004.png"));
+    std::fs::create_dir_all(d.join("final/top1")).unwrap();
+    write_lines(
+        &d.join("final/top1/train.jsonl"),
+        &[r#"{"step":2,"kind":"eval","scorer":"classifier","num_images":10,"is_mean":1.5,"is_std":0.1,"fid":55.125}"#.to_string()],
+    );
+    png(&d.join("final/top1/samples/step_0000002.png"));
     std::fs::write(
         d.join("config.json"),
         r#"{"search":{"iterations":4,"stage_changes":[2,3],"dataset":null},"seed":7}"#,
@@ -152,8 +158,15 @@ fn search_report_has_losses_resets_controller_curves_choices_and_top_k() {
     assert!(table.contains("classifier_is 3.2500") && table.contains("classifier_fid 41.5000"));
     assert!(table.contains("classifier_is 2.7500"));
     assert!(table.contains("cell 3"));
-    // Grids embedded, config as rows, the torn line named.
-    assert_eq!(count(&html, "src=\"data:image/png;base64,"), 2);
+    // The final training's evaluation.
+    let fin = &html[html
+        .find("<table class=\"final\"")
+        .expect("final training table")..];
+    assert!(fin[..fin.find("</table>").unwrap()]
+        .contains("<td>top1</td><td>2</td><td>classifier</td><td>1.5000</td><td>55.1250</td>"));
+    // Grids embedded (2 of the search, 1 of the final training), config as rows, the torn
+    // line named.
+    assert_eq!(count(&html, "src=\"data:image/png;base64,"), 3);
     assert!(html.contains("<td>search.iterations</td><td>4</td>"));
     assert!(html.contains("line 3: invalid JSON"));
 }

@@ -126,6 +126,28 @@ pub fn sample_grids(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The final-training run directories of a search (`final/top1`, `final/top2`, ...), by rank.
+pub fn final_runs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<(u64, PathBuf)> = std::fs::read_dir(dir.join("final"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| {
+                    let k = e
+                        .file_name()
+                        .to_string_lossy()
+                        .strip_prefix("top")?
+                        .parse()
+                        .ok()?;
+                    Some((k, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.into_iter().map(|(_, p)| p).collect()
+}
+
 /// At most `n` of `v`, evenly spaced, always with the last.
 pub fn spaced<T: Clone>(v: &[T], n: usize) -> Vec<T> {
     if v.len() <= n || n == 0 {

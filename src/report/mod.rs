@@ -274,9 +274,47 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
         page.table(&["file", "name", "scores", "architecture"], &rows, "topk");
     }
 
-    page.section("Samples");
+    page.section("Samples of the search (the controller's last arch, per iteration)");
     let grids = data::sample_grids(dir);
     page.images(&data::spaced(&grids, 4));
+    let finals = data::final_runs(dir);
+    if !finals.is_empty() {
+        page.section("Final training of the top-K (last sample grid and evaluation)");
+        let mut rows = Vec::new();
+        let mut last_grids = Vec::new();
+        for run in &finals {
+            let name = run
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let eval = data::read_log(&run.join("train.jsonl"))
+                .ok()
+                .and_then(|l| l.lines.into_iter().rev().find(|v| v["kind"] == "eval"));
+            rows.push(match eval {
+                Some(e) => vec![
+                    name,
+                    e["step"].to_string(),
+                    e["scorer"].as_str().unwrap_or("").to_string(),
+                    f(&e, "is_mean")
+                        .map(|x| format!("{x:.4}"))
+                        .unwrap_or_default(),
+                    f(&e, "fid").map(|x| format!("{x:.4}")).unwrap_or_default(),
+                ],
+                None => vec![
+                    name,
+                    "no evaluation logged".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
+            });
+            if let Some(g) = data::sample_grids(run).pop() {
+                last_grids.push(g);
+            }
+        }
+        page.table(&["run", "step", "scorer", "IS", "FID"], &rows, "final");
+        page.images(&last_grids);
+    }
     Ok(())
 }
 

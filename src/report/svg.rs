@@ -39,7 +39,26 @@ pub fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// Compact number for tick labels.
+/// A tick label of `v` on an axis whose ticks are `step` apart: enough decimals to tell
+/// neighbouring ticks apart.
+pub fn tick(v: f64, step: f64) -> String {
+    let a = v.abs().max(step.abs());
+    if !(1e-3..1e5).contains(&a) || step.is_nan() || step.abs() < 1e-6 {
+        return num(v);
+    }
+    let decimals = (-(step.abs().log10()).floor() + 1.0).clamp(0.0, 6.0) as usize;
+    let decimals = if step.abs() >= 1.0
+        && (step - step.round()).abs() < 1e-9
+        && (v - v.round()).abs() < 1e-9
+    {
+        0
+    } else {
+        decimals
+    };
+    format!("{v:.decimals$}")
+}
+
+/// Compact number for labels.
 pub fn num(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
@@ -100,7 +119,7 @@ fn axes(out: &mut String, x_label: &str, y_label: &str, ylo: f64, yhi: f64) {
             r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#eee"/><text x="{tx}" y="{ty:.1}" text-anchor="end" font-size="10">{v}</text>"##,
             tx = x0 - 4.0,
             ty = y + 3.0,
-            v = num(v)
+            v = tick(v, (yhi - ylo) / 4.0)
         );
     }
     let _ = write!(
@@ -146,14 +165,21 @@ impl LineChart {
         let mut out = String::new();
         open(&mut out, &self.title, "line");
         axes(&mut out, &self.x_label, &self.y_label, ylo, yhi);
-        for i in 0..=4 {
-            let v = xlo + (xhi - xlo) * i as f64 / 4.0;
+        let integral = pts().all(|p| p.0.fract() == 0.0);
+        let mut xticks: Vec<f64> = (0..=4)
+            .map(|i| xlo + (xhi - xlo) * i as f64 / 4.0)
+            .map(|v| if integral { v.round() } else { v })
+            .filter(|v| (xlo..=xhi).contains(v))
+            .collect();
+        xticks.dedup();
+        let xstep = if integral { 1.0 } else { (xhi - xlo) / 4.0 };
+        for v in xticks {
             let _ = write!(
                 out,
                 r##"<text x="{x:.1}" y="{y}" text-anchor="middle" font-size="10">{v}</text>"##,
                 x = sx(v),
                 y = y0 + 13.0,
-                v = num(v)
+                v = tick(v, xstep)
             );
         }
         for (x, label) in &self.markers {
@@ -162,9 +188,14 @@ impl LineChart {
             }
             let _ = write!(
                 out,
-                r##"<g class="marker"><line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{y1}" stroke="#c00" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ty}" font-size="9" fill="#c00">{l}</text></g>"##,
+                r##"<g class="marker"><line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{y1}" stroke="#c00" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ty}" font-size="9" fill="#c00" text-anchor="{anchor}">{l}</text></g>"##,
                 px = sx(*x),
-                tx = sx(*x) + 2.0,
+                tx = if sx(*x) > x1 - 40.0 {
+                    sx(*x) - 2.0
+                } else {
+                    sx(*x) + 2.0
+                },
+                anchor = if sx(*x) > x1 - 40.0 { "end" } else { "start" },
                 ty = y1 + 9.0,
                 l = esc(label)
             );
@@ -285,6 +316,17 @@ mod tests {
             markers: vec![],
         };
         assert!(c.render().is_none());
+    }
+
+    #[test]
+    fn tick_labels_tell_close_ticks_apart() {
+        let labels: Vec<String> = (0..=4)
+            .map(|i| tick(1.0035 + 0.0002 * i as f64, 0.0002))
+            .collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), 5, "{labels:?}");
+        assert_eq!(tick(3.0, 1.0), "3");
     }
 
     #[test]
