@@ -55,6 +55,8 @@ pub enum Command {
     Scorer(ScorerCommand),
     /// Report libtorch, CUDA, threads, weights and data locations
     Doctor(DoctorArgs),
+    /// Write report.html (plots, top-K, sample grids, config) into a train or search run directory
+    Report(ReportArgs),
     /// Time training steps or feature extraction
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -457,6 +459,12 @@ pub enum ScorerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run directory (the --out of `autogan train` or `autogan search`)
+    pub run_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

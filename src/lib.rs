@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod nn;
 pub mod paths;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod safetensors;
 pub mod search;

@@ -26,6 +26,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data(a) => commands::data::run(&ctx, a),
         Command::Scorer(a) => commands::scorer::run(&ctx, a),
         Command::Doctor(a) => commands::doctor::run(&ctx, a),
+        Command::Report(a) => commands::report::run(&ctx, a),
         Command::Bench(a) => commands::bench::run(&ctx, a),
         Command::Selftest(a) => commands::selftest::run(&ctx, a),
     }

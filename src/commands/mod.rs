@@ -5,6 +5,7 @@ pub mod data;
 pub mod doctor;
 pub mod eval;
 pub mod gen_source;
+pub mod report;
 pub mod sample;
 pub mod scorer;
 pub mod scoring;

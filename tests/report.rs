@@ -1,0 +1,316 @@
+//! `autogan report`: the page of hand-written train and search run directories has the
+//! expected charts, reset markers, top-K rows and embedded grids, loads nothing from the
+//! network, survives bad log lines, refuses folders that are not runs, and renders in a real
+//! headless Chromium.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("autogan-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn report(dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args(["--quiet", "report", dir.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+/// Run `autogan report` and return the page, asserting success.
+fn page(dir: &Path) -> String {
+    let o = report(dir);
+    assert!(
+        o.status.success(),
+        "autogan report failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read_to_string(dir.join("report.html")).unwrap()
+}
+
+/// A 16x16 PNG with a colour gradient.
+fn png(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 16, y as u8 * 16, 90]));
+    img.save(path).unwrap();
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn ctrl(it: u32, stage: u32, step: u32, archs: &str, reward: f64) -> String {
+    format!(
+        r#"{{"kind":"controller","iteration":{it},"stage":{stage},"ctrl_step":{step},"archs":{archs},"scores":[1.0],"reward":{reward},"baseline":{b},"advantage":0.1,"entropy":{e},"loss":0.2}}"#,
+        b = reward * 0.9,
+        e = 2.0 - reward / 10.0
+    )
+}
+
+fn iteration(it: u32, stage: u32, d: f64, g: f64, reset: bool) -> String {
+    format!(
+        r#"{{"kind":"iteration","iteration":{it},"stage":{stage},"d_steps":3,"g_steps":3,"d_loss":{d},"g_loss":{g},"reset":{reset},"resets":0,"beam":null,"scorer":"classifier","wall_s":1.0}}"#
+    )
+}
+
+const TOP1: &str = r#"{"name":"top1","scores":{"classifier_is":3.25,"classifier_fid":41.5},
+ "cells":[{"conv":"pre","norm":"none","up":"nearest","shortcut":true,"skip_from":[]},
+ {"conv":"pre","norm":"none","up":"bilinear","shortcut":true,"skip_from":[1]},
+ {"conv":"post","norm":"batch","up":"deconv","shortcut":false,"skip_from":[1,2]}]}"#;
+const TOP2: &str = r#"{"name":"top2","scores":{"classifier_is":2.75},
+ "cells":[{"conv":"post","norm":"none","up":"nearest","shortcut":true,"skip_from":[]},
+ {"conv":"pre","norm":"none","up":"bilinear","shortcut":true,"skip_from":[]},
+ {"conv":"pre","norm":"none","up":"nearest","shortcut":false,"skip_from":[2]}]}"#;
+
+/// A two-stage search: 4 iterations, resets after iterations 2 and 4 (`resets` of them), a
+/// torn line 3, top-2 archs, best.json, two sample grids and a config.
+fn search_dir(name: &str, resets: bool) -> PathBuf {
+    let d = tmp(name);
+    let lines = vec![
+        ctrl(1, 0, 1, "[[1,0,1,1],[0,0,1,1],[1,2,0,0]]", 2.0),
+        iteration(1, 0, 1.0, 0.5, false),
+        r#"{"kind":"controller","iteration":2,"#.to_string(),
+        ctrl(2, 0, 1, "[[1,0,1,1],[1,0,1,1],[1,0,2,1]]", 2.5),
+        iteration(2, 0, 0.9, 0.6, resets),
+        ctrl(3, 1, 1, "[[1,0,1,1,1,0,0,1,0],[1,0,1,1,1,0,0,1,1]]", 3.0),
+        iteration(3, 1, 0.8, 0.7, false),
+        ctrl(4, 1, 1, "[[1,0,1,1,1,0,0,1,1],[1,0,1,1,1,0,0,1,1]]", 3.5),
+        iteration(4, 1, 0.7, 0.8, resets),
+    ];
+    write_lines(&d.join("search.jsonl"), &lines);
+    std::fs::create_dir_all(d.join("archs")).unwrap();
+    std::fs::write(d.join("archs/top1.json"), TOP1).unwrap();
+    std::fs::write(d.join("archs/top2.json"), TOP2).unwrap();
+    std::fs::write(d.join("best.json"), TOP1.replace("top1", "best")).unwrap();
+    png(&d.join("samples/iter_001.png"));
+    png(&d.join("samples/iter_004.png"));
+    std::fs::create_dir_all(d.join("final/top1")).unwrap();
+    write_lines(
+        &d.join("final/top1/train.jsonl"),
+        &[r#"{"step":2,"kind":"eval","scorer":"classifier","num_images":10,"is_mean":1.5,"is_std":0.1,"fid":55.125}"#.to_string()],
+    );
+    png(&d.join("final/top1/samples/step_0000002.png"));
+    std::fs::write(
+        d.join("config.json"),
+        r#"{"search":{"iterations":4,"stage_changes":[2,3],"dataset":null},"seed":7}"#,
+    )
+    .unwrap();
+    d
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+/// No resource is fetched from the network: no http(s) URL anywhere in the page, every
+/// `src` is a data URI, and there is no script.
+fn assert_self_contained(html: &str) {
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page names a network URL"
+    );
+    for (i, _) in html.match_indices("src=\"") {
+        assert!(
+            html[i + 5..].starts_with("data:image/png;base64,"),
+            "a src that is not a data URI: {}",
+            &html[i..(i + 60).min(html.len())]
+        );
+    }
+    assert!(!html.contains("<script"), "the page has a script");
+}
+
+#[test]
+fn search_report_has_losses_resets_controller_curves_choices_and_top_k() {
+    let d = search_dir("search", true);
+    let html = page(&d);
+    assert_self_contained(&html);
+    // Loss chart with one marker per reset line.
+    assert!(html.contains("GAN losses per iteration"));
+    assert_eq!(count(&html, "class=\"marker\""), 2, "one marker per reset");
+    assert!(html.contains("2 dynamic resets"));
+    // Controller curves with one series per stage.
+    for t in [
+        "<title>reward</title>",
+        "<title>baseline</title>",
+        "<title>entropy</title>",
+    ] {
+        assert!(html.contains(t), "missing chart {t}");
+    }
+    assert_eq!(count(&html, "data-name=\"stage 0\""), 3);
+    assert_eq!(count(&html, "data-name=\"stage 1\""), 3);
+    // Choices: 4 decisions of cell 1 (stage 0), 5 of cell 2 (stage 1).
+    assert_eq!(count(&html, "<svg class=\"chart stacked\""), 9);
+    assert!(html.contains("stage 0 (cell 1): conv block"));
+    assert!(html.contains("stage 1 (cell 2): skip inputs"));
+    // Iteration 2 of stage 0 sampled conv `pre` 3 times out of 3: one full bar segment.
+    assert!(html.contains("<title>2: pre 100%</title>"), "{html}");
+    assert!(html.contains("<title>1: pre 67%</title>"));
+    assert!(html.contains("<title>3: from 1 50%</title>"));
+    // Top-K table: top1, top2, best, with their scores and cells.
+    let table = &html[html.find("<table class=\"topk\"").expect("top-K table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(count(table, "<tr>"), 4, "header + 3 rows");
+    assert!(
+        table.contains("top1.json") && table.contains("top2.json") && table.contains("best.json")
+    );
+    assert!(table.contains("classifier_is 3.2500") && table.contains("classifier_fid 41.5000"));
+    assert!(table.contains("classifier_is 2.7500"));
+    assert!(table.contains("cell 3"));
+    // The final training's evaluation.
+    let fin = &html[html
+        .find("<table class=\"final\"")
+        .expect("final training table")..];
+    assert!(fin[..fin.find("</table>").unwrap()]
+        .contains("<td>top1</td><td>2</td><td>classifier</td><td>1.5000</td><td>55.1250</td>"));
+    // Grids embedded (2 of the search, 1 of the final training), config as rows, the torn
+    // line named.
+    assert_eq!(count(&html, "src=\"data:image/png;base64,"), 3);
+    assert!(html.contains("<td>search.iterations</td><td>4</td>"));
+    assert!(html.contains("line 3: invalid JSON"));
+}
+
+#[test]
+fn search_without_resets_has_no_reset_marker() {
+    let d = search_dir("noreset", false);
+    let html = page(&d);
+    assert_eq!(count(&html, "class=\"marker\""), 0);
+    assert!(html.contains("0 dynamic resets"));
+}
+
+#[test]
+fn train_report_has_losses_lr_throughput_and_evaluations() {
+    let d = tmp("train");
+    let mut lines = Vec::new();
+    for s in 1..=4 {
+        lines.push(format!(
+            r#"{{"step":{s},"d_loss":{},"g_loss":{},"lr":0.0002,"images_per_s":{},"wall_s":{s}.0}}"#,
+            1.0 / s as f64,
+            0.5 * s as f64,
+            100 + s
+        ));
+        if s % 2 == 0 {
+            lines.push(format!(
+                r#"{{"step":{s},"kind":"eval","scorer":"inception","num_images":20,"is_mean":{},"is_std":0.1,"fid":{}}}"#,
+                1.5 + s as f64,
+                90.0 - s as f64
+            ));
+        }
+    }
+    write_lines(&d.join("train.jsonl"), &lines);
+    png(&d.join("samples/step_0000002.png"));
+    std::fs::write(
+        d.join("config.json"),
+        r#"{"train":{"steps":4,"lr_g":0.0002}}"#,
+    )
+    .unwrap();
+    let html = page(&d);
+    assert_self_contained(&html);
+    for t in [
+        "<title>GAN losses</title>",
+        "<title>learning rate</title>",
+        "<title>throughput</title>",
+        "<title>inception Inception Score</title>",
+        "<title>inception FID</title>",
+    ] {
+        assert!(html.contains(t), "missing chart {t}");
+    }
+    assert!(html.contains("data-name=\"D loss\"") && html.contains("data-name=\"G loss\""));
+    // The FID series has the two evaluations as its points.
+    let fid = &html[html.find("data-name=\"FID\"").unwrap()..];
+    let pts = &fid[fid.find("points=\"").unwrap() + 8..];
+    assert_eq!(pts[..pts.find('"').unwrap()].split(' ').count(), 2);
+    assert_eq!(count(&html, "src=\"data:image/png;base64,"), 1);
+    assert!(html.contains("<td>train.steps</td><td>4</td>"));
+}
+
+#[test]
+fn empty_or_damaged_logs_give_no_data_sections_not_a_crash() {
+    let d = tmp("damaged");
+    std::fs::write(
+        d.join("search.jsonl"),
+        "garbage\n[1,2]\n{\"kind\":\"iteration\"}\n",
+    )
+    .unwrap();
+    let html = page(&d);
+    assert!(html.contains("line 1: invalid JSON") && html.contains("line 2: not a JSON object"));
+    assert!(html.contains("no data"));
+    assert!(html.contains("no archs/top*.json or best.json"));
+    assert!(
+        html.contains("no data: cannot read"),
+        "config.json is missing"
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_run_is_refused_and_nothing_is_written() {
+    let d = tmp("notrun");
+    let o = report(&d);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is not a run directory"), "{err}");
+    assert!(!d.join("report.html").exists());
+    let o = report(&d.join("missing"));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such folder"));
+}
+
+fn chromium() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|c| c.to_string())
+}
+
+/// The page renders in headless Chromium: the screenshot exists and is not one flat colour
+/// (the charts and grids draw pixels of many colours).
+#[test]
+fn the_page_renders_in_headless_chromium() {
+    let Some(bin) = chromium() else {
+        println!("SKIP: no chromium on PATH (apt-get install -y chromium)");
+        return;
+    };
+    let d = search_dir("chromium", true);
+    page(&d);
+    let shot = d.join("screenshot.png");
+    let o = Command::new(&bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,2000",
+        ])
+        .arg(format!("file://{}", d.join("report.html").display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.is_file(),
+        "chromium wrote no screenshot:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let img = image::open(&shot).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (1200, 2000));
+    let mut colours = std::collections::HashSet::new();
+    for p in img.pixels() {
+        colours.insert(p.0);
+    }
+    assert!(
+        colours.len() > 20,
+        "the screenshot is (nearly) blank: {} colours",
+        colours.len()
+    );
+    // The palette's first colour (D loss, stage 0) is drawn somewhere.
+    assert!(
+        img.pixels().any(|p| p.0 == [0x00, 0x72, 0xb2]),
+        "no chart line of the first series colour in the screenshot"
+    );
+    println!("screenshot: {}", shot.display());
+}
