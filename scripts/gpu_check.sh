@@ -218,7 +218,7 @@ s = js("search_slice")
 if s:
     L.append(f"- search schedule ({s['iterations']} iterations, gf {s['gf_dim']}, df {s['df_dim']}, {s['d_steps_per_iteration']} D steps per iteration, rewards of {s['rl_num_eval_img']} images, scorer {s['scorer']}):")
     for t in s["stages"]:
-        L.append(f"  - stage {t['stage']} ({t['img_size']}x{t['img_size']}, {t['iterations']} iterations): {t['d_step_ms']:.2f} ms per D step, {t['reward_s']:.3f} s per reward")
+        L.append(f"  - stage {t['stage']} ({t['img_size']}x{t['img_size']}, {t['iterations']} iterations): {t['d_step_ms']:.2f} ms per D step, {t['reward_s']:.3f} s per reward, {t.get('host_syncs_per_d_step', float('nan')):.3f} host syncs per D step")
     L.append(f"  - whole schedule extrapolated: {s['total_h']:.2f} h ({s['total_d_steps']} D steps: {s['train_h']:.2f} h; {s['total_rewards']} rewards: {s['reward_h']:.2f} h); {s['note']}")
 L.append("")
 L.append("## Raw outputs")

@@ -379,6 +379,8 @@ fn search(
             "img_size": size,
             "iterations": last - first + 1,
             "d_steps_timed": rep.d_steps,
+            // reads of the losses from the device (the shared training's only host syncs)
+            "host_syncs_per_d_step": rep.loss_reads as f64 / rep.d_steps.max(1) as f64,
             "iteration_s": t_iter,
             "d_step_ms": d_step_s * 1e3,
             "reward_s": reward_s,
