@@ -141,7 +141,7 @@ impl Page {
                         self.body,
                         "<figure><img class=\"grid\" alt=\"{n}\" src=\"data:image/png;base64,{b64}\"/>\
                          <figcaption>{n}</figcaption></figure>",
-                        n = esc(&name)
+                        n = esc(name)
                     );
                 }
                 Ok(_) => self.note(&format!("{}: not a PNG file, left out", p.display())),
