@@ -164,6 +164,7 @@ fn search_report_has_losses_resets_controller_curves_choices_and_top_k() {
         .expect("final training table")..];
     assert!(fin[..fin.find("</table>").unwrap()]
         .contains("<td>top1</td><td>2</td><td>classifier</td><td>1.5000</td><td>55.1250</td>"));
+    assert!(html.contains("<figcaption>top1: step_0000002.png</figcaption>"));
     // Grids embedded (2 of the search, 1 of the final training), config as rows, the torn
     // line named.
     assert_eq!(count(&html, "src=\"data:image/png;base64,"), 3);
@@ -268,8 +269,8 @@ fn chromium() -> Option<String> {
         .map(|c| c.to_string())
 }
 
-/// The page renders in headless Chromium: the screenshot exists and is not one flat colour
-/// (the charts and grids draw pixels of many colours).
+/// The page renders in headless Chromium: the screenshot exists, is not blank, and shows the
+/// first series colour of the charts.
 #[test]
 fn the_page_renders_in_headless_chromium() {
     let Some(bin) = chromium() else {
@@ -298,14 +299,14 @@ fn the_page_renders_in_headless_chromium() {
     );
     let img = image::open(&shot).unwrap().to_rgb8();
     assert_eq!((img.width(), img.height()), (1200, 2000));
-    let mut colours = std::collections::HashSet::new();
-    for p in img.pixels() {
-        colours.insert(p.0);
-    }
+    // Not blank: the charts, bars and grids cover a good part of the page (the title alone
+    // covers well under 1%).
+    let drawn = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    let share = drawn as f64 / (img.width() * img.height()) as f64;
+    println!("non-white share of the screenshot: {share:.3}");
     assert!(
-        colours.len() > 20,
-        "the screenshot is (nearly) blank: {} colours",
-        colours.len()
+        share > 0.05,
+        "the screenshot is (nearly) blank: {share:.4} non-white"
     );
     // The palette's first colour (D loss, stage 0) is drawn somewhere.
     assert!(

@@ -309,11 +309,17 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
                 ],
             });
             if let Some(g) = data::sample_grids(run).pop() {
-                last_grids.push(g);
+                let file = g.file_name().map(|n| n.to_string_lossy().to_string());
+                let caption = format!(
+                    "{}: {}",
+                    rows.last().map(|r| r[0].as_str()).unwrap_or(""),
+                    file.unwrap_or_default()
+                );
+                last_grids.push((g, caption));
             }
         }
         page.table(&["run", "step", "scorer", "IS", "FID"], &rows, "final");
-        page.images(&last_grids);
+        page.images_named(&last_grids);
     }
     Ok(())
 }

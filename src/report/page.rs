@@ -116,16 +116,24 @@ impl Page {
 
     /// PNG files embedded as data URIs, captioned with their names; unreadable ones noted.
     pub fn images(&mut self, paths: &[PathBuf]) {
+        let named: Vec<(PathBuf, String)> = paths
+            .iter()
+            .map(|p| {
+                let n = p.file_name().map(|n| n.to_string_lossy().to_string());
+                (p.clone(), n.unwrap_or_default())
+            })
+            .collect();
+        self.images_named(&named);
+    }
+
+    /// PNG files embedded as data URIs with the given captions.
+    pub fn images_named(&mut self, images: &[(PathBuf, String)]) {
         self.flush();
-        if paths.is_empty() {
+        if images.is_empty() {
             self.note("no data: no sample grid in samples/");
             return;
         }
-        for p in paths {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
+        for (p, name) in images {
             match std::fs::read(p) {
                 Ok(bytes) if bytes.starts_with(b"\x89PNG") => {
                     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
@@ -133,7 +141,7 @@ impl Page {
                         self.body,
                         "<figure><img class=\"grid\" alt=\"{n}\" src=\"data:image/png;base64,{b64}\"/>\
                          <figcaption>{n}</figcaption></figure>",
-                        n = esc(&name)
+                        n = esc(name)
                     );
                 }
                 Ok(_) => self.note(&format!("{}: not a PNG file, left out", p.display())),
