@@ -2,7 +2,7 @@
 //! then validated. A preset file holds a `train` section (and, for the search, `search`).
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Everything a training run depends on. Stored in the run directory as `config.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -180,13 +180,6 @@ pub fn load_preset(name: &str) -> Result<(PathBuf, Preset)> {
     let preset: Preset = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid preset file", path.display()))?;
     Ok((path, preset))
-}
-
-/// Read a JSON file into T, naming the file in any error.
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
 }
 
 /// Everything a search depends on (SPEC section 6). Stored in the run directory.

@@ -10,8 +10,3 @@ pub mod scorer;
 pub mod scoring;
 pub mod search;
 pub mod train;
-
-/// The error of a subcommand that is not built yet: non-zero exit, no fake output.
-pub fn not_implemented(what: &str) -> anyhow::Error {
-    anyhow::anyhow!("`autogan {what}` is not implemented yet")
-}
