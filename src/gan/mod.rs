@@ -1,5 +1,6 @@
 //! GAN training pieces: hinge losses, Adam with saveable state, EMA of G, the training loop.
 pub mod adam;
+pub mod grads;
 pub mod trainer;
 
 use tch::Tensor;

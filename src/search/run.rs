@@ -9,7 +9,9 @@
 //!
 //! Randomness: libtorch and the beam's `StdRng` are reseeded from (seed, iteration) at the
 //! start of every iteration, so a search resumed from its last completed iteration repeats
-//! exactly what the uninterrupted one would have done (on CPU).
+//! exactly what the uninterrupted one would have done (on CPU, with the same number of
+//! threads). The checkpoint also records which parameters have a gradient ([`grads`]): Adam
+//! steps those, and a resumed search must step the same ones.
 use anyhow::{bail, Context, Result};
 use rand::{rngs::StdRng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
@@ -26,7 +28,7 @@ use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::adam::Adam;
 use crate::gan::trainer::mix_seed;
-use crate::gan::{d_hinge, g_hinge, named_all};
+use crate::gan::{d_hinge, g_hinge, grads, named_all};
 use crate::metrics::{Accumulator, Scorer, IS_SPLITS};
 use crate::nn::{DiscConfig, Discriminator, GenConfig, SuperGenerator};
 
@@ -372,6 +374,11 @@ impl Search {
         m.insert("resets".into(), self.resets.to_string());
         m.insert("has_beam".into(), self.beam.is_some().to_string());
         m.insert(
+            "grads_defined".into(),
+            serde_json::json!({"g": grads::with_grad(&self.g_vs), "d": grads::with_grad(&self.d_vs)})
+                .to_string(),
+        );
+        m.insert(
             "reset_windows".into(),
             serde_json::json!({"g": wg, "d": wd}).to_string(),
         );
@@ -433,6 +440,11 @@ impl Search {
         s.reinforce = reinforce;
         if let Some(z) = tensors.get("fixed_z") {
             s.fixed_z = z.to_device(device);
+        }
+        if let Some(gd) = meta.get("grads_defined") {
+            let gd: HashMap<String, Vec<String>> = serde_json::from_str(gd)?;
+            grads::define_zero_grads(&s.g_vs, gd.get("g").map_or(&[], |v| v.as_slice()));
+            grads::define_zero_grads(&s.d_vs, gd.get("d").map_or(&[], |v| v.as_slice()));
         }
         let w: serde_json::Value = serde_json::from_str(field("reset_windows")?)?;
         for x in w["g"].as_array().into_iter().flatten() {
