@@ -1,31 +1,115 @@
-//! Run directories: creation without clobbering, atomic file writes, the JSONL log,
-//! PNG image grids.
+//! Run directories: creation without clobbering, atomic file writes, the lock that keeps a
+//! second process out, Ctrl-C, the JSONL log, PNG image grids.
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
-/// Create a new run directory. An existing non-empty directory is refused (use --resume to
-/// continue it, or another --out), so a run never overwrites another.
-pub fn create_run_dir(path: &Path) -> Result<()> {
-    if path.exists() {
-        let non_empty = std::fs::read_dir(path)
-            .with_context(|| format!("{} exists and cannot be read", path.display()))?
-            .next()
-            .is_some();
-        if non_empty {
-            bail!(
-                "{} already exists and is not empty: pass --resume {} to continue that run, or \
-                 choose another --out",
-                path.display(),
-                path.display()
-            );
+pub mod atomic;
+pub mod interrupt;
+pub mod lock;
+
+pub use atomic::{atomic_write, atomic_write_with, tmp_name};
+
+/// A new run directory while its run is set up: created (a non-empty directory is refused, so
+/// a run never overwrites another), locked against other processes, and removed again when
+/// dropped before [`NewRunDir::keep`], so a run refused before its first checkpoint leaves
+/// nothing behind (a directory that existed empty is left empty).
+#[derive(Debug)]
+pub struct NewRunDir {
+    path: PathBuf,
+    created: bool,
+    lock: Option<lock::RunLock>,
+}
+
+impl NewRunDir {
+    /// Create `path` with `checkpoint/` and `samples/` and take its lock.
+    pub fn create(path: &Path) -> Result<NewRunDir> {
+        let existed = path.exists();
+        if existed {
+            let non_empty = std::fs::read_dir(path)
+                .with_context(|| {
+                    format!(
+                        "{} exists and cannot be read as a directory: choose another --out",
+                        path.display()
+                    )
+                })?
+                .next()
+                .is_some();
+            if non_empty {
+                bail!(
+                    "{} already exists and is not empty: pass --resume {} to continue that run, \
+                     or choose another --out",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        // Locked before anything is written; a process that created the same directory at
+        // the same moment and holds it is not disturbed (nothing is removed without the lock).
+        let lock = lock::lock_run_dir(path)?;
+        let dir = NewRunDir {
+            path: path.to_path_buf(),
+            created: !existed,
+            lock: Some(lock),
+        };
+        for sub in ["checkpoint", "samples"] {
+            let p = path.join(sub);
+            std::fs::create_dir_all(&p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+        }
+        Ok(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run has its first checkpoint: keep the directory; the lock stays held.
+    pub fn keep(mut self) -> lock::RunLock {
+        self.lock.take().expect("the lock of a new run directory")
+    }
+}
+
+impl Drop for NewRunDir {
+    fn drop(&mut self) {
+        if self.lock.is_none() {
+            return; // kept
+        }
+        if self.created {
+            let _ = std::fs::remove_dir_all(&self.path);
+        } else if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
         }
     }
-    std::fs::create_dir_all(path.join("checkpoint"))
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    std::fs::create_dir_all(path.join("samples"))?;
-    Ok(())
+}
+
+/// The run directory a command works in, locked: a new one (removed again if the run fails
+/// before its first checkpoint) or one being resumed.
+#[derive(Debug)]
+pub enum RunDir {
+    New(NewRunDir),
+    Resumed(lock::RunLock),
+}
+
+impl RunDir {
+    /// The first checkpoint is written: from here on the directory stays. Returns the lock,
+    /// to be held until the command ends.
+    pub fn keep(self) -> lock::RunLock {
+        match self {
+            RunDir::New(d) => d.keep(),
+            RunDir::Resumed(l) => l,
+        }
+    }
 }
 
 /// `runs/<name>-<UTC timestamp>`.
@@ -57,17 +141,6 @@ pub fn timestamp(secs: u64) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// Write `bytes` to `path` through a temporary file and a rename.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = crate::safetensors::tmp_name(path);
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
 }
 
 /// Append-only JSON-lines log, flushed after every line.
@@ -117,12 +190,6 @@ impl Jsonl {
         self.file.flush()?;
         Ok(())
     }
-}
-
-/// Generator output in [-1, 1] -> uint8 as SPEC section 7: clamp(127.5 x + 127.5, 0, 255),
-/// truncated. [N,3,H,W] float -> [N,3,H,W] uint8, same device.
-pub fn to_uint8(x: &Tensor) -> Tensor {
-    (x * 127.5 + 127.5).clamp(0.0, 255.0).to_kind(Kind::Uint8)
 }
 
 /// Save uint8 images [N,3,H,W] as one PNG grid with `nrow` images per row and 2 px gaps.
@@ -176,9 +243,8 @@ pub fn save_image(img: &Tensor, path: &Path) -> Result<()> {
 }
 
 fn save_png(im: &image::RgbImage, path: &Path) -> Result<()> {
-    let tmp = crate::safetensors::tmp_name(path);
-    im.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
+    atomic_write_with(path, |tmp| {
+        im.save_with_format(tmp, image::ImageFormat::Png)
+            .with_context(|| format!("cannot write {}", tmp.display()))
+    })
 }

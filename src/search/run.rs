@@ -251,6 +251,7 @@ impl Search {
                 );
             }
             on_step(s + 1, steps);
+            crate::run::interrupt::check()?; // Ctrl-C: stop here, the iteration is repeated
             if cfg.dynamic_reset && self.reset.should_reset() {
                 reset_pending = true;
                 break;
@@ -259,6 +260,7 @@ impl Search {
         // Controller updates.
         let mut ctrl_logs = Vec::new();
         for c in 0..cfg.ctrl_steps {
+            crate::run::interrupt::check()?;
             let draw = self.draw(cfg.ctrl_sample_batch, &mut rng)?;
             let mut scores = Vec::with_capacity(draw.archs.len());
             for v in &draw.archs {
