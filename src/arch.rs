@@ -270,8 +270,9 @@ pub fn cell_vector_len(k: usize) -> usize {
     }
 }
 
-/// Length of the vector of an arch with `n` cells: 0, 4, 9, 14.
-fn prefix_len(n: usize) -> usize {
+/// Length of the vector of an arch with `n` cells: 0, 4, 9, 14 (so also the length of the
+/// prefix that precedes the tokens of search stage `n`).
+pub fn prefix_len(n: usize) -> usize {
     (1..=n).map(cell_vector_len).sum()
 }
 

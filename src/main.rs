@@ -9,6 +9,10 @@ use autogan::device::Ctx;
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if autogan::run::interrupt::is_interrupted(&e) {
+            eprintln!("{e:#}");
+            std::process::exit(autogan::run::interrupt::EXIT_CODE);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -1,6 +1,6 @@
 //! safetensors files with string metadata (tch writes none): writing by hand (the format is
 //! an 8-byte little-endian header length, a JSON header, then raw little-endian data), reading
-//! through tch, and reading the metadata alone. Writes go to a temporary name, then rename.
+//! through tch, and reading the metadata alone. Writes are atomic (`run::atomic_write_with`).
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -52,35 +52,18 @@ pub fn write(
     while (8 + head.len()) % 8 != 0 {
         head.push(b' ');
     }
-    let tmp = tmp_name(path);
-    let res = (|| -> Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f.write_all(&(head.len() as u64).to_le_bytes())?;
-        f.write_all(&head)?;
-        for b in &blobs {
-            f.write_all(b)?;
-        }
-        let f = f.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        Ok(())
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", path.display()));
-    }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
-}
-
-/// `path` with `.tmp` appended to its file name.
-pub fn tmp_name(path: &Path) -> std::path::PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
+    crate::run::atomic_write_with(path, |tmp| {
+        (|| -> std::io::Result<()> {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+            f.write_all(&(head.len() as u64).to_le_bytes())?;
+            f.write_all(&head)?;
+            for b in &blobs {
+                f.write_all(b)?;
+            }
+            f.flush()
+        })()
+        .with_context(|| format!("cannot write {}", tmp.display()))
+    })
 }
 
 /// The JSON header of a safetensors file, checked against the file size.

@@ -68,6 +68,7 @@ fn gpu_check_dry_run_produces_its_summary() {
         "ratio autogan / torch-fidelity =",
         "whole schedule extrapolated:",
         "autogan bf16 autocast:",
+        "NCHW activations",
         "## Raw outputs",
     ] {
         assert!(

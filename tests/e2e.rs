@@ -2,6 +2,8 @@
 //! trained on demand into a private $AUTOGAN_HOME: training with evaluation (IS/FID lines in
 //! train.jsonl, checkpoint/best.*), `eval` of a run directory, and a complete tiny search with
 //! the final training that picks best.json.
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -221,10 +223,31 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     assert!(run2.join("generator.safetensors").is_file());
 }
 
-/// `autogan search` killed with SIGKILL after its first checkpoint and resumed logs the same
-/// iterations and controller steps as an uninterrupted search with the same seed.
+/// The iteration of a search checkpoint (None while it cannot be read).
+fn ckpt_iteration(path: &Path) -> Option<u64> {
+    autogan::safetensors::read_metadata(path)
+        .ok()
+        .and_then(|m| m.get("iteration").and_then(|s| s.parse().ok()))
+}
+
+/// Lines of search.jsonl of kind "iteration" so far.
+fn iterations_logged(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("search.jsonl"))
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.contains("\"kind\":\"iteration\""))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `autogan search` killed with SIGKILL mid-run, and another one stopped with Ctrl-C, both
+/// resumed, log the same iterations and controller steps as an uninterrupted search with the
+/// same seed and the same thread count (1); while a search runs, its directory is locked; a
+/// search directory without a checkpoint resumes from its config.json.
 #[test]
 fn killed_and_resumed_search_matches_the_uninterrupted_one() {
+    const ITERATIONS: usize = 6;
     let root = tmp("e2e-search-resume");
     let data = root.join("data");
     let home = root.join("home");
@@ -247,11 +270,11 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
         a.extend(
             [
                 "--iterations",
-                "6",
+                &ITERATIONS.to_string(),
                 "--stage-changes",
                 "2,4",
                 "--max-shared-steps",
-                "6",
+                "10",
                 "--ctrl-steps",
                 "2",
                 "--ctrl-sample-batch",
@@ -270,40 +293,19 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
         );
         a
     };
-    // The classifier is trained once (by the first run) and read from the cache afterwards.
-    let full = root.join("full");
-    let a = args(&full);
-    autogan(&home, &a.iter().map(String::as_str).collect::<Vec<_>>());
-
-    let cut = root.join("cut");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .env("AUTOGAN_HOME", &home)
-        .args(["--device", "cpu", "--threads", "1", "--quiet"])
-        .args(args(&cut))
-        .spawn()
-        .unwrap();
-    let ckpt = cut.join("checkpoint/last.safetensors");
-    let t0 = std::time::Instant::now();
-    while !ckpt.exists() && t0.elapsed().as_secs() < 300 {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::yield_now();
-    }
-    let ran_to_the_end = child.try_wait().unwrap().is_some();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(ckpt.exists(), "no checkpoint was written");
-    eprintln!(
-        "search killed {}",
-        if ran_to_the_end {
-            "after it had finished"
-        } else {
-            "mid-run"
-        }
-    );
-    autogan(&home, &["search", "--resume", cut.to_str().unwrap()]);
-
+    let spawn = |out: &Path| {
+        common::Running::new(
+            Command::new(env!("CARGO_BIN_EXE_autogan"))
+                .env("AUTOGAN_HOME", &home)
+                .args(["--device", "cpu", "--threads", "1", "--quiet"])
+                .args(args(out))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let limit = std::time::Duration::from_secs(600);
     let lines = |dir: &Path| -> Vec<serde_json::Value> {
         std::fs::read_to_string(dir.join("search.jsonl"))
             .unwrap()
@@ -311,25 +313,120 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .collect()
     };
-    let (la, lb) = (lines(&full), lines(&cut));
-    assert_eq!(la.len(), lb.len(), "same number of log lines");
-    for (x, y) in la.iter().zip(&lb) {
-        for key in [
-            "kind",
-            "iteration",
-            "stage",
-            "d_loss",
-            "g_loss",
-            "archs",
-            "scores",
-            "reward",
-            "baseline",
-        ] {
-            assert_eq!(x[key], y[key], "{key} differs:\n{x}\n{y}");
+    let same_log = |a: &Path, b: &Path| {
+        let (la, lb) = (lines(a), lines(b));
+        assert_eq!(la.len(), lb.len(), "same number of log lines");
+        for (x, y) in la.iter().zip(&lb) {
+            for key in [
+                "kind",
+                "iteration",
+                "stage",
+                "d_loss",
+                "g_loss",
+                "archs",
+                "scores",
+                "reward",
+                "baseline",
+            ] {
+                assert_eq!(x[key], y[key], "{key} differs:\n{x}\n{y}");
+            }
         }
+        let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
+        assert_eq!(best(a), best(b));
+    };
+    // The classifier is trained once (by the first run) and read from the cache afterwards.
+    let full = root.join("full");
+    let a = args(&full);
+    autogan(&home, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(iterations_logged(&full), ITERATIONS);
+
+    // SIGKILL once the checkpoint of iteration 3 exists, while the search still runs: the
+    // resumed search starts inside stage 1 (iterations 3 and 4), where paths keep changing.
+    let cut = root.join("cut");
+    let mut child = spawn(&cut);
+    let ckpt = cut.join("checkpoint/last.safetensors");
+    child.wait_until("the checkpoint of iteration 3", limit, || {
+        ckpt_iteration(&ckpt).is_some_and(|i| i >= 3)
+    });
+    assert!(child.is_running(), "killed mid-run");
+    let status = child.kill();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the search was killed, it had not ended"
+    );
+    let at_kill = iterations_logged(&cut);
+    assert!(
+        at_kill < ITERATIONS,
+        "the log of the killed search is short"
+    );
+    eprintln!("search killed after {at_kill} of {ITERATIONS} iterations");
+    autogan(&home, &["search", "--resume", cut.to_str().unwrap()]);
+    same_log(&full, &cut);
+
+    // Ctrl-C once an iteration is logged: exit 130 with the checkpoint of the last completed
+    // iteration and the command that continues the search; meanwhile the run is locked.
+    let int = root.join("int");
+    let mut child = spawn(&int);
+    child.wait_until("an iteration was logged", limit, || {
+        iterations_logged(&int) >= 1
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .env("AUTOGAN_HOME", &home)
+        .args(["search", "--resume", int.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("is in use by process {}", child.id())),
+        "{err}"
+    );
+    assert!(child.is_running(), "interrupted mid-run");
+    let out = child.signal_and_wait(libc::SIGINT);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let kept = ckpt_iteration(&int.join("checkpoint/last.safetensors")).unwrap();
+    assert_eq!(
+        iterations_logged(&int) as u64,
+        kept,
+        "the log ends with the checkpoint's iteration"
+    );
+    if err.contains("will be repeated") {
+        assert!(
+            err.contains(&format!(
+                "interrupted during iteration {} of {ITERATIONS}",
+                kept + 1
+            )),
+            "{err}"
+        );
+    } else {
+        assert!(
+            err.contains(&format!("stopped after iteration {kept} of {ITERATIONS}")),
+            "{err}"
+        );
     }
-    let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
-    assert_eq!(best(&full), best(&cut));
+    let resume = format!(
+        "{} --device cpu --threads 1 search --resume {}",
+        env!("CARGO_BIN_EXE_autogan"),
+        int.display()
+    );
+    assert!(err.contains(&resume), "no resume command in:\n{err}");
+    autogan(&home, &["search", "--resume", int.to_str().unwrap()]);
+    same_log(&full, &int);
+
+    // A search directory with its config.json and no checkpoint (stopped while it was set
+    // up) starts from iteration 0 as recorded: here a shorter search of the same kind.
+    let fresh = root.join("config-only");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap()).unwrap();
+    config["search"]["iterations"] = 3.into();
+    config["search"]["stage_changes"] = serde_json::json!([1, 2]);
+    std::fs::write(fresh.join("config.json"), config.to_string()).unwrap();
+    autogan(&home, &["search", "--resume", fresh.to_str().unwrap()]);
+    assert_eq!(iterations_logged(&fresh), 3);
+    autogan::arch::Arch::load(&fresh.join("best.json")).expect("a usable best.json");
 }
 
 /// `autogan search --strategy random|evolution`: the strategy and its parameters are recorded

@@ -236,7 +236,7 @@ fn save_and_load_give_identical_logits() {
 }
 
 fn classifier_tmp_exists(path: &Path) -> bool {
-    autogan::safetensors::tmp_name(path).exists()
+    autogan::run::tmp_name(path).exists()
 }
 
 #[test]

@@ -136,6 +136,45 @@ fn resumed_search_repeats_the_uninterrupted_one() {
     assert_eq!(ta, tc);
 }
 
+/// Resumed in the middle of a stage (where the sampled paths keep changing): supernet ops used
+/// before the checkpoint but not by the next step must be treated as in the uninterrupted
+/// search (their gradients stay defined, so Adam steps them), or the two runs part.
+#[test]
+fn search_resumed_mid_stage_repeats_the_uninterrupted_one() {
+    let _turn = lock();
+    tch::set_num_threads(1);
+    // 8 G steps per iteration: paths change between G steps.
+    let cfg = SearchConfig {
+        iterations: 4,
+        stage_changes: [2, 3],
+        max_shared_steps: Some(40),
+        ..tiny_config()
+    };
+    let full = data(&cfg);
+    let scorer = ProjectionScorer::new();
+    let mut a = Search::new(cfg.clone(), 11, Device::Cpu).unwrap();
+    let la = run(&mut a, &full, 2, &scorer);
+
+    let mut b = Search::new(cfg, 11, Device::Cpu).unwrap();
+    let mut lb = run(&mut b, &full, 1, &scorer);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("search-resume-mid");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = dir.join("last.safetensors");
+    b.save_checkpoint(&ckpt).unwrap();
+    drop(b);
+    let mut c = Search::load_checkpoint(&ckpt, Device::Cpu).unwrap();
+    assert_eq!((c.iteration, c.stage()), (1, 0), "resumed inside stage 0");
+    lb.extend(run(&mut c, &full, 2, &scorer));
+    assert_eq!(la, lb, "per-iteration (D loss, G loss, reset)");
+    let params = |s: &Search| -> Vec<(String, Tensor)> { autogan::gan::named_all(&s.g_vs) };
+    for ((n, x), (_, y)) in params(&a).iter().zip(&params(&c)) {
+        assert!(
+            x.equal(y),
+            "G variable {n} differs after the resumed iteration"
+        );
+    }
+}
+
 #[test]
 fn final_top_k_holds_distinct_complete_archs() {
     let _turn = lock();

@@ -2,8 +2,9 @@
 //! known cell, the persistent baseline, controller checkpoints, the beam, dynamic reset.
 //! Tiny and seeded; the tests that use libtorch's global generator hold one lock so their
 //! numbers do not depend on the order the harness runs them in.
+use autogan::arch::prefix_len;
 use autogan::search::beam::{Beam, BeamEntry};
-use autogan::search::controller::{decision_sizes, prefix_len, Controller};
+use autogan::search::controller::Controller;
 use autogan::search::reinforce::{
     Reinforce, DEFAULT_BETAS, DEFAULT_DECAY, DEFAULT_ENTROPY_COEFF, DEFAULT_LR,
 };
@@ -146,7 +147,11 @@ fn sampling_any_batch_is_in_range_and_rescored_exactly() {
     let _g = lock();
     for stage in 0..3 {
         let (_vs, c) = controller(stage, 1 + stage as i64);
-        let sizes = decision_sizes(stage);
+        // stage s decides cell s + 1
+        let sizes: Vec<i64> = autogan::arch::decision_sizes(stage + 1)
+            .into_iter()
+            .map(|n| n as i64)
+            .collect();
         assert_eq!(c.num_decisions(), sizes.len());
         let beam = fake_beam(stage, 4, 100);
         let mut rng = StdRng::seed_from_u64(5);

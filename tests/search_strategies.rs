@@ -3,12 +3,13 @@
 //! strategy resumes exactly from a checkpoint, reading the losses in batches changes no
 //! number. Tiny sizes and fixed seeds; libtorch's generator is global, so the tests that run
 //! searches take turns.
+use autogan::arch::prefix_len;
 use autogan::config::{GanConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
 use autogan::metrics::Scorer;
 use autogan::search::beam::{Beam, BeamEntry};
-use autogan::search::controller::{decision_sizes, prefix_len};
 use autogan::search::run::{IterationReport, Search};
+use autogan::search::strategy::decision_sizes;
 use autogan::search::strategy::evolution::{mutate, tournament, Evolution};
 use autogan::search::strategy::random::RandomSearch;
 use autogan::search::strategy::{Observed, Strategy, StrategyKind};

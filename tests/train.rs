@@ -1,12 +1,16 @@
 //! `autogan train` end to end on tiny settings (CPU, one thread): the run directory's contents,
-//! resume after SIGKILL (same losses as an uninterrupted run), resume past the end, NaN stop
-//! with the checkpoint intact, corrupt checkpoints, refusal to reuse a run directory, bad arch
-//! files; and at the library level, that a few steps lower the D hinge loss on trivial data.
+//! resume after SIGKILL and after Ctrl-C (same losses as an uninterrupted run), the lock on a
+//! run directory, a resume without a checkpoint, resume past the end, NaN stop with the
+//! checkpoint intact, corrupt checkpoints, refusal to reuse a run directory, bad arch files and
+//! data sets smaller than a batch; and at the library level, that a few steps lower the D
+//! hinge loss on trivial data.
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use autogan::arch::Arch;
 use autogan::config::{GanConfig, TrainConfig};
@@ -220,9 +224,26 @@ fn losses(lines: &BTreeMap<u64, serde_json::Value>) -> Vec<(u64, f64, f64, f64)>
         .collect()
 }
 
+/// How long a test waits for a run to get somewhere.
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// The G step of a checkpoint (0 while it cannot be read).
+fn ckpt_step(path: &Path) -> u64 {
+    autogan::safetensors::read_metadata(path)
+        .ok()
+        .and_then(|m| m.get("g_step").and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Lines in train.jsonl so far (0 while it does not exist).
+fn logged(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("train.jsonl"))
+        .map(|t| t.lines().filter(|l| l.ends_with('}')).count())
+        .unwrap_or(0)
+}
+
 #[test]
 fn resume_after_sigkill_logs_the_same_losses() {
-    const N: u64 = 12;
     const EXTRA: u64 = 4;
     let every = [
         "--log-every",
@@ -233,60 +254,46 @@ fn resume_after_sigkill_logs_the_same_losses() {
         "100",
     ];
 
-    // the uninterrupted run, N + EXTRA steps
+    // A run far too long to end by itself, killed once it has a checkpoint past step 0.
+    let cut = tmp("killed");
+    let mut b = train_args(s(&cut), &["--steps", "100000"]);
+    b.extend_from_slice(&every);
+    let mut child = common::Running::new(
+        cmd(&b)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning autogan"),
+    );
+    let ckpt = cut.join("checkpoint/last.safetensors");
+    child.wait_until("a checkpoint at G step 3", LIMIT, || ckpt_step(&ckpt) >= 3);
+    assert!(child.is_running(), "killed mid-run");
+    let status = child.kill();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the run was killed by SIGKILL, not ended"
+    );
+    let at_kill = ckpt_step(&ckpt);
+    let lines_at_kill = log_lines(&cut).len() as u64;
+    // N: a few steps past what was logged when it was killed.
+    let n = lines_at_kill + 3;
+    eprintln!("killed at checkpoint step {at_kill} with {lines_at_kill} steps logged");
+
+    // the uninterrupted run, N + EXTRA steps, with the same threads (1) as the killed one
     let full = tmp("uninterrupted");
-    let total = (N + EXTRA).to_string();
+    let total = (n + EXTRA).to_string();
     let mut a = train_args(s(&full), &["--steps", &total]);
     a.extend_from_slice(&every);
     ok(&a);
 
-    // the same run with N steps, killed once its first checkpoint exists
-    let cut = tmp("killed");
-    let n = N.to_string();
-    let mut b = train_args(s(&cut), &["--steps", &n]);
-    b.extend_from_slice(&every);
-    let mut child = cmd(&b)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning autogan");
-    let ckpt = cut.join("checkpoint/last.safetensors");
-    let t0 = Instant::now();
-    let mut finished_first = false;
-    loop {
-        if ckpt.is_file() {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the run to be killed ended ({status}) before writing a checkpoint");
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(300),
-            "no checkpoint after 5 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    if child.try_wait().unwrap().is_some() {
-        finished_first = true;
-    }
-    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-    child.wait().unwrap();
-    let at_kill = autogan::safetensors::read_metadata(&ckpt).unwrap()["g_step"].clone();
-    eprintln!(
-        "killed at checkpoint step {at_kill} of {N}{}",
-        if finished_first {
-            " (the run had already finished: the resume below is a no-op)"
-        } else {
-            ""
-        }
-    );
-
-    ok(&["train", "--resume", s(&cut)]);
+    // the lock of the killed process died with it
+    ok(&["train", "--resume", s(&cut), "--steps", &n.to_string()]);
     assert_eq!(
         losses(&log_lines(&cut)),
         losses(&log_lines(&full))
             .into_iter()
-            .filter(|l| l.0 <= N)
+            .filter(|l| l.0 <= n)
             .collect::<Vec<_>>(),
         "the resumed run logged other losses than the uninterrupted one"
     );
@@ -294,7 +301,7 @@ fn resume_after_sigkill_logs_the_same_losses() {
     // a finished run continues with a larger --steps, again exactly as the uninterrupted run
     ok(&["train", "--resume", s(&cut), "--steps", &total]);
     let (got, want) = (losses(&log_lines(&cut)), losses(&log_lines(&full)));
-    assert_eq!(got.len() as u64, N + EXTRA);
+    assert_eq!(got.len() as u64, n + EXTRA);
     for (g, w) in got.iter().zip(&want) {
         assert_eq!(g.0, w.0);
         assert!(
@@ -308,7 +315,142 @@ fn resume_after_sigkill_logs_the_same_losses() {
 
     // resuming a finished run without a larger --steps does nothing and succeeds
     ok(&["train", "--resume", s(&cut)]);
-    assert_eq!(log_lines(&cut).len() as u64, N + EXTRA);
+    assert_eq!(log_lines(&cut).len() as u64, n + EXTRA);
+}
+
+/// Ctrl-C: the run finishes its step, writes a checkpoint, prints the command that continues
+/// it and exits with 130; while it ran, a second process was refused the run directory; the
+/// resumed run logs the losses of an uninterrupted one.
+#[test]
+fn ctrl_c_checkpoints_and_prints_the_resume_command_and_the_run_is_locked() {
+    let dir = tmp("ctrl-c");
+    let every = ["--log-every", "1", "--checkpoint-every", "100000"];
+    let mut a = train_args(s(&dir), &["--steps", "100000"]);
+    a.extend_from_slice(&every);
+    let mut child = common::Running::new(
+        cmd(&a)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning autogan"),
+    );
+    child.wait_until("2 steps were logged", LIMIT, || logged(&dir) >= 2);
+
+    // A second process on the same run is refused at once, naming the holder.
+    let o = run(&["train", "--resume", s(&dir), "--steps", "5"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "run {} is in use by process {}",
+            s(&dir),
+            child.id()
+        )),
+        "{err}"
+    );
+
+    assert!(child.is_running(), "interrupted mid-run");
+    let out = child.signal_and_wait(libc::SIGINT);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let ckpt = dir.join("checkpoint/last.safetensors");
+    let step = ckpt_step(&ckpt);
+    assert!(step >= 2, "{err}");
+    assert_eq!(
+        log_lines(&dir).keys().copied().max(),
+        Some(step),
+        "the checkpoint is at the last completed step"
+    );
+    assert!(
+        err.contains(&format!("stopped after G step {step} of 100000")),
+        "{err}"
+    );
+    let resume = format!(
+        "{} --device cpu --threads 1 train --resume {}",
+        env!("CARGO_BIN_EXE_autogan"),
+        s(&dir)
+    );
+    assert!(err.contains(&resume), "no resume command in:\n{err}");
+
+    // Continue it (the lock was released) and compare with an uninterrupted run.
+    let until = (step + 2).to_string();
+    ok(&["train", "--resume", s(&dir), "--steps", &until]);
+    let full = tmp("ctrl-c-full");
+    let mut b = train_args(s(&full), &["--steps", &until]);
+    b.extend_from_slice(&every);
+    ok(&b);
+    assert_eq!(losses(&log_lines(&dir)), losses(&log_lines(&full)));
+}
+
+/// The first Ctrl-C only asks to stop; a second one ends the process at once with 130. Run in
+/// a child copy of this test binary, which signals itself.
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    if std::env::var_os("AUTOGAN_TEST_CTRL_C_CHILD").is_some() {
+        autogan::run::interrupt::catch_ctrl_c().unwrap();
+        assert!(!autogan::run::interrupt::requested());
+        // SAFETY: raise(3) sends the signal to this thread before it returns.
+        unsafe { libc::raise(libc::SIGINT) };
+        assert!(autogan::run::interrupt::requested());
+        println!("after the first Ctrl-C");
+        unsafe { libc::raise(libc::SIGINT) };
+        println!("after the second Ctrl-C");
+        std::process::exit(0);
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_second_ctrl_c_exits_at_once", "--nocapture"])
+        .env("AUTOGAN_TEST_CTRL_C_CHILD", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("after the first Ctrl-C"), "{text}");
+    assert!(!text.contains("after the second Ctrl-C"), "{text}");
+}
+
+/// A run whose first checkpoint is missing (stopped while it was set up) resumes from step 0
+/// with the configuration recorded in config.json: the same losses as a run never stopped.
+#[test]
+fn a_run_without_a_checkpoint_resumes_from_step_0() {
+    let dir = tmp("no-ckpt");
+    copy_dir(base_run(), &dir);
+    std::fs::remove_file(dir.join("checkpoint/last.safetensors")).unwrap();
+    std::fs::remove_file(dir.join("generator.safetensors")).unwrap();
+    std::fs::remove_file(dir.join("train.jsonl")).unwrap();
+    ok(&["train", "--resume", s(&dir)]);
+    assert_eq!(losses(&log_lines(&dir)), losses(&log_lines(base_run())));
+    assert!(dir.join("generator.safetensors").is_file());
+}
+
+/// A data set smaller than one batch is refused before anything is written, for train and
+/// search, with both sizes named (and no advice about the learning rate).
+#[test]
+fn a_data_set_smaller_than_a_batch_leaves_no_run_directory() {
+    let data = tmp("one-image");
+    std::fs::create_dir_all(&data).unwrap();
+    image::RgbImage::from_pixel(1, 1, image::Rgb([200, 100, 50]))
+        .save(data.join("a.png"))
+        .unwrap();
+    let out = tmp("one-image-run");
+    let train = [
+        "train",
+        "--arch",
+        ARCH_A,
+        "--dataset",
+        s(&data),
+        "--steps",
+        "2",
+        "--out",
+        s(&out),
+    ];
+    let search = ["search", "--dataset", s(&data), "--out", s(&out)];
+    for args in [&train[..], &search[..]] {
+        let err = fails(args);
+        assert!(err.contains("smaller than a batch"), "{args:?}: {err}");
+        assert!(err.contains("1 image(s), batch size"), "{args:?}: {err}");
+        assert!(!err.contains("--lr"), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?}: a run directory was left behind");
+    }
 }
 
 #[test]
@@ -375,10 +517,24 @@ fn nan_loss_stops_and_keeps_the_checkpoint() {
     assert_eq!(std::fs::read(&ckpt).unwrap(), before);
     assert!(log_lines(&late).keys().all(|&k| k <= 3));
 
-    // a divergence before any checkpoint says so
+    // a divergence at the first step keeps the checkpoint written before it (step 0), and
+    // the run goes on from there with a sane learning rate exactly as a fresh one
     let fresh = tmp("nan-fresh");
-    let err = fails(&train_args(s(&fresh), &["--steps", "2", "--lr", "1e20"]));
-    assert!(err.contains("no checkpoint had been written yet"), "{err}");
+    let err = fails(&train_args(s(&fresh), &["--steps", "3", "--lr", "1e20"]));
+    assert!(
+        err.contains("G step 0) is intact") && err.contains("--lr <lower>"),
+        "{err}"
+    );
+    ok(&[
+        "train",
+        "--resume",
+        s(&fresh),
+        "--lr",
+        "2e-4",
+        "--log-every",
+        "1",
+    ]);
+    assert_eq!(losses(&log_lines(&fresh)), losses(&log_lines(base_run())));
 }
 
 #[test]

@@ -14,11 +14,6 @@ pub mod selftest;
 pub mod sweep;
 pub mod train;
 
-/// The error of a subcommand that is not built yet: non-zero exit, no fake output.
-pub fn not_implemented(what: &str) -> anyhow::Error {
-    anyhow::anyhow!("`autogan {what}` is not implemented yet")
-}
-
 /// On `--resume DIR`, refuse the flags that a resumed run cannot change. `flags` pairs each
 /// such flag's name with whether it was given; `can_change` says which flags may be given.
 /// Shared by `train --resume` and `search --resume`.

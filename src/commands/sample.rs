@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         meta.insert("generator".to_string(), gen.source.clone());
         crate::safetensors::write(p, &[("images".to_string(), images.shallow_clone())], &meta)?;
     }
-    let u8s = run::to_uint8(&images);
+    let u8s = crate::data::from_gan(&images);
     if let Some(p) = &args.out {
         run::save_grid(&u8s, args.nrow, p)?;
     }

@@ -122,21 +122,28 @@ fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let data_dir = args.data.data_dir.clone();
     let launcher = final_launcher(&args)?;
-    let (mut search, dir) = if let Some(dir) = &args.resume {
+    let (mut search, dir, lock) = if let Some(dir) = &args.resume {
         super::refuse_fixed_on_resume(
             dir,
             &fixed_flags(&args),
             "only --data-dir and --json can be given",
         )?;
         let ckpt = dir.join("checkpoint").join("last.safetensors");
-        if !ckpt.is_file() {
+        if !ckpt.is_file() && !dir.join("config.json").is_file() {
             bail!(
-                "{}: no search checkpoint to resume from (expected {})",
+                "{}: no search checkpoint to resume from (expected {}) and no config.json: not \
+                 a run directory of autogan search",
                 dir.display(),
                 ckpt.display()
             );
         }
-        let s = Search::load_checkpoint(&ckpt, ctx.device)?;
+        let lock = run::lock::lock_run_dir(dir)?;
+        let s = if ckpt.is_file() {
+            Search::load_checkpoint(&ckpt, ctx.device)?
+        } else {
+            // Stopped before its first checkpoint: start again as recorded.
+            recorded_search(dir, &ckpt, ctx.device)?
+        };
         if !ctx.quiet {
             eprintln!(
                 "resuming {} after iteration {} of {}",
@@ -145,7 +152,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 s.cfg.iterations
             );
         }
-        (s, dir.clone())
+        (s, dir.clone(), Some(lock))
     } else {
         let cfg = build_config(&args)?;
         let given = super::sweep::launcher_flags_given(&args.launcher);
@@ -168,9 +175,10 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         // Before the data and the scorer (which may train a classifier first).
         run::check_new_run_dir(&dir)?;
         let s = Search::new(cfg, ctx.seed, ctx.device)?;
-        (s, dir)
+        (s, dir, None)
     };
     let full = crate::data::load(&data_spec(&search.cfg, data_dir.as_deref()))?;
+    full.check_batch(search.cfg.batch_size)?;
     let scorer = super::scoring::pick(
         search.cfg.scorer,
         &data_spec(&search.cfg, data_dir.as_deref()),
@@ -179,31 +187,42 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         ctx.quiet,
     )?;
     let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
-    if args.resume.is_none() {
-        run::create_run_dir(&dir)?;
-        std::fs::create_dir_all(dir.join("archs"))?;
-        let snapshot = json!({
-            "command": "search",
-            "autogan_version": env!("CARGO_PKG_VERSION"),
-            "search": search.cfg,
-            "strategy": search.cfg.strategy,
-            "reward_budget_per_iteration": search.cfg.ctrl_steps * search.cfg.ctrl_sample_batch as u64,
-            "seed": ctx.seed,
-            "device": format!("{:?}", ctx.device),
-            "scorer": scorer.name(),
-            "launcher": launcher,
-        });
-        run::atomic_write(
-            &dir.join("config.json"),
-            serde_json::to_string_pretty(&snapshot)?.as_bytes(),
-        )?;
-    }
+    let run_dir = match lock {
+        Some(lock) => run::RunDir::Resumed(lock),
+        None => {
+            let new_dir = run::NewRunDir::create(&dir)?;
+            std::fs::create_dir_all(dir.join("archs"))?;
+            let snapshot = json!({
+                "command": "search",
+                "autogan_version": env!("CARGO_PKG_VERSION"),
+                "search": search.cfg,
+                "strategy": search.cfg.strategy,
+                "reward_budget_per_iteration": search.cfg.ctrl_steps * search.cfg.ctrl_sample_batch as u64,
+                "seed": ctx.seed,
+                "device": format!("{:?}", ctx.device),
+                "scorer": scorer.name(),
+                "launcher": launcher,
+            });
+            run::atomic_write(
+                &dir.join("config.json"),
+                serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+            )?;
+            run::RunDir::New(new_dir)
+        }
+    };
     let mut log = Jsonl::open_keep(
         &dir.join("search.jsonl"),
         "iteration",
         Some(search.iteration),
     )?;
     let ckpt = dir.join("checkpoint").join("last.safetensors");
+    // The first checkpoint, before iteration 1: a search stopped at any point can be resumed.
+    if !ckpt.is_file() {
+        search.save_checkpoint(&ckpt)?;
+    }
+    let _lock = run_dir.keep();
+    run::interrupt::catch_ctrl_c()?;
+    let resume = || run::interrupt::resume_command("search", &dir, ctx.device, data_dir.as_deref());
     let start = Instant::now();
     let total = search.cfg.iterations;
     let overall = progress::bar(total, "search", ctx.quiet);
@@ -233,7 +252,21 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 ));
             }
         };
-        let rep = search.run_iteration(data, scorer.as_ref(), &mut on_step)?;
+        let rep = match search.run_iteration(data, scorer.as_ref(), &mut on_step) {
+            Ok(rep) => rep,
+            Err(e) if run::interrupt::is_interrupted(&e) => {
+                overall.abandon();
+                return Err(run::interrupt::Interrupted::new(format!(
+                    "interrupted during iteration {it} of {total}: the checkpoint {} after \
+                     iteration {} is kept, and iteration {it} will be repeated; continue with\n  {}",
+                    ckpt.display(),
+                    it - 1,
+                    resume()
+                ))
+                .into());
+            }
+            Err(e) => return Err(e),
+        };
         for line in &rep.ctrl {
             log.write(line)?;
         }
@@ -264,7 +297,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         if !last_arch.is_empty() {
             let v: Vec<i64> = last_arch.iter().filter_map(|x| x.as_i64()).collect();
             let arch = Arch::from_prefix_vector(&v)?;
-            let imgs = run::to_uint8(&search.sample_grid(&arch));
+            let imgs = crate::data::from_gan(&search.sample_grid(&arch));
             run::save_grid(
                 &imgs,
                 8,
@@ -280,9 +313,32 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         ));
         search.save_checkpoint(&ckpt)?;
         overall.inc(1);
+        if run::interrupt::requested() && !search.is_done() {
+            overall.abandon();
+            return Err(run::interrupt::Interrupted::new(format!(
+                "interrupted: stopped after iteration {} of {total} with a checkpoint ({}); \
+                 continue with\n  {}",
+                search.iteration,
+                ckpt.display(),
+                resume()
+            ))
+            .into());
+        }
     }
     overall.finish_and_clear();
-    finish(ctx, &search, &dir, scorer.as_ref(), &args, &launcher)
+    finish(ctx, &search, &dir, scorer.as_ref(), &args, &launcher).map_err(|e| {
+        if run::interrupt::is_interrupted(&e) {
+            run::interrupt::Interrupted::new(format!(
+                "interrupted during the final training: the search itself is complete ({}); \
+                 the final training starts again when you continue with\n  {}",
+                ckpt.display(),
+                resume()
+            ))
+            .into()
+        } else {
+            e
+        }
+    })
 }
 
 /// The launcher of the final training: a resumed search keeps the one in its config.json
@@ -307,6 +363,38 @@ fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
         }
     }
     super::sweep::launcher_config(&args.launcher, base.as_ref())
+}
+
+/// A fresh search from the `config.json` of a search run that has no checkpoint yet.
+fn recorded_search(dir: &Path, ckpt: &Path, device: tch::Device) -> Result<Search> {
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).with_context(|| {
+        format!(
+            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
+            dir.display(),
+            ckpt.display(),
+            config.display()
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", config.display()))?;
+    if v["command"] != "search" {
+        bail!(
+            "{}: this run directory was written by `autogan {}`, not by `autogan search`",
+            dir.display(),
+            v["command"].as_str().unwrap_or("?")
+        );
+    }
+    let cfg: SearchConfig = serde_json::from_value(v["search"].clone())
+        .with_context(|| format!("{}: the \"search\" section is invalid", config.display()))?;
+    let seed = v["seed"]
+        .as_u64()
+        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
+    for sub in ["checkpoint", "samples"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+    }
+    Search::new(cfg, seed, device)
 }
 
 /// Write the top-K archs and best.json (after the optional final training), print a summary.

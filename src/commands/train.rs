@@ -83,22 +83,37 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
 }
 
 pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
-    let (mut tr, dir, wall0, data, best_fid) = if let Some(dir) = &args.resume {
+    let data_dir = args.data.data_dir.as_deref();
+    let (mut tr, dir, wall0, data, best_fid, lock) = if let Some(dir) = &args.resume {
         super::refuse_fixed_on_resume(
             dir,
             &fixed_flags(&args),
             "only --steps, --lr, --checkpoint-every, --sample-every, --log-every and --data-dir \
              can be given",
         )?;
-        let ckpt = dir.join("checkpoint").join("last.safetensors");
-        if !ckpt.is_file() {
+        if !dir.is_dir() {
             bail!(
-                "{}: no checkpoint to resume from (expected {})",
+                "--resume {}: no such run directory (a directory written by autogan train)",
+                dir.display()
+            );
+        }
+        let ckpt = dir.join("checkpoint").join("last.safetensors");
+        if !ckpt.is_file() && !dir.join("config.json").is_file() {
+            bail!(
+                "{}: no checkpoint to resume from (expected {}) and no config.json: not a run \
+                 directory of autogan train",
                 dir.display(),
                 ckpt.display()
             );
         }
-        let (mut tr, extra) = Trainer::load_checkpoint(&ckpt, ctx.device)?;
+        let lock = run::lock::lock_run_dir(dir)?;
+        let (mut tr, extra) = if ckpt.is_file() {
+            Trainer::load_checkpoint(&ckpt, ctx.device)?
+        } else {
+            // Stopped before its first checkpoint: start again from step 0 as recorded.
+            let tr = recorded_trainer(dir, &ckpt, ctx.device)?;
+            (tr, serde_json::Value::Null)
+        };
         if let Some(steps) = args.steps {
             if steps < tr.g_step {
                 bail!(
@@ -132,14 +147,27 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         let best_fid = extra["best_fid"].as_f64();
         if !ctx.quiet {
             eprintln!(
-                "resuming {} at G step {} of {}",
+                "resuming {} at G step {} of {}{}",
                 dir.display(),
                 tr.g_step,
-                tr.cfg.steps
+                tr.cfg.steps,
+                if ckpt.is_file() {
+                    ""
+                } else {
+                    " (it had no checkpoint: starting from its recorded configuration)"
+                }
             );
         }
-        let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
-        (tr, dir.clone(), wall0, data, best_fid)
+        let data = load_data(&tr.cfg, data_dir)?;
+        data.check_batch(tr.cfg.batch_size)?;
+        (
+            tr,
+            dir.clone(),
+            wall0,
+            data,
+            best_fid,
+            run::RunDir::Resumed(lock),
+        )
     } else {
         let arch_path = args
             .arch
@@ -159,8 +187,9 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         // Everything that can fail on bad input happens before the run directory is created.
         run::check_new_run_dir(&dir)?;
         let tr = Trainer::new(cfg, arch, ctx.seed, ctx.device)?;
-        let data = load_data(&tr.cfg, args.data.data_dir.as_deref())?;
-        run::create_run_dir(&dir)?;
+        let data = load_data(&tr.cfg, data_dir)?;
+        data.check_batch(tr.cfg.batch_size)?;
+        let new_dir = run::NewRunDir::create(&dir)?;
         let snapshot = json!({
             "command": "train",
             "autogan_version": env!("CARGO_PKG_VERSION"),
@@ -177,12 +206,54 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             &dir.join("arch.json"),
             serde_json::to_string_pretty(&tr.arch.to_json())?.as_bytes(),
         )?;
-        (tr, dir, 0.0, data, None)
+        (tr, dir, 0.0, data, None, run::RunDir::New(new_dir))
     };
-    let data_dir = args.data.data_dir.as_deref();
-    train_loop(
-        ctx, &mut tr, &dir, data, data_dir, wall0, best_fid, args.json,
-    )
+    let stop = train_loop(
+        ctx, &mut tr, &dir, data, data_dir, wall0, best_fid, args.json, lock,
+    )?;
+    if let Some(step) = stop {
+        return Err(run::interrupt::Interrupted::new(format!(
+            "interrupted: stopped after G step {step} of {} with a checkpoint ({}); continue with\n  {}",
+            tr.cfg.steps,
+            dir.join("checkpoint").join("last.safetensors").display(),
+            run::interrupt::resume_command("train", &dir, ctx.device, data_dir)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// A fresh trainer from the `config.json` of a training run that has no checkpoint yet.
+fn recorded_trainer(dir: &Path, ckpt: &Path, device: tch::Device) -> Result<Trainer> {
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).with_context(|| {
+        format!(
+            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
+            dir.display(),
+            ckpt.display(),
+            config.display()
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", config.display()))?;
+    if v["command"] != "train" {
+        bail!(
+            "{}: this run directory was written by `autogan {}`, not by `autogan train`",
+            dir.display(),
+            v["command"].as_str().unwrap_or("?")
+        );
+    }
+    let cfg: TrainConfig = serde_json::from_value(v["train"].clone())
+        .with_context(|| format!("{}: the \"train\" section is invalid", config.display()))?;
+    let arch = Arch::from_json_str(&v["arch"].to_string(), &config.display().to_string())?;
+    let seed = v["seed"]
+        .as_u64()
+        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
+    for sub in ["checkpoint", "samples"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+    }
+    Trainer::new(cfg, arch, seed, device)
 }
 
 /// The flags a resumed run cannot change (its arch, directory, models, data, optimiser and
@@ -225,6 +296,8 @@ pub fn load_data(cfg: &TrainConfig, data_dir: Option<&Path>) -> Result<crate::da
     crate::data::load(&spec)
 }
 
+/// The training loop from the trainer's current step to `cfg.steps`. Returns `Some(step)` when
+/// a Ctrl-C stopped it after `step` (with a checkpoint written), None when it ran to the end.
 #[allow(clippy::too_many_arguments)]
 fn train_loop(
     ctx: &Ctx,
@@ -235,7 +308,8 @@ fn train_loop(
     wall0: f64,
     mut best_fid: Option<f64>,
     json_out: bool,
-) -> Result<()> {
+    run_dir: run::RunDir,
+) -> Result<Option<u64>> {
     let data = data.to_device(ctx.device);
     let mut evaluator = match tr.cfg.eval_every {
         0 => None,
@@ -243,27 +317,39 @@ fn train_loop(
     };
     let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
     let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let start = Instant::now();
+    // The first checkpoint, before the first step: a run stopped at any point can be resumed.
+    if !ckpt.is_file() {
+        tr.save_checkpoint(&ckpt, &json!({"wall_s": wall0, "best_fid": best_fid}))?;
+    }
+    let _lock = run_dir.keep();
+    run::interrupt::catch_ctrl_c()?;
     let cfg = tr.cfg.clone();
     let pb = progress::bar(cfg.steps, "train", ctx.quiet);
     pb.set_position(tr.g_step);
-    let start = Instant::now();
     let mut t_last = Instant::now();
     let mut steps_since = 0u64;
     let mut last: Option<StepStats> = None;
     // The failed step is never saved: say what is left to resume from.
     let failed = |e: anyhow::Error| {
         pb.abandon();
+        let lower = if format!("{e:#}").contains("diverged") {
+            " --lr <lower>"
+        } else {
+            ""
+        };
         let note = match crate::safetensors::read_metadata(&ckpt) {
             Ok(m) => format!(
                 "the last checkpoint ({}, G step {}) is intact: continue it with \
-                 `autogan train --resume {} --lr <lower>`",
+                 `autogan train --resume {}{lower}`",
                 ckpt.display(),
                 m.get("g_step").map(String::as_str).unwrap_or("?"),
                 dir.display()
             ),
-            Err(_) => "no checkpoint had been written yet: start again with a lower --lr \
-                       (or check the data)"
-                .to_string(),
+            Err(_) => format!(
+                "the last checkpoint ({}) cannot be read: start the run again",
+                ckpt.display()
+            ),
         };
         e.context(format!("run {}: {note}", dir.display()))
     };
@@ -274,8 +360,10 @@ fn train_loop(
         steps_since += 1;
         let step = tr.g_step;
         let done = step == cfg.steps;
+        let interrupted = run::interrupt::requested() && !done;
         let eval_now = evaluator.is_some() && (step.is_multiple_of(cfg.eval_every) || done);
         if done
+            || interrupted
             || eval_now
             || [
                 cfg.log_every,
@@ -319,7 +407,7 @@ fn train_loop(
             steps_since = 0;
         }
         if step.is_multiple_of(cfg.sample_every) || done {
-            let imgs = run::to_uint8(&tr.sample_ema(&tr.fixed_z));
+            let imgs = crate::data::from_gan(&tr.sample_ema(&tr.fixed_z));
             run::save_grid(
                 &imgs,
                 8,
@@ -360,11 +448,15 @@ fn train_loop(
                 }
             }
         }
-        if step.is_multiple_of(cfg.checkpoint_every) || done {
+        if step.is_multiple_of(cfg.checkpoint_every) || done || interrupted {
             tr.save_checkpoint(
                 &ckpt,
                 &json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_fid": best_fid}),
             )?;
+        }
+        if interrupted {
+            pb.abandon();
+            return Ok(Some(step));
         }
     }
     pb.finish_and_clear();
@@ -397,7 +489,7 @@ fn train_loop(
         println!("run directory     {}", dir.display());
         println!("EMA generator     {}", gen_path.display());
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Scores the EMA generator during training against fixed real statistics.

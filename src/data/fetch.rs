@@ -1,6 +1,6 @@
 //! Download and unpack the official CIFAR-10 / STL-10 archives into the data folder.
 //!
-//! Safe steps: the download goes to `<archive>.part` and is renamed only once its size and MD5
+//! Safe steps: the download goes to `<archive>.tmp` and is renamed only once its size and MD5
 //! are right; the archive is unpacked into a hidden temporary folder that is renamed into place
 //! only when every expected file is there with its size, so an interrupted fetch never leaves a
 //! folder that looks complete. Without network the fetch fails within about 20 s and says
@@ -234,7 +234,8 @@ fn verify(a: &Archive, path: &Path, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Download `a.url` to `<archive>.part`, checking size and MD5 on the way, then rename.
+/// Download `a.url` to `<archive>.tmp`, checking size and MD5 on the way, then rename
+/// ([`crate::run::atomic_write_with`]: a failed download leaves nothing behind).
 fn download(a: &Archive, data_dir: &Path, archive: &Path, quiet: bool) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(CONNECT_TIMEOUT_S))
@@ -283,10 +284,9 @@ fn download(a: &Archive, data_dir: &Path, archive: &Path, quiet: bool) -> Result
             )));
         }
     }
-    let part = archive.with_file_name(format!("{}.part", a.file_name));
-    let result = (|| -> Result<()> {
+    crate::run::atomic_write_with(archive, |part| {
         let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&part)
+            std::fs::File::create(part)
                 .with_context(|| format!("cannot create {}", part.display()))?,
         );
         let pb = progress::bar(
@@ -329,14 +329,7 @@ fn download(a: &Archive, data_dir: &Path, archive: &Path, quiet: bool) -> Result
             )));
         }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&part);
-        return Err(e);
-    }
-    std::fs::rename(&part, archive)
-        .with_context(|| format!("cannot rename {} to {}", part.display(), archive.display()))?;
-    Ok(())
+    })
 }
 
 /// Unpack a .tar.gz into a temporary folder, check it, and move its folder into place.

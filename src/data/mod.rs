@@ -388,14 +388,20 @@ impl Dataset {
         p
     }
 
-    fn check_batch(&self, batch: i64) -> Result<()> {
+    /// Refuses a batch size that is not positive or that the data set cannot fill.
+    pub fn check_batch(&self, batch: i64) -> Result<()> {
         if batch <= 0 {
             bail!("batch size {batch}: must be at least 1");
         }
+        if self.is_empty() {
+            bail!("the data set '{}' has no images", self.name);
+        }
         if batch as usize > self.len() {
             bail!(
-                "batch size {batch} is larger than the data set '{}' ({} images): use a smaller batch or more images",
+                "the data set '{}' is smaller than a batch: {} image(s), batch size {batch}; use \
+                 --batch-size {} or less, or more images",
                 self.name,
+                self.len(),
                 self.len()
             );
         }
@@ -564,8 +570,9 @@ pub fn to_gan(x: &Tensor) -> Tensor {
     x.to_kind(Kind::Float) / 127.5 - 1.0
 }
 
-/// Generator output in [-1, 1] -> uint8 as the TF evaluation code does it:
-/// clamp(127.5 x + 127.5, 0, 255), truncated.
+/// Generator output in [-1, 1] -> uint8 as the TF evaluation code does it (SPEC section 7):
+/// clamp(127.5 x + 127.5, 0, 255), truncated. `[N,3,H,W]` float -> `[N,3,H,W]` uint8, same
+/// device. The one conversion for scoring, sample grids and exported images.
 pub fn from_gan(x: &Tensor) -> Tensor {
     (x.to_kind(Kind::Float) * 127.5 + 127.5)
         .clamp(0.0, 255.0)

@@ -90,9 +90,9 @@ impl Trainer {
         let gcfg = gen_config(&cfg);
         let g_vs = VarStore::new(device);
         // The constructors draw SPEC section 2's initialisation, in construction order, from
-        // the seeded libtorch generator. (`nn::init_weights` is not called: it walks a HashMap,
-        // whose order changes from process to process, so the same seed would give other
-        // weights in every run.)
+        // the seeded libtorch generator, so the same seed gives the same weights in every
+        // process. (`nn::init_weights` draws the same distributions, in name order; it is for
+        // re-initialising models that exist, as the search's dynamic reset does.)
         let g = Generator::new(&g_vs.root(), &arch, &gcfg);
         let d_vs = VarStore::new(device);
         let d = Discriminator::new(&d_vs.root(), &DiscConfig { df_dim: cfg.df_dim });

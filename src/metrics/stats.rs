@@ -97,24 +97,20 @@ impl Stats {
     }
 
     /// Write `mu`, `sigma` (float64) and `n` (int64 `[1]`) as an uncompressed `.npz`, through a
-    /// temporary file renamed into place.
+    /// temporary file renamed into place ([`crate::run::atomic_write_with`]).
     pub fn write_npz(&self, path: &Path) -> Result<()> {
-        let tmp = crate::safetensors::tmp_name(path);
         let n = Tensor::from_slice(&[self.n as i64]);
-        let res = Tensor::write_npz(
-            &[
-                ("mu", &self.mu.to_kind(Kind::Double)),
-                ("sigma", &self.sigma.to_kind(Kind::Double)),
-                ("n", &n),
-            ],
-            &tmp,
-        );
-        if let Err(e) = res {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("writing {}", path.display()));
-        }
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        crate::run::atomic_write_with(path, |tmp| {
+            Tensor::write_npz(
+                &[
+                    ("mu", &self.mu.to_kind(Kind::Double)),
+                    ("sigma", &self.sigma.to_kind(Kind::Double)),
+                    ("n", &n),
+                ],
+                tmp,
+            )
+            .with_context(|| format!("cannot write {}", tmp.display()))
+        })
     }
 }
 

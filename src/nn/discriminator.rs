@@ -58,12 +58,6 @@ impl OptimizedBlock {
         let h = avg_pool2(&self.c2.forward_t(&h, train));
         h + self.c_sc.forward_t(&avg_pool2(x), train)
     }
-
-    fn reset(&self) {
-        self.c1.reset();
-        self.c2.reset();
-        self.c_sc.reset();
-    }
 }
 
 /// A pre-activation residual block, optionally downsampling (learnable shortcut then).
@@ -104,14 +98,6 @@ impl DisBlock {
             None => x.shallow_clone(),
         };
         h + sc
-    }
-
-    fn reset(&self) {
-        self.c1.reset();
-        self.c2.reset();
-        if let Some(c) = &self.c_sc {
-            c.reset();
-        }
     }
 }
 
@@ -161,15 +147,6 @@ impl Discriminator {
             None,
         );
         self.l5.forward_t(&h, train)
-    }
-
-    /// Re-draws every weight (and u, v) as a fresh model has them, in place.
-    pub fn reset_parameters(&self) {
-        self.block1.reset();
-        self.block2.reset();
-        self.block3.reset();
-        self.block4.reset();
-        self.l5.reset();
     }
 }
 

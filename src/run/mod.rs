@@ -1,11 +1,16 @@
-//! Run directories: creation without clobbering, atomic file writes, the JSONL log,
-//! PNG image grids.
+//! Run directories: creation without clobbering, atomic file writes, the lock that keeps a
+//! second process out, Ctrl-C, the JSONL log, PNG image grids.
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
+pub mod atomic;
+pub mod interrupt;
+pub mod lock;
 pub mod result;
+
+pub use atomic::{atomic_write, atomic_write_with, tmp_name};
 
 /// Check, creating nothing, that `path` can become a new run directory: it is missing (and
 /// can be created) or an empty folder. Called before the long work of a run.
@@ -34,14 +39,87 @@ pub fn check_new_run_dir(path: &Path) -> Result<()> {
     }
 }
 
-/// Create a new run directory. An existing non-empty directory is refused (use --resume to
-/// continue it, or another --out), so a run never overwrites another.
-pub fn create_run_dir(path: &Path) -> Result<()> {
-    check_new_run_dir(path)?;
-    std::fs::create_dir_all(path.join("checkpoint"))
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    std::fs::create_dir_all(path.join("samples"))?;
-    Ok(())
+/// A new run directory while its run is set up: created (a non-empty directory is refused, so
+/// a run never overwrites another), locked against other processes, and removed again when
+/// dropped before [`NewRunDir::keep`], so a run refused before its first checkpoint leaves
+/// nothing behind (a directory that existed empty is left empty).
+#[derive(Debug)]
+pub struct NewRunDir {
+    path: PathBuf,
+    created: bool,
+    lock: Option<lock::RunLock>,
+}
+
+impl NewRunDir {
+    /// Create `path` with `checkpoint/` and `samples/` and take its lock.
+    pub fn create(path: &Path) -> Result<NewRunDir> {
+        check_new_run_dir(path)?;
+        let existed = path.exists();
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        // Locked before anything is written; a process that created the same directory at
+        // the same moment and holds it is not disturbed (nothing is removed without the lock).
+        let lock = lock::lock_run_dir(path)?;
+        let dir = NewRunDir {
+            path: path.to_path_buf(),
+            created: !existed,
+            lock: Some(lock),
+        };
+        for sub in ["checkpoint", "samples"] {
+            let p = path.join(sub);
+            std::fs::create_dir_all(&p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+        }
+        Ok(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run has its first checkpoint: keep the directory; the lock stays held.
+    pub fn keep(mut self) -> lock::RunLock {
+        self.lock.take().expect("the lock of a new run directory")
+    }
+}
+
+impl Drop for NewRunDir {
+    fn drop(&mut self) {
+        if self.lock.is_none() {
+            return; // kept
+        }
+        if self.created {
+            let _ = std::fs::remove_dir_all(&self.path);
+        } else if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+}
+
+/// The run directory a command works in, locked: a new one (removed again if the run fails
+/// before its first checkpoint) or one being resumed.
+#[derive(Debug)]
+pub enum RunDir {
+    New(NewRunDir),
+    Resumed(lock::RunLock),
+}
+
+impl RunDir {
+    /// The first checkpoint is written: from here on the directory stays. Returns the lock,
+    /// to be held until the command ends.
+    pub fn keep(self) -> lock::RunLock {
+        match self {
+            RunDir::New(d) => d.keep(),
+            RunDir::Resumed(l) => l,
+        }
+    }
 }
 
 /// `runs/<name>-<UTC timestamp>`.
@@ -73,17 +151,6 @@ pub fn timestamp(secs: u64) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// Write `bytes` to `path` through a temporary file and a rename.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = crate::safetensors::tmp_name(path);
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
 }
 
 /// Append-only JSON-lines log, flushed after every line.
@@ -133,12 +200,6 @@ impl Jsonl {
         self.file.flush()?;
         Ok(())
     }
-}
-
-/// Generator output in [-1, 1] -> uint8 as SPEC section 7: clamp(127.5 x + 127.5, 0, 255),
-/// truncated. [N,3,H,W] float -> [N,3,H,W] uint8, same device.
-pub fn to_uint8(x: &Tensor) -> Tensor {
-    (x * 127.5 + 127.5).clamp(0.0, 255.0).to_kind(Kind::Uint8)
 }
 
 /// Save uint8 images [N,3,H,W] as one PNG (or JPEG, by extension) grid with `nrow` images per row and 2 px gaps.
@@ -203,20 +264,11 @@ pub fn image_format(path: &Path) -> Result<image::ImageFormat> {
     }
 }
 
-/// Write an RGB image in the format its extension names (see [`image_format`]), through a
-/// temporary file renamed into place; the temporary file is removed when anything fails.
+/// Write an RGB image in the format its extension names (see [`image_format`]), atomically.
 fn save_rgb(im: &image::RgbImage, path: &Path) -> Result<()> {
     let format = image_format(path)?;
-    let tmp = crate::safetensors::tmp_name(path);
-    let res = im
-        .save_with_format(&tmp, format)
-        .with_context(|| format!("cannot write {}", tmp.display()))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("cannot rename to {}", path.display()))
-        });
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    atomic_write_with(path, |tmp| {
+        im.save_with_format(tmp, format)
+            .with_context(|| format!("cannot write {}", tmp.display()))
+    })
 }

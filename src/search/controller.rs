@@ -18,28 +18,6 @@ use rand::rngs::StdRng;
 use tch::nn::{Init, Path};
 use tch::{Device, Kind, Tensor};
 
-/// Default LSTM width (the reference's `hid_size`).
-pub const DEFAULT_HID: i64 = 100;
-
-/// Number of values of each decision of stage `stage` (0, 1 or 2).
-pub fn decision_sizes(stage: usize) -> Vec<i64> {
-    let mut v = vec![2, 3, 3, 2];
-    if stage >= 1 {
-        v.push(1 << stage);
-    }
-    v
-}
-
-/// Length of the architecture prefix that precedes the tokens of stage `stage`
-/// (0, 4 and 9 for stages 0, 1, 2).
-pub fn prefix_len(stage: usize) -> usize {
-    if stage == 0 {
-        0
-    } else {
-        4 + 5 * (stage - 1)
-    }
-}
-
 /// One batch of sampled (or scored) cells.
 pub struct Sample {
     /// Tokens, int64 [b, n_dec], each in range for its decision.
@@ -66,7 +44,7 @@ impl Sample {
 pub struct Draw {
     pub sample: Sample,
     /// Full architecture prefix of every sample: the beam entry's prefix followed by the
-    /// sampled tokens (length `prefix_len(stage) + n_dec`).
+    /// sampled tokens (length `arch::prefix_len(stage) + n_dec`).
     pub archs: Vec<Vec<i64>>,
     /// Index into the beam of the entry each sample extends (empty at stage 0).
     pub beam_index: Vec<usize>,
@@ -98,7 +76,7 @@ impl Controller {
             "controller stage {stage} out of range 0..3"
         );
         assert!(hid > 0, "controller width must be positive");
-        let sizes = decision_sizes(stage);
+        let sizes = super::strategy::decision_sizes(stage);
         let mut offsets = Vec::with_capacity(sizes.len());
         let mut total = 0;
         for s in &sizes {
@@ -268,7 +246,7 @@ impl Controller {
                 self.stage - 1
             );
         }
-        let want = prefix_len(self.stage);
+        let want = crate::arch::prefix_len(self.stage);
         for e in &beam.entries {
             if e.prefix.len() != want {
                 bail!(

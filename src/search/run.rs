@@ -12,7 +12,9 @@
 //!
 //! Randomness: libtorch and the strategy's `StdRng` are reseeded from (seed, iteration) at
 //! the start of every iteration, so a search resumed from its last completed iteration
-//! repeats exactly what the uninterrupted one would have done (on CPU).
+//! repeats exactly what the uninterrupted one would have done (on CPU, with the same number
+//! of threads). Adam's state records which parameters have a gradient, so a resumed search
+//! steps the same ones.
 use anyhow::{Context, Result};
 use rand::{rngs::StdRng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
@@ -180,6 +182,7 @@ impl Search {
             }
             d_steps += 1;
             on_step(s + 1, steps);
+            crate::run::interrupt::check()?; // Ctrl-C: stop here, the iteration is repeated
             if (s + 1).is_multiple_of(read_every) || s + 1 == steps {
                 let last = self.gan.read_losses(it + 1)?;
                 d_loss = last.d;
@@ -196,6 +199,7 @@ impl Search {
         // Reward phase: the same number of scored architectures for every strategy.
         let mut ctrl_logs = Vec::new();
         for c in 0..cfg.ctrl_steps {
+            crate::run::interrupt::check()?;
             let archs = self.strategy.propose(
                 cfg.ctrl_sample_batch as usize,
                 self.beam.as_ref(),

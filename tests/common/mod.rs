@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: the project's `.venv` Python, probed once per
-//! test binary for the modules a parity test needs.
+//! test binary for the modules a parity test needs; a child run that a test stops.
+#![allow(dead_code)] // each test binary uses a part
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -9,23 +11,92 @@ pub fn root() -> &'static Path {
 
 /// `.venv/bin/python` when it exists and imports every module of `modules` (comma-separated,
 /// as in a Python import statement); otherwise prints `SKIP <what>: <reason and fix>` and
-/// gives None, so the calling test passes without its Python side.
+/// gives None, so the calling test passes without its Python side. Under `CI=true` a missing
+/// Python side is a failure instead: CI never passes without the parity checks.
 pub fn venv_python(what: &str, modules: &str, setup: &str) -> Option<PathBuf> {
     let py = root().join(".venv/bin/python");
-    if !py.is_file() {
-        println!("SKIP {what}: {} not found (run {setup})", py.display());
-        return None;
+    let missing = if !py.is_file() {
+        format!("{} not found (run {setup})", py.display())
+    } else {
+        let ok = Command::new(&py)
+            .args(["-c", &format!("import {modules}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(py);
+        }
+        format!("{} cannot import {modules} (run {setup})", py.display())
+    };
+    assert!(
+        !in_ci(),
+        "{what}: {missing}; under CI=true the parity tests must run, not be skipped"
+    );
+    println!("SKIP {what}: {missing}");
+    None
+}
+
+/// Whether the environment says this is CI (`CI=true`, as CI services set it).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// A child process (an autogan run) that a test stops or waits for. Dropped before that (a
+/// failed assertion), it is killed, so a failing test never leaves a run going.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn new(child: Child) -> Running {
+        Running(Some(child))
     }
-    let ok = Command::new(&py)
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!(
-            "SKIP {what}: {} cannot import {modules} (run {setup})",
-            py.display()
-        );
-        return None;
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a running child")
     }
-    Some(py)
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("a running child").id()
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child().try_wait().unwrap().is_none()
+    }
+
+    /// Polls until `ready()` holds while the child runs; panics if the child ends first (so
+    /// a test that stops a run can never pass on one that had already finished) or after
+    /// `limit`.
+    pub fn wait_until(&mut self, what: &str, limit: Duration, ready: impl Fn() -> bool) {
+        let t0 = Instant::now();
+        while !ready() {
+            if let Some(status) = self.child().try_wait().unwrap() {
+                panic!("the run ended ({status}) before {what}");
+            }
+            assert!(t0.elapsed() < limit, "not {what} after {limit:?}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// SIGKILL, then its exit status.
+    pub fn kill(mut self) -> ExitStatus {
+        let mut c = self.0.take().expect("a running child");
+        c.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        c.wait().unwrap()
+    }
+
+    /// Send `signal` (e.g. `libc::SIGINT`) and wait for its exit, collecting piped output.
+    pub fn signal_and_wait(mut self, signal: i32) -> Output {
+        let c = self.0.take().expect("a running child");
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for yet.
+        assert_eq!(unsafe { libc::kill(c.id() as i32, signal) }, 0);
+        c.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }

@@ -22,12 +22,13 @@ use std::collections::{HashMap, VecDeque};
 use tch::nn::VarStore;
 use tch::Tensor;
 
+use super::decision_sizes;
 use super::{
     best_distinct, check_scores, mean, stateless_entry, uniform_arch, Observation, Observed, Saved,
     Strategy, StrategyKind,
 };
+use crate::arch::prefix_len;
 use crate::search::beam::{Beam, BeamEntry};
-use crate::search::controller::{decision_sizes, prefix_len};
 
 pub const DEFAULT_POPULATION: usize = 20;
 pub const DEFAULT_TOURNAMENT: usize = 5;

@@ -14,7 +14,7 @@
 //! - its state, for the checkpoint ([`Strategy::save`], [`Strategy::load`]).
 //!
 //! Architectures are prefix vectors: a kept prefix (none at stage 0) followed by the tokens
-//! of the stage's cell (`controller::decision_sizes(stage)`).
+//! of the stage's cell (`decision_sizes(stage)`).
 //!
 //! Adding a method: one file in this folder implementing [`Strategy`], one variant of
 //! [`StrategyKind`] and its arm in [`build`].
@@ -30,7 +30,7 @@ use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
 use super::beam::{Beam, BeamEntry};
-use super::controller::{decision_sizes, prefix_len};
+use crate::arch::prefix_len;
 use crate::config::SearchConfig;
 
 /// The search strategies, as `--strategy` and config.json spell them.
@@ -223,4 +223,13 @@ pub fn best_distinct(seen: &[Observed], n: usize) -> Vec<Vec<i64>> {
 /// Mean of the scores (the `reward` log field of strategies without a baseline).
 pub fn mean(scores: &[f64]) -> f64 {
     scores.iter().sum::<f64>() / scores.len().max(1) as f64
+}
+
+/// Number of values of each decision of the cell that search stage `stage` decides (stage 0
+/// decides cell 1), as the controller's tensors want them.
+pub fn decision_sizes(stage: usize) -> Vec<i64> {
+    crate::arch::decision_sizes(stage + 1)
+        .into_iter()
+        .map(|n| n as i64)
+        .collect()
 }
