@@ -139,12 +139,14 @@ step inception_fidelity 60 "$PY" scripts/bench/inception_fidelity.py "${INCEPTIO
 step search_slice 120 "${AG[@]}" -q bench search "${SEARCH[@]}" --json
 step train_autogan_bf16 40 "${AG[@]}" -q bench train --arch "$ARCH" "${TRAIN_SIZE[@]}" "${TRAIN_RUN[@]}" "${TRAIN_IMAGES[@]}" --precision bf16 --json
 step inception_autogan_bf16 25 "${AG[@]}" -q bench inception "${INCEPTION[@]}" --batch-size "$INCEPTION_BATCH" --precision bf16 --json
+step train_autogan_nchw 40 env AUTOGAN_CHANNELS_LAST=0 "${AG[@]}" -q bench train --arch "$ARCH" "${TRAIN_SIZE[@]}" "${TRAIN_RUN[@]}" "${TRAIN_IMAGES[@]}" --json
 
-"$PY" - "$STEPS" "$SUMMARY" "$MODE" "$LD_LIBRARY_PATH" "$TORCH_VERSION" "$(( $(date +%s) - START ))" <<'PY'
+GLIBC=$(ldd --version 2>/dev/null | head -1)
+"$PY" - "$STEPS" "$SUMMARY" "$MODE" "$LD_LIBRARY_PATH" "$TORCH_VERSION" "$(( $(date +%s) - START ))" "$GLIBC" <<'PY'
 import json, os, sys, datetime
-steps, summary, mode, ldpath, torch_version, used = sys.argv[1:7]
+steps, summary, mode, ldpath, torch_version, used, glibc = sys.argv[1:8]
 names = ["doctor", "selftest", "train_autogan", "train_eager", "inception_autogan", "inception_fidelity",
-         "search_slice", "train_autogan_bf16", "inception_autogan_bf16"]
+         "search_slice", "train_autogan_bf16", "inception_autogan_bf16", "train_autogan_nchw"]
 
 def read(name, ext):
     p = os.path.join(steps, f"{name}.{ext}")
@@ -177,7 +179,7 @@ L.append("")
 L.append(f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}")
 L.append(f"- GPU: {gpu}")
 L.append(f"- libtorch: {doc.get('libtorch_version', '?')} from {doc.get('libtorch_loaded_from', '?')} (torch {torch_version}; LD_LIBRARY_PATH {ldpath.split(':')[0]})")
-L.append(f"- CPU threads: {doc.get('threads', '?')}; time used: {used} s of 480")
+L.append(f"- CPU threads: {doc.get('threads', '?')}; time used: {used} s of 480; {glibc} (the binary needs glibc 2.34+)")
 L.append("")
 L.append("| step | exit | seconds |")
 L.append("|---|---|---|")
@@ -198,7 +200,7 @@ if st:
         L.append(f"  - {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['value']:.3e} (tolerance {c['tol']:.1e}) {c['note']}")
 else:
     L.append("- selftest: no result (see its output below)")
-a, b, a16 = js("train_autogan"), js("train_eager"), js("train_autogan_bf16")
+a, b, a16, anchw = js("train_autogan"), js("train_eager"), js("train_autogan_bf16"), js("train_autogan_nchw")
 if a:
     size = f"gf {a['gf_dim']}, df {a['df_dim']}, latent {a['latent_dim']}, D batch {a['batch_size']}, G batch {a['gen_batch_size']}, n_critic {a['n_critic']}, {a['steps']} steps after {a['warmup']}"
     L.append(f"- train step ({size}): autogan {a['steps_per_s']:.3f} steps/s ({a['d_images_per_s']:.0f} D images/s), "
@@ -207,6 +209,8 @@ if a:
         L.append(f"  - PyTorch eager {b['steps_per_s']:.3f} steps/s (torch {b['torch']}): ratio autogan / eager = {a['steps_per_s'] / b['steps_per_s']:.3f}")
     if a16:
         L.append(f"  - autogan bf16 autocast: {a16['steps_per_s']:.3f} steps/s ({a16['steps_per_s'] / a['steps_per_s']:.2f}x fp32)")
+    if anchw:
+        L.append(f"  - autogan with NCHW activations (AUTOGAN_CHANNELS_LAST=0): {anchw['steps_per_s']:.3f} steps/s ({anchw['steps_per_s'] / a['steps_per_s']:.2f}x channels-last)")
 i, f, i16 = js("inception_autogan"), js("inception_fidelity"), js("inception_autogan_bf16")
 if i:
     L.append(f"- Inception features ({i['images']} images of 32x32 resized to 299, batch {i['batch']}): autogan {i['images_per_s']:.1f} images/s")
@@ -236,7 +240,7 @@ print("\n".join(L[: L.index("## Raw outputs")]))
 PY
 echo "summary: $SUMMARY" >&2
 # the exit code says whether every step ran and every device check passed
-for n in doctor selftest train_autogan train_eager inception_autogan inception_fidelity search_slice train_autogan_bf16 inception_autogan_bf16; do
+for n in doctor selftest train_autogan train_eager inception_autogan inception_fidelity search_slice train_autogan_bf16 inception_autogan_bf16 train_autogan_nchw; do
     [ "$(cat "$STEPS/$n.rc" 2>/dev/null)" = 0 ] || exit 1
 done
 exit 0

@@ -1,6 +1,6 @@
 //! The run context from the global flags: device, threads, seed, quietness.
 use anyhow::{bail, Result};
-use tch::Device;
+use tch::{Device, Tensor};
 
 use crate::cli::Cli;
 
@@ -351,4 +351,61 @@ pub fn gpu_info() -> Vec<GpuInfo> {
         std::mem::forget(lib);
         out
     }
+}
+
+/// Whether convolutional activations run in channels-last (NHWC) layout: on by default (on
+/// the CPU, oneDNN then convolves without reordering every input and output; cuDNN's tensor
+/// cores prefer it too); `AUTOGAN_CHANNELS_LAST=0` turns it off. Values are the same either
+/// way up to float rounding; checkpoints and outputs do not depend on it.
+pub fn channels_last_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("AUTOGAN_CHANNELS_LAST").map_or(true, |v| v.trim() != "0"))
+}
+
+/// `x` (`[N, C, H, W]`) in channels-last layout when that is enabled (a copy, differentiable;
+/// `x` itself when it is already so laid out, not 4-d, or the layout is off). Convolutions,
+/// norms, pooling, upsampling and elementwise ops keep the layout, so converting a network's
+/// input converts the whole network.
+pub fn channels_last(x: &Tensor) -> Tensor {
+    let size = x.size();
+    if size.len() != 4 || !channels_last_enabled() {
+        return x.shallow_clone();
+    }
+    let (c, h, w) = (size[1], size[2], size[3]);
+    let strides = [h * w * c, 1, w * c, c];
+    if x.stride() == strides {
+        return x.shallow_clone();
+    }
+    let mut y = Tensor::empty_strided(size.as_slice(), strides, (x.kind(), x.device()));
+    y.copy_(x);
+    y
+}
+
+/// Run `f` with libtorch's CUDA sync debug mode at "error" (`torch.cuda.set_sync_debug_mode`):
+/// any operation in `f` that makes the host wait for the GPU (a `.item()`, a copy to the host,
+/// a blocking upload) fails. Returns what `f` returned, or the first such failure's message.
+/// Without CUDA there is nothing to forbid and `f` simply runs.
+pub fn forbid_cuda_syncs<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    // c10::cuda::warning_state()'s static WarningState: one SyncDebugMode (an int enum:
+    // 0 disabled, 1 warn, 2 error), exported by libc10_cuda as a unique symbol.
+    let lib = libloading::os::unix::Library::this();
+    // SAFETY: the symbol is the address of that int; it is only read and written here.
+    let mode: Option<*mut i32> = unsafe {
+        lib.get::<*mut i32>(b"_ZZN3c104cuda13warning_stateEvE14warning_state_\0")
+            .ok()
+            .map(|s| *s)
+    };
+    let Some(mode) = mode.filter(|_| tch::Cuda::is_available()) else {
+        return Ok(f());
+    };
+    // SAFETY: see above.
+    let prev = unsafe { std::ptr::replace(mode, 2) };
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    unsafe { std::ptr::write(mode, prev) };
+    out.map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a synchronizing operation".into())
+    })
 }

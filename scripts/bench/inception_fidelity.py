@@ -104,11 +104,12 @@ def main():
 
     fe(imgs[: a.batch])
     sync()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, a.images, a.batch):
         fe(imgs[i:i + a.batch])
     sync()
     secs = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     out = {
         "bench": "inception",
         "impl": "torch-fidelity",
@@ -118,6 +119,7 @@ def main():
         "batch": a.batch,
         "seconds": secs,
         "images_per_s": a.images / secs,
+        "cpu_seconds_per_image": cpu / a.images,
         "device": str(dev) if dev.type == "cpu" else f"cuda:{dev.index or 0}",
         "threads": torch.get_num_threads(),
         "weights": "random",

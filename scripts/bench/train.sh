@@ -53,4 +53,7 @@ a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(f"autogan        {a['steps_per_s']:.4f} steps/s  ({a['device']}, {a['threads']} threads)")
 print(f"pytorch eager  {b['steps_per_s']:.4f} steps/s  ({b['device']}, {b['threads']} threads, torch {b['torch']})")
 print(f"ratio (ours / pytorch) {a['steps_per_s'] / b['steps_per_s']:.3f}")
+print(f"CPU seconds per step   autogan {a['cpu_seconds_per_step']:.3f}, pytorch {b['cpu_seconds_per_step']:.3f}: "
+      f"ratio (pytorch / ours) {b['cpu_seconds_per_step'] / a['cpu_seconds_per_step']:.3f}")
+print(f"host syncs per step    autogan {a['host_syncs_per_step']:.3f}")
 PY

@@ -136,10 +136,11 @@ def main():
 
     run(a.warmup)
     sync()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     run(a.steps)
     sync()
     secs = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     sps = a.steps / secs
     out = {
         "bench": "train",
@@ -147,6 +148,7 @@ def main():
         "torch": torch.__version__,
         "steps_per_s": sps,
         "seconds": secs,
+        "cpu_seconds_per_step": cpu / a.steps,
         "d_images_per_s": sps * a.n_critic * a.batch_size,
         "device": str(dev) if dev.type == "cpu" else f"cuda:{dev.index or 0}",
         "threads": torch.get_num_threads(),

@@ -115,7 +115,7 @@ pub fn run(ctx: &Ctx, args: BenchCommand) -> Result<()> {
             );
             tch::manual_seed(ctx.seed as i64);
             let imgs = Tensor::randint(256, [images, 3, 32, 32], (Kind::Uint8, ctx.device));
-            let secs = time_scoring(ctx.device, scorer.as_ref(), &imgs, batch)?;
+            let (secs, cpu) = time_scoring(ctx.device, scorer.as_ref(), &imgs, batch)?;
             let v = json!({
                 "bench": "inception",
                 "impl": "autogan",
@@ -123,6 +123,7 @@ pub fn run(ctx: &Ctx, args: BenchCommand) -> Result<()> {
                 "batch": batch,
                 "seconds": secs,
                 "images_per_s": images as f64 / secs,
+                "cpu_seconds_per_image": cpu / images as f64,
                 "device": device_name(ctx.device),
                 "threads": tch::get_num_threads(),
                 "precision": precision.name(),
@@ -213,6 +214,20 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
+/// CPU time (user + system) this process has used, in seconds: on a machine shared with
+/// other work it varies far less than the wall clock.
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes one rusage struct, which we provide.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut u) != 0 {
+            return f64::NAN;
+        }
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+        t(u.ru_utime) + t(u.ru_stime)
+    }
+}
+
 /// Wait for everything queued on `d`.
 pub fn sync(d: Device) {
     if let Device::Cuda(i) = d {
@@ -220,13 +235,18 @@ pub fn sync(d: Device) {
     }
 }
 
-/// Seconds to compute the features and logits of `imgs` in batches of `batch`, after one
-/// untimed batch.
-fn time_scoring(device: Device, scorer: &dyn Scorer, imgs: &Tensor, batch: i64) -> Result<f64> {
+/// Seconds (wall, CPU) to compute the features and logits of `imgs` in batches of `batch`,
+/// after one untimed batch.
+fn time_scoring(
+    device: Device,
+    scorer: &dyn Scorer,
+    imgs: &Tensor,
+    batch: i64,
+) -> Result<(f64, f64)> {
     let n = imgs.size()[0];
     let _ = scorer.features_and_logits(&imgs.narrow(0, 0, batch.min(n)))?;
     sync(device);
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     let mut acc = Accumulator::new(false, false);
     score_stream(
         &mut acc,
@@ -237,7 +257,7 @@ fn time_scoring(device: Device, scorer: &dyn Scorer, imgs: &Tensor, batch: i64) 
         |_| {},
     )?;
     sync(device);
-    Ok(t0.elapsed().as_secs_f64())
+    Ok((t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0))
 }
 
 /// Build a trainer for `cfg`, run `warmup` steps, time `steps` steps reading the losses back
@@ -272,10 +292,11 @@ fn train(
     run(warmup, &mut tr)?;
     sync(ctx.device);
     let syncs0 = crate::device::host_syncs();
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     run(steps, &mut tr)?;
     sync(ctx.device);
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let syncs = crate::device::host_syncs() - syncs0;
     let sps = steps as f64 / secs;
     Ok(json!({
@@ -283,6 +304,7 @@ fn train(
         "impl": "autogan",
         "steps_per_s": sps,
         "seconds": secs,
+        "cpu_seconds_per_step": cpu / steps as f64,
         "d_images_per_s": sps * (cfg.n_critic as f64) * cfg.batch_size as f64,
         "host_syncs_per_step": syncs as f64 / steps as f64,
         "read_every": read_every,

@@ -25,6 +25,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
         "gpus": gpus,
         "cudnn_benchmark": matches!(ctx.device, tch::Device::Cuda(_)),
         "bf16_autocast": crate::device::bf16_available().is_ok(),
+        "channels_last": crate::device::channels_last_enabled(),
         "cudnn_available": tch::Cuda::cudnn_is_available(),
         "device": format!("{:?}", ctx.device),
         "threads": tch::get_num_threads(),
@@ -88,6 +89,14 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
         match crate::device::bf16_available() {
             Ok(()) => "available (--precision bf16)".to_string(),
             Err(e) => format!("not available ({e})"),
+        }
+    );
+    println!(
+        "conv layout        {}",
+        if crate::device::channels_last_enabled() {
+            "channels-last (AUTOGAN_CHANNELS_LAST=0 for NCHW)"
+        } else {
+            "NCHW (AUTOGAN_CHANNELS_LAST=0)"
         }
     );
     println!("device             {}", s("device"));

@@ -23,37 +23,38 @@ pub const FEATURE_DIM: i64 = 2048;
 pub const NUM_CLASSES: i64 = 1008;
 const BN_EPS: f64 = 1e-3;
 
-/// Conv (no bias) -> batch norm (eval mode, eps 1e-3) -> ReLU.
+/// Conv (no bias) -> batch norm (eval mode, eps 1e-3) -> ReLU, run as one convolution with
+/// the batch norm folded into its weight and bias (`w * s`, `beta - mean * s` with
+/// `s = gamma / sqrt(var + eps)` per output channel, computed in float64): the same function
+/// up to float rounding, one pass over the activations fewer.
 struct BasicConv {
     weight: Tensor,
-    bn_weight: Tensor,
-    bn_bias: Tensor,
-    running_mean: Tensor,
-    running_var: Tensor,
+    bias: Tensor,
     stride: [i64; 2],
     padding: [i64; 2],
 }
 
 impl BasicConv {
+    fn folded(weight: &Tensor, bn: [&Tensor; 4], stride: [i64; 2], padding: [i64; 2]) -> BasicConv {
+        let [gamma, beta, mean, var] = bn.map(|t| t.to_kind(Kind::Double));
+        let scale = gamma / (var + BN_EPS).sqrt();
+        let w = (weight.to_kind(Kind::Double) * scale.view([-1, 1, 1, 1])).to_kind(Kind::Float);
+        BasicConv {
+            weight: crate::device::channels_last(&w),
+            bias: (beta - mean * scale).to_kind(Kind::Float),
+            stride,
+            padding,
+        }
+    }
+
     fn forward(&self, x: &Tensor) -> Tensor {
-        let y = x.conv2d(
+        x.conv2d(
             &self.weight,
-            None::<Tensor>,
+            Some(&self.bias),
             self.stride,
             self.padding,
             [1, 1],
             1,
-        );
-        Tensor::batch_norm(
-            &y,
-            Some(&self.bn_weight),
-            Some(&self.bn_bias),
-            Some(&self.running_mean),
-            Some(&self.running_var),
-            false,
-            0.0,
-            BN_EPS,
-            true,
         )
         .relu()
     }
@@ -121,15 +122,19 @@ impl Loader {
         pad: (i64, i64),
     ) -> BasicConv {
         let c = [cout];
-        BasicConv {
-            weight: self.take(&format!("{prefix}.conv.weight"), &[cout, cin, k.0, k.1]),
-            bn_weight: self.take(&format!("{prefix}.bn.weight"), &c),
-            bn_bias: self.take(&format!("{prefix}.bn.bias"), &c),
-            running_mean: self.take(&format!("{prefix}.bn.running_mean"), &c),
-            running_var: self.take(&format!("{prefix}.bn.running_var"), &c),
-            stride: [stride, stride],
-            padding: [pad.0, pad.1],
-        }
+        let weight = self.take(&format!("{prefix}.conv.weight"), &[cout, cin, k.0, k.1]);
+        let bn = [
+            self.take(&format!("{prefix}.bn.weight"), &c),
+            self.take(&format!("{prefix}.bn.bias"), &c),
+            self.take(&format!("{prefix}.bn.running_mean"), &c),
+            self.take(&format!("{prefix}.bn.running_var"), &c),
+        ];
+        BasicConv::folded(
+            &weight,
+            [&bn[0], &bn[1], &bn[2], &bn[3]],
+            [stride, stride],
+            [pad.0, pad.1],
+        )
     }
 
     /// A 1x1 conv.
@@ -485,7 +490,7 @@ impl Inception {
             );
         }
         let _guard = tch::no_grad_guard();
-        let x = x.to_device(self.device);
+        let x = crate::device::channels_last(&x.to_device(self.device));
         let mut h = chain(&self.stem, &x);
         h = max_pool_3s2(&h);
         h = max_pool_3s2(&chain(&self.stem2, &h));

@@ -134,7 +134,9 @@ impl Discriminator {
     /// `[block1, block2, block3][..=stage]`, then block4, then the head. At stage s the
     /// images are `8 * 2^s` pixels wide in the search (H, W divisible by 2^(min(s,1)+1)).
     pub fn forward_stage(&self, x: &Tensor, train: bool, stage: usize) -> Tensor {
-        let mut h = self.block1.forward_t(x, train);
+        let mut h = self
+            .block1
+            .forward_t(&crate::device::channels_last(x), train);
         if stage >= 1 {
             h = self.block2.forward_t(&h, train);
         }

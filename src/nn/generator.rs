@@ -291,7 +291,8 @@ impl ModuleT for Generator {
     fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
         let n = z.size()[0];
         let bw = self.cfg.bottom_width;
-        let mut h = self.l1.forward(z).view([n, self.cfg.gf_dim, bw, bw]);
+        let h = self.l1.forward(z).view([n, self.cfg.gf_dim, bw, bw]);
+        let mut h = crate::device::channels_last(&h);
         let mut skips: Vec<Tensor> = Vec::with_capacity(self.cells.len());
         for cell in &self.cells {
             let (out, skip) = cell.forward_t(&h, &skips, train);

@@ -377,7 +377,8 @@ impl SuperGenerator {
         );
         let n = z.size()[0];
         let bw = self.cfg.bottom_width;
-        let mut h = self.l1.forward(z).view([n, self.cfg.gf_dim, bw, bw]);
+        let h = self.l1.forward(z).view([n, self.cfg.gf_dim, bw, bw]);
+        let mut h = crate::device::channels_last(&h);
         let mut skips: Vec<Tensor> = Vec::with_capacity(n_cells);
         for (cell, ops) in arch.cells.iter().zip(&self.cells) {
             let (out, skip) = ops.forward_t(&h, cell, &skips, train);
