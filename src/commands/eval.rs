@@ -304,9 +304,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         "inception" => Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?),
         "classifier" => {
             let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
-            Box::new(crate::metrics::classifier::load_or_train(
-                &spec, ctx.device, ctx.quiet,
-            )?)
+            Box::new(super::scoring::classifier(&spec, ctx.device, ctx.quiet)?)
         }
         other => bail!("--scorer '{other}' is not known: use inception or classifier"),
     };
