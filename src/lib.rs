@@ -2,10 +2,12 @@
 pub mod arch;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod gan;
+pub mod launch;
 pub mod metrics;
 pub mod nn;
 pub mod paths;

@@ -26,5 +26,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scorer(a) => commands::scorer::run(&ctx, a),
         Command::Doctor(a) => commands::doctor::run(&ctx, a),
         Command::Bench(a) => commands::bench::run(&ctx, a),
+        Command::Compare(a) => commands::compare::run(&ctx, a),
     }
 }
