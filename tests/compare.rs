@@ -479,3 +479,58 @@ fn bad_plans_are_refused_before_anything_is_written() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a comparison directory"));
 }
+
+#[test]
+fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
+    let root = tmp("compare-dry");
+    let out = root.join("cmp");
+    let o = autogan(
+        &root,
+        &[
+            "--seed",
+            "7",
+            "compare",
+            "--seeds",
+            "2",
+            "--random",
+            "3",
+            "--paper",
+            "b",
+            "--train-steps",
+            "5",
+            "--train-args",
+            "--gf-dim 8",
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    // 2 searches (seeds 7 and 8), then 3 random + 1 paper trainings, each with its evaluation.
+    assert_eq!(lines.len(), 2 + 4 * 2, "{text}");
+    assert!(lines[0].contains("--seed 7") && lines[0].contains(" search --preset quick"));
+    assert!(lines[1].contains("--seed 8") && !lines[1].contains("--strategy"));
+    let train: Vec<&&str> = lines.iter().filter(|l| l.contains(" train ")).collect();
+    assert_eq!(train.len(), 4);
+    for l in &train {
+        assert!(
+            l.contains("--seed 7") && l.contains("--steps 5") && l.ends_with("--gf-dim 8"),
+            "{l}"
+        );
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("eval ") && l.contains("eval-classifier.json")));
+    // The plan is written, with its random architectures; nothing ran.
+    let cfg = read(&out.join("config.json"));
+    assert_eq!(cfg["plan"]["random_archs"].as_array().unwrap().len(), 3);
+    let want: Vec<Vec<i64>> = compare::random_archs(3, 7)
+        .iter()
+        .map(|a| a.to_vector())
+        .collect();
+    assert_eq!(cfg["plan"]["random_archs"], json!(want));
+    assert!(out.join("archs/paper-b.json").is_file());
+    assert!(!out.join("search").exists() && !out.join("train").exists());
+}
