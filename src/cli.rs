@@ -63,6 +63,8 @@ pub enum Command {
     /// Check the device against the CPU: models' outputs, Adam, a short train and search
     #[command(hide = true)]
     Selftest(SelftestArgs),
+    /// Searches per strategy vs random and the paper's architectures, trained and scored alike
+    Compare(CompareArgs),
 }
 
 /// Data set selection shared by every command that reads data.
@@ -459,6 +461,55 @@ pub enum ScorerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Search strategies to compare, e.g. reinforce,evolution (each run with --seeds seeds)
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<String>>,
+    /// Searches per strategy (seeds --seed, --seed + 1, ...)
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Random architectures (uniform over the search space, drawn from --seed)
+    #[arg(long)]
+    pub random: Option<usize>,
+    /// The paper's architectures to train too: some of a,b,c, or none
+    #[arg(long, value_delimiter = ',')]
+    pub paper: Option<Vec<String>>,
+    /// G steps of every training (found, random and paper architectures alike)
+    #[arg(long)]
+    pub train_steps: Option<u64>,
+    /// Preset of the searches and trainings (default quick)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Generated images per evaluation
+    #[arg(long)]
+    pub eval_images: Option<usize>,
+    /// Architectures of each search's top-K to train, for the rank correlation (default 3)
+    #[arg(long)]
+    pub topk_train: Option<usize>,
+    /// Extra flags for every search, in one string, e.g. "--iterations 30 --ctrl-steps 10"
+    #[arg(long, allow_hyphen_values = true)]
+    pub search_args: Option<String>,
+    /// Extra flags for every training, in one string, e.g. "--gf-dim 64 --df-dim 64"
+    #[arg(long, allow_hyphen_values = true)]
+    pub train_args: Option<String>,
+    /// Comparison directory (default runs/compare-<timestamp>)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue a comparison: run only the jobs that have not finished
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Write the plan (or read it with --resume) and print the jobs that would run now, without
+    /// running them (the trainings of found architectures follow their searches)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the results as JSON (compare.json) instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

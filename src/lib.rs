@@ -2,6 +2,7 @@
 pub mod arch;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;

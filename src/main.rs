@@ -33,5 +33,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => commands::report::run(&ctx, a),
         Command::Bench(a) => commands::bench::run(&ctx, a),
         Command::Selftest(a) => commands::selftest::run(&ctx, a),
+        Command::Compare(a) => commands::compare::run(&ctx, a),
     }
 }

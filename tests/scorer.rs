@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
 use autogan::data::{self, DataSpec, Dataset};
 use autogan::metrics::classifier::{
-    self, ClassifierConfig, ClassifierScorer, TrainReport, FEATURE_DIM, INPUT_SIZE,
+    self, ClassifierConfig, ClassifierScorer, TrainEvent, TrainReport, FEATURE_DIM, INPUT_SIZE,
 };
 use autogan::metrics::{frechet_distance, Accumulator, Scorer};
 use tch::{Device, Kind, Tensor};
@@ -148,6 +148,18 @@ fn trained_classifier_beats_chance_on_heldout_shapes() {
         rep.heldout_acc
     );
     assert_eq!(sc.info().heldout_acc, Some(rep.heldout_acc));
+    // Real images score between 1 and the number of classes, and close to the training images.
+    let (is, is_std) = rep.heldout_is;
+    assert!(
+        is > 1.0 && is <= 3.0 + 1e-9 && is_std >= 0.0,
+        "{:?}",
+        rep.heldout_is
+    );
+    assert!(
+        rep.heldout_fid.is_finite() && rep.heldout_fid >= 0.0,
+        "{}",
+        rep.heldout_fid
+    );
     // Images from another seed of the set are classified about as well.
     let (x, y) = unseen(500);
     let acc = sc.accuracy(&x, &y).unwrap();
@@ -300,7 +312,7 @@ fn unlabelled_or_single_class_sets_are_refused() {
     let dir = scratch("unlabelled-folder");
     write_folder(&dir, 3, false);
     let spec = DataSpec::named(Some(dir.to_str().unwrap()), None);
-    let err = classifier::load_or_train(&spec, Device::Cpu, true).unwrap_err();
+    let err = classifier::load_or_train(&spec, Device::Cpu, &mut |_| {}).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("needs labelled data"), "{msg}");
     assert!(msg.contains("--scorer inception"), "{msg}");
@@ -333,13 +345,44 @@ fn load_or_train_caches_per_dataset() {
     );
 
     let path = classifier::cache_path(&spec_a).unwrap();
-    assert_eq!(path, home.join("scorers").join(format!("{ka}.safetensors")));
-    let first = classifier::load_or_train(&spec_a, Device::Cpu, true).unwrap();
+    assert_eq!(
+        path,
+        home.join("scorers")
+            .join(format!("{ka}.v{}.safetensors", classifier::FORMAT_VERSION))
+    );
+    let mut events = Vec::new();
+    let first = classifier::load_or_train(&spec_a, Device::Cpu, &mut |e| events.push(e)).unwrap();
     assert!(path.is_file(), "no cache file at {}", path.display());
+    // Progress is reported through the callback: what is trained where, steps, every epoch,
+    // and where it was saved.
+    let epochs = ClassifierConfig::default().epochs;
+    assert!(
+        matches!(&events[0], TrainEvent::Caching { path: p, epochs: e, .. } if *p == path && *e == epochs),
+        "{:?}",
+        events.first()
+    );
+    assert!(
+        matches!(events[1], TrainEvent::Start { .. }),
+        "{:?}",
+        events[1]
+    );
+    let n_epochs = events
+        .iter()
+        .filter(|e| matches!(e, TrainEvent::Epoch { .. }))
+        .count();
+    assert_eq!(n_epochs, epochs);
+    assert!(events.iter().any(|e| matches!(e, TrainEvent::Step { .. })));
+    assert!(
+        matches!(events.last(), Some(TrainEvent::Saved { path: p, .. }) if *p == path),
+        "{:?}",
+        events.last()
+    );
     assert_eq!(first.num_classes(), 2);
     assert_eq!(first.info().key, ka);
     let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
-    let second = classifier::load_or_train(&spec_a, Device::Cpu, true).unwrap();
+    let mut again = 0;
+    let second = classifier::load_or_train(&spec_a, Device::Cpu, &mut |_| again += 1).unwrap();
+    assert_eq!(again, 0, "a cached scorer reports no training");
     assert_eq!(
         std::fs::metadata(&path).unwrap().modified().unwrap(),
         modified,
@@ -353,13 +396,13 @@ fn load_or_train_caches_per_dataset() {
     std::fs::copy(&path, &path_b).unwrap();
     let err = format!(
         "{:#}",
-        classifier::load_or_train(&spec_b, Device::Cpu, true).unwrap_err()
+        classifier::load_or_train(&spec_b, Device::Cpu, &mut |_| {}).unwrap_err()
     );
     assert!(err.contains(&path_b.display().to_string()), "{err}");
     std::fs::write(&path, b"garbage").unwrap();
     let err = format!(
         "{:#}",
-        classifier::load_or_train(&spec_a, Device::Cpu, true).unwrap_err()
+        classifier::load_or_train(&spec_a, Device::Cpu, &mut |_| {}).unwrap_err()
     );
     assert!(err.contains(&path.display().to_string()), "{err}");
 }
@@ -381,4 +424,36 @@ fn training_is_deterministic_for_a_seed() {
     assert_eq!(ra.heldout_acc, rb.heldout_acc);
     let (x, _) = unseen(16);
     assert!(logits(&a, &x).equal(&logits(&b, &x)));
+}
+
+/// DESIGN: `metrics/` does no terminal I/O; the classifier's training reports through its
+/// callback and the commands draw bars and lines.
+#[test]
+fn metrics_modules_print_nothing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics");
+    let mut files = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("rs") {
+            continue;
+        }
+        files += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        for bad in [
+            "println!",
+            "print!(",
+            "eprint",
+            "indicatif",
+            "crate::progress",
+            "stderr()",
+            "stdout()",
+        ] {
+            assert!(
+                !text.contains(bad),
+                "{} uses {bad}: report through a callback and let the command print",
+                path.display()
+            );
+        }
+    }
+    assert!(files >= 5, "src/metrics has only {files} .rs files");
 }

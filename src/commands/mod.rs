@@ -1,6 +1,7 @@
 //! One thin file per subcommand: read input, call the library, write output.
 pub mod arch;
 pub mod bench;
+pub mod compare;
 pub mod data;
 pub mod doctor;
 pub mod eval;

@@ -4,8 +4,12 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use tch::Device;
 
+use indicatif::ProgressBar;
+
 use crate::data::DataSpec;
-use crate::metrics::{ClassifierScorer, InceptionScorer, Protocol, Scorer, ScorerKind};
+use crate::metrics::classifier::{self, ClassifierScorer, TrainEvent};
+use crate::metrics::{InceptionScorer, Protocol, Scorer, ScorerKind};
+use crate::progress;
 
 /// The scorer `kind` for data set `spec`, Inception with the TF protocol. `auto` takes
 /// Inception for natural-image data sets (cifar10, stl10, folders) when its weights are
@@ -56,7 +60,8 @@ pub fn classifier(spec: &DataSpec, device: Device, quiet: bool) -> Result<Classi
     if !path.exists() {
         check_cache_writable(&path)?;
     }
-    crate::metrics::classifier::load_or_train(spec, device, quiet)
+    let mut p = ScorerProgress::new(quiet);
+    classifier::load_or_train(spec, device, &mut |e| p.on(e))
 }
 
 /// Fail early when the scorer cache file `path` could not be written.
@@ -68,5 +73,83 @@ pub fn check_cache_writable(path: &Path) -> Result<()> {
             "set AUTOGAN_HOME to a folder you can write (the scorer is trained once and kept there)",
         ),
         None => Ok(()),
+    }
+}
+
+/// Draws the `TrainEvent`s of a classifier scorer's training: a bar over its steps, a line per
+/// epoch, and where the scorer went.
+pub struct ScorerProgress {
+    pb: ProgressBar,
+    quiet: bool,
+}
+
+impl ScorerProgress {
+    pub fn new(quiet: bool) -> ScorerProgress {
+        ScorerProgress {
+            pb: progress::bar(0, "classifier scorer", quiet),
+            quiet,
+        }
+    }
+
+    fn log(&self, line: &str) {
+        progress::log(&self.pb, self.quiet, line);
+    }
+
+    pub fn on(&mut self, e: TrainEvent) {
+        match e {
+            TrainEvent::Caching {
+                dataset,
+                path,
+                epochs,
+            } => self.log(&format!(
+                "classifier scorer: none cached for {dataset} at {}; training one ({epochs} \
+                 epochs, once per machine)",
+                path.display()
+            )),
+            TrainEvent::Start {
+                total_steps,
+                n_train,
+                n_heldout,
+            } => {
+                self.pb.set_length(total_steps);
+                self.log(&format!(
+                    "classifier scorer: training on {n_train} images, {n_heldout} held out"
+                ));
+            }
+            TrainEvent::Step { loss, .. } => {
+                self.pb.inc(1);
+                self.pb.set_message(format!("loss {loss:.3}"));
+            }
+            TrainEvent::Epoch {
+                epoch,
+                epochs,
+                train_acc,
+                heldout_acc,
+            } => self.log(&format!(
+                "classifier scorer: epoch {epoch}/{epochs}: train accuracy {train_acc:.4}, \
+                 held-out accuracy {heldout_acc:.4}"
+            )),
+            TrainEvent::Saved {
+                dataset,
+                path,
+                report,
+            } => {
+                self.pb.finish_and_clear();
+                self.log(&format!(
+                    "classifier scorer: held-out accuracy {:.4} on {} images of {dataset} \
+                     ({:.0} s); saved to {}",
+                    report.heldout_acc,
+                    report.n_heldout,
+                    report.seconds,
+                    path.display()
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for ScorerProgress {
+    fn drop(&mut self) {
+        self.pb.finish_and_clear();
     }
 }

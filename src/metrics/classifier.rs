@@ -3,9 +3,9 @@
 //! (issue 4, section 4). It needs no download, so search and eval run on a fresh machine.
 //!
 //! This module owns the network (`ClassifierScorer`, a `Scorer` named `classifier`), its
-//! training (`train_classifier`) and its cache file (`paths::home()/scorers/<key>.safetensors`,
-//! `load_or_train`). The cache is the one piece of file I/O here, besides the progress lines of
-//! `load_or_train`; `train_classifier` itself reports through a callback and prints nothing.
+//! training (`train_classifier`) and its cache file (`paths::home()/scorers/<key>.v<version>.safetensors`,
+//! `load_or_train`). The cache is the one piece of file I/O here; progress goes to a callback
+//! (`TrainEvent`) and the commands draw it: nothing here prints.
 //!
 //! Tensor contract: the scorer takes uint8 `[B, 3, H, W]` images (values 0..=255, any H and W,
 //! any device), resizes them to `INPUT_SIZE` x `INPUT_SIZE` (bilinear, align_corners = false,
@@ -26,7 +26,7 @@ use std::time::Instant;
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-use super::{check_images, Scorer};
+use super::{check_images, frechet_distance, Accumulator, Scorer, IS_SPLITS};
 use crate::data::{self, DataSpec, Dataset, SplitMix64};
 
 /// The scorer's name in reports and result keys (`"scorer": "classifier"`).
@@ -40,7 +40,9 @@ const WIDTHS: [i64; 4] = [32, 64, 128, 256];
 /// `format` in the cache file's metadata.
 pub const FORMAT: &str = "autogan-classifier-scorer";
 /// `format_version` in the cache file's metadata; a file of another version is refused.
-pub const FORMAT_VERSION: &str = "1";
+/// Version 2: trained longer (10 epochs of batch 64 at peak lr 2e-3 instead of 3 of batch 32
+/// at 1e-3); a version-1 file is never read for it (the cache file name carries the version).
+pub const FORMAT_VERSION: &str = "2";
 /// Images per forward pass when scoring or measuring accuracy.
 const EVAL_CHUNK: i64 = 500;
 /// The epoch number given to `data::permutation` for the held-out split (the training epochs
@@ -74,11 +76,13 @@ pub struct ClassifierConfig {
 }
 
 impl Default for ClassifierConfig {
+    /// The setting of the cached scorers: on the built-in set (18,000 training images) it
+    /// reaches a held-out accuracy of about 0.98 (3 epochs of batch 32 at 1e-3 gave 0.61).
     fn default() -> ClassifierConfig {
         ClassifierConfig {
-            epochs: 3,
-            batch_size: 32,
-            lr: 1e-3,
+            epochs: 10,
+            batch_size: 64,
+            lr: 2e-3,
             weight_decay: 5e-4,
             heldout_fraction: 0.1,
             seed: 0,
@@ -97,6 +101,13 @@ pub struct TrainReport {
     pub heldout_acc: f64,
     /// Held-out accuracy of the same images shrunk to 8x8 and 16x16 first: (size, accuracy).
     pub heldout_acc_low_res: Vec<(i64, f64)>,
+    /// Classifier IS of the held-out images (mean and std over `IS_SPLITS` splits, or over as
+    /// many splits as there are images when fewer): what real images score, near the number
+    /// of classes when the classifier is good.
+    pub heldout_is: (f64, f64),
+    /// Classifier FID between the held-out images and the training images: the floor of a
+    /// perfect generator at this sample size.
+    pub heldout_fid: f64,
     pub epochs: usize,
     pub n_train: usize,
     pub n_heldout: usize,
@@ -104,9 +115,15 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
-/// Progress of a training, for bars and log lines.
-#[derive(Debug, Clone, Copy)]
+/// Progress of a training, for the bars and log lines that commands draw.
+#[derive(Debug, Clone)]
 pub enum TrainEvent {
+    /// `train_and_save` is about to train the scorer of `dataset`, to be cached at `path`.
+    Caching {
+        dataset: String,
+        path: PathBuf,
+        epochs: usize,
+    },
     /// Before the first step.
     Start {
         total_steps: u64,
@@ -121,6 +138,12 @@ pub enum TrainEvent {
         epochs: usize,
         train_acc: f64,
         heldout_acc: f64,
+    },
+    /// `train_and_save` wrote the trained scorer of `dataset` to `path`.
+    Saved {
+        dataset: String,
+        path: PathBuf,
+        report: TrainReport,
     },
 }
 
@@ -569,6 +592,7 @@ pub fn train_classifier(
         let small = data::resize_u8(&held.images, s);
         low_res.push((s, sc.accuracy(&small, &held_labels)?));
     }
+    let (heldout_is, heldout_fid) = real_scores(&sc, &held.images, &train.images)?;
     let mut sc = sc;
     sc.info.dataset = ds.name.clone();
     sc.info.heldout_acc = Some(heldout_acc);
@@ -576,12 +600,35 @@ pub fn train_classifier(
         train_acc,
         heldout_acc,
         heldout_acc_low_res: low_res,
+        heldout_is,
+        heldout_fid,
         epochs: cfg.epochs,
         n_train,
         n_heldout: n_held,
         seconds: t0.elapsed().as_secs_f64(),
     };
     Ok((sc, report))
+}
+
+/// (IS mean, IS std) of the uint8 images `held` and the FID between them and `train`, under
+/// the scorer `sc`.
+fn real_scores(sc: &ClassifierScorer, held: &Tensor, train: &Tensor) -> Result<((f64, f64), f64)> {
+    let mut a = Accumulator::new(true, true);
+    for chunk in held.split(EVAL_CHUNK, 0) {
+        a.add_images(sc, &chunk)?;
+    }
+    let mut b = Accumulator::new(false, true);
+    for chunk in train.split(EVAL_CHUNK, 0) {
+        b.add_images(sc, &chunk)?;
+    }
+    let n = held.size()[0];
+    let is = a.inception_score(IS_SPLITS.min(n))?;
+    let fid = if n >= 2 && train.size()[0] >= 2 {
+        frechet_distance(&a.stats()?, &b.stats()?)?
+    } else {
+        f64::NAN
+    };
+    Ok(((is.mean, is.std), fid))
 }
 
 /// Training augmentation of float `[B, 3, 32, 32]` images in 0..=255: random horizontal flips
@@ -647,11 +694,14 @@ pub fn dataset_key(spec: &DataSpec) -> Result<String> {
     Ok(format!("folder-{base}-{h:016x}"))
 }
 
-/// The cache file of a data set's scorer: `paths::home()/scorers/<dataset_key>.safetensors`.
+/// The cache file of a data set's scorer:
+/// `paths::home()/scorers/<dataset_key>.v<FORMAT_VERSION>.safetensors`, so that a scorer of an
+/// older version is never taken for the current one (it is trained again instead).
 pub fn cache_path(spec: &DataSpec) -> Result<PathBuf> {
-    Ok(crate::paths::home()
-        .join("scorers")
-        .join(format!("{}.safetensors", dataset_key(spec)?)))
+    Ok(crate::paths::home().join("scorers").join(format!(
+        "{}.v{FORMAT_VERSION}.safetensors",
+        dataset_key(spec)?
+    )))
 }
 
 /// What the scorer of a data set is trained on, whatever `spec` asks for the run: the train
@@ -670,67 +720,45 @@ pub fn training_spec(spec: &DataSpec) -> DataSpec {
 }
 
 /// Train the scorer of `spec`'s data set (see `training_spec`) with `cfg` and write it to its
-/// cache file. Shows a progress bar (or log lines) on stderr unless `quiet`.
+/// cache file. `progress` receives `TrainEvent::Caching` first, then the training's events,
+/// then `TrainEvent::Saved`; nothing is printed here.
 pub fn train_and_save(
     spec: &DataSpec,
     cfg: &ClassifierConfig,
     device: Device,
-    quiet: bool,
+    progress: &mut dyn FnMut(TrainEvent),
 ) -> Result<(ClassifierScorer, TrainReport, PathBuf)> {
     let key = dataset_key(spec)?;
     let path = cache_path(spec)?;
     let ds = data::load(&training_spec(spec))?;
     // Fail before spending time when the set cannot be used.
     require_labelled(&ds)?;
-    let pb = crate::progress::bar(0, "classifier scorer", quiet);
-    let mut on_event = |e: TrainEvent| {
-        match e {
-        TrainEvent::Start {
-            total_steps,
-            n_train,
-            n_heldout,
-        } => {
-            pb.set_length(total_steps);
-            crate::progress::log(
-                &pb,
-                quiet,
-                &format!(
-                    "classifier scorer: training on {} ({n_train} images, {n_heldout} held out), {} epochs",
-                    ds.name, cfg.epochs
-                ),
-            );
-        }
-        TrainEvent::Step { loss, .. } => {
-            pb.inc(1);
-            pb.set_message(format!("loss {loss:.3}"));
-        }
-        TrainEvent::Epoch {
-            epoch,
-            epochs,
-            train_acc,
-            heldout_acc,
-        } => crate::progress::log(
-            &pb,
-            quiet,
-            &format!(
-                "classifier scorer: epoch {epoch}/{epochs}: train accuracy {train_acc:.4}, held-out accuracy {heldout_acc:.4}"
-            ),
-        ),
-    }
-    };
-    let (mut sc, report) = train_classifier(&ds, cfg, device, &mut on_event)?;
-    pb.finish_and_clear();
+    progress(TrainEvent::Caching {
+        dataset: spec.display_name(),
+        path: path.clone(),
+        epochs: cfg.epochs,
+    });
+    let (mut sc, report) = train_classifier(&ds, cfg, device, progress)?;
     sc.info.dataset = spec.display_name();
     sc.info.key = key;
     sc.save(&path)?;
+    progress(TrainEvent::Saved {
+        dataset: spec.display_name(),
+        path: path.clone(),
+        report: report.clone(),
+    });
     Ok((sc, report, path))
 }
 
 /// The classifier scorer of `spec`'s data set: read from its cache file when there is one,
-/// else trained with the default `ClassifierConfig` and saved there (printing the held-out
-/// accuracy on stderr unless `quiet`). A cache file that cannot be read, or that was written
-/// for another data set, is an error that names it and says how to rewrite it.
-pub fn load_or_train(spec: &DataSpec, device: Device, quiet: bool) -> Result<ClassifierScorer> {
+/// else trained with the default `ClassifierConfig` and saved there (`progress` then receives
+/// the events of `train_and_save`). A cache file that cannot be read, or that was written for
+/// another data set, is an error that names it and says how to rewrite it.
+pub fn load_or_train(
+    spec: &DataSpec,
+    device: Device,
+    progress: &mut dyn FnMut(TrainEvent),
+) -> Result<ClassifierScorer> {
     let path = cache_path(spec)?;
     if path.exists() {
         let sc = ClassifierScorer::load(&path, device)?;
@@ -747,23 +775,6 @@ pub fn load_or_train(spec: &DataSpec, device: Device, quiet: bool) -> Result<Cla
         }
         return Ok(sc);
     }
-    if !quiet {
-        eprintln!(
-            "classifier scorer: no cached scorer for {} at {}; training one (once)",
-            spec.display_name(),
-            path.display()
-        );
-    }
-    let (sc, report, path) = train_and_save(spec, &ClassifierConfig::default(), device, quiet)?;
-    if !quiet {
-        eprintln!(
-            "classifier scorer: held-out accuracy {:.4} on {} images of {} ({:.0} s); saved to {}",
-            report.heldout_acc,
-            report.n_heldout,
-            spec.display_name(),
-            report.seconds,
-            path.display()
-        );
-    }
+    let (sc, _, _) = train_and_save(spec, &ClassifierConfig::default(), device, progress)?;
     Ok(sc)
 }

@@ -1,0 +1,536 @@
+//! `autogan compare`: its statistics against SciPy (Welch's one-sided t-test, the Student-t
+//! distribution function, the regularised incomplete beta function, Kendall's tau-b), the
+//! random architectures, and a tiny comparison end to end (one search, two random
+//! architectures, the paper's arch a, a few steps each) that is then resumed.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use autogan::compare::{self, stats};
+use autogan::data::SplitMix64;
+use serde_json::{json, Value};
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + b.abs())
+}
+
+/// Values that need no reference: closed forms of special cases.
+#[test]
+fn statistics_match_closed_forms() {
+    // I_x(1, 1) = x; I_x(a, 1) = x^a; I_x(1, b) = 1 - (1 - x)^b.
+    for x in [0.0, 0.01, 0.3, 0.5, 0.77, 1.0] {
+        assert!(close(stats::inc_beta(1.0, 1.0, x), x, 1e-13), "I_{x}(1,1)");
+        assert!(close(stats::inc_beta(3.5, 1.0, x), x.powf(3.5), 1e-12));
+        assert!(close(
+            stats::inc_beta(1.0, 2.5, x),
+            1.0 - (1.0 - x).powf(2.5),
+            1e-12
+        ));
+    }
+    // One degree of freedom is the Cauchy distribution; two have a closed form too.
+    for t in [-20.0, -1.5, -0.2, 0.0, 0.4, 3.0, 50.0] {
+        let cauchy = 0.5 + f64::atan(t) / std::f64::consts::PI;
+        assert!(close(stats::student_t_cdf(t, 1.0), cauchy, 1e-12), "t={t}");
+        let two = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
+        assert!(close(stats::student_t_cdf(t, 2.0), two, 1e-12), "t={t}");
+    }
+    // ln Gamma at integers and at 1/2.
+    assert!(close(stats::ln_gamma(5.0), 24f64.ln(), 1e-13));
+    assert!(close(
+        stats::ln_gamma(0.5),
+        std::f64::consts::PI.sqrt().ln(),
+        1e-13
+    ));
+    // Mean, sample std.
+    assert_eq!(stats::mean(&[1.0, 2.0, 6.0]), Some(3.0));
+    assert!(close(
+        stats::std_dev(&[1.0, 2.0, 6.0]).unwrap(),
+        7f64.sqrt(),
+        1e-14
+    ));
+    assert_eq!(stats::std_dev(&[1.0]), None);
+    // A test needs two values per group and some spread.
+    assert!(stats::welch_greater(&[1.0], &[1.0, 2.0]).is_none());
+    assert!(stats::welch_greater(&[1.0, 1.0], &[2.0, 2.0]).is_none());
+    let w = stats::welch_greater(&[5.0, 6.0, 7.0], &[1.0, 2.0, 3.0]).unwrap();
+    assert!(w.t > 0.0 && w.p < 0.01, "{w:?}");
+    let w = stats::welch_greater(&[1.0, 2.0, 3.0], &[5.0, 6.0, 7.0]).unwrap();
+    assert!(w.p > 0.99, "{w:?}");
+    // Kendall: same order 1, reversed -1, constant undefined.
+    assert_eq!(
+        stats::kendall_tau(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]),
+        Some(1.0)
+    );
+    assert_eq!(
+        stats::kendall_tau(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]),
+        Some(-1.0)
+    );
+    assert_eq!(stats::kendall_tau(&[1.0, 1.0, 1.0], &[3.0, 2.0, 1.0]), None);
+    assert_eq!(stats::kendall_tau(&[1.0], &[3.0]), None);
+}
+
+/// Seeded samples of sizes 2..12 with various shifts and spreads, for the SciPy comparison.
+fn samples() -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut rng = SplitMix64::new(2024);
+    let mut v = Vec::new();
+    for k in 0..24usize {
+        let na = 2 + k % 11;
+        let nb = 2 + (k * 7) % 10;
+        let shift = (k % 5) as f64 * 0.3 - 0.4;
+        let spread = 0.2 + (k % 3) as f64;
+        let mut draw = |n: usize, mu: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| mu + spread * (rng.f32() as f64 - 0.5))
+                .collect()
+        };
+        v.push((draw(na, shift), draw(nb, 0.0)));
+    }
+    v
+}
+
+#[test]
+fn statistics_match_scipy() {
+    let Some(py) = common::venv_python(
+        "statistics vs SciPy",
+        "scipy.stats, scipy.special",
+        "scripts/setup.sh --with-metrics",
+    ) else {
+        return;
+    };
+    let beta_args: Vec<(f64, f64, f64)> = [0.5, 1.5, 4.0, 17.0, 120.0]
+        .iter()
+        .flat_map(|&a| {
+            [0.5, 2.0, 9.5, 60.0].iter().flat_map(move |&b| {
+                [1e-4, 0.02, 0.3, 0.5, 0.81, 0.999]
+                    .iter()
+                    .map(move |&x| (a, b, x))
+            })
+        })
+        .collect();
+    let t_args: Vec<(f64, f64)> = [-40.0, -6.1, -2.0, -0.3, 0.0, 0.7, 1.9, 4.4, 25.0]
+        .iter()
+        .flat_map(|&t| {
+            [0.7, 1.0, 2.5, 7.3, 31.0, 400.0]
+                .iter()
+                .map(move |&d| (t, d))
+        })
+        .collect();
+    let pairs = samples();
+    // Kendall on paired samples: truncated to the shorter one, every other pair rounded to
+    // quarters so that both variables have ties.
+    let quarter = |v: &[f64]| {
+        v.iter()
+            .map(|x| (x * 4.0).round() / 4.0)
+            .collect::<Vec<_>>()
+    };
+    let paired: Vec<(Vec<f64>, Vec<f64>)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, (a, b))| {
+            let n = a.len().min(b.len());
+            let (a, b) = (&a[..n], &b[..n]);
+            if k % 2 == 0 {
+                (quarter(a), quarter(b))
+            } else {
+                (a.to_vec(), b.to_vec())
+            }
+        })
+        .filter(|(a, _)| a.len() >= 2)
+        .collect();
+    let input = json!({"beta": beta_args, "t": t_args, "welch": pairs, "kendall": paired});
+    let script = r#"
+import json, sys, math
+import scipy.stats as st, scipy.special as sp
+d = json.load(sys.stdin)
+out = {
+  "beta": [float(sp.betainc(a, b, x)) for a, b, x in d["beta"]],
+  "t": [float(st.t.cdf(t, df)) for t, df in d["t"]],
+  "welch": [],
+  "kendall": [],
+}
+for a, b in d["welch"]:
+    r = st.ttest_ind(a, b, equal_var=False, alternative="greater")
+    out["welch"].append(None if math.isnan(r.statistic) else [float(r.statistic), float(r.df), float(r.pvalue)])
+for x, y in d["kendall"]:
+    r = st.kendalltau(x, y)
+    out["kendall"].append(None if math.isnan(r.statistic) else float(r.statistic))
+print(json.dumps(out))
+"#;
+    let mut child = Command::new(py)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "scipy side failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("SciPy output is not JSON ({e}): {text}"));
+    for ((a, b, x), want) in beta_args.iter().zip(r["beta"].as_array().unwrap()) {
+        let got = stats::inc_beta(*a, *b, *x);
+        let want = want.as_f64().unwrap();
+        assert!(
+            close(got, want, 1e-10),
+            "I_{x}({a}, {b}) = {got}, SciPy {want}"
+        );
+    }
+    for ((t, df), want) in t_args.iter().zip(r["t"].as_array().unwrap()) {
+        let got = stats::student_t_cdf(*t, *df);
+        let want = want.as_f64().unwrap();
+        assert!(
+            close(got, want, 1e-10),
+            "t cdf({t}; {df}) = {got}, SciPy {want}"
+        );
+    }
+    for ((a, b), want) in pairs.iter().zip(r["welch"].as_array().unwrap()) {
+        let got = stats::welch_greater(a, b);
+        match (got, want.as_array()) {
+            (Some(w), Some(v)) => {
+                let (t, df, p) = (
+                    v[0].as_f64().unwrap(),
+                    v[1].as_f64().unwrap(),
+                    v[2].as_f64().unwrap(),
+                );
+                assert!(close(w.t, t, 1e-10), "t {} vs {t} for {a:?} {b:?}", w.t);
+                assert!(close(w.df, df, 1e-10), "df {} vs {df}", w.df);
+                assert!(close(w.p, p, 1e-9), "p {} vs {p} for {a:?} {b:?}", w.p);
+            }
+            (None, None) => {}
+            (g, w) => panic!("welch {g:?} vs SciPy {w:?} for {a:?} {b:?}"),
+        }
+    }
+    for ((x, y), want) in paired.iter().zip(r["kendall"].as_array().unwrap()) {
+        match (stats::kendall_tau(x, y), want.as_f64()) {
+            (Some(g), Some(w)) => assert!(close(g, w, 1e-12), "tau {g} vs {w} for {x:?} {y:?}"),
+            (None, None) => {}
+            (g, w) => panic!("tau {g:?} vs SciPy {w:?} for {x:?} {y:?}"),
+        }
+    }
+}
+
+#[test]
+fn random_architectures_are_seeded_and_cover_the_space() {
+    let a = compare::random_archs(400, 5);
+    let b = compare::random_archs(400, 5);
+    let c = compare::random_archs(400, 6);
+    assert_eq!(a.len(), 400);
+    assert_eq!(a, b, "the same seed gives the same architectures");
+    assert_ne!(a, c, "another seed gives others");
+    // Every value of every decision appears (uniform draws over 400 archs).
+    let sizes = [2, 3, 3, 2, 2, 3, 3, 2, 2, 2, 3, 3, 2, 4];
+    for (i, &n) in sizes.iter().enumerate() {
+        for v in 0..n {
+            assert!(
+                a.iter().any(|x| x.to_vector()[i] == v as i64),
+                "decision {i} never takes value {v}"
+            );
+        }
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// A labelled folder of 3 shape classes x 30 images (the classifier scorer trains on it in
+/// seconds).
+fn labelled_folder(root: &Path) {
+    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut px = vec![0u8; 3 * 32 * 32];
+        for i in 0..30u64 {
+            autogan::data::shapes::render(i, 5, class, &mut px);
+            let img = image::RgbImage::from_fn(32, 32, |x, y| {
+                let p = |c: usize| px[c * 1024 + y as usize * 32 + x as usize];
+                image::Rgb([p(0), p(1), p(2)])
+            });
+            img.save(dir.join(format!("{i:03}.png"))).unwrap();
+        }
+    }
+}
+
+fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .env("AUTOGAN_HOME", home)
+        .args(["--device", "cpu", "--threads", "1"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+const SIZES: &str = "--gf-dim 8 --df-dim 8 --latent-dim 8 --batch-size 4 --gen-batch-size 4";
+
+#[test]
+fn tiny_comparison_runs_reports_and_resumes() {
+    let root = tmp("compare-e2e");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let out = root.join("cmp");
+    let search_args = format!(
+        "{SIZES} --iterations 3 --stage-changes 1,2 --max-shared-steps 4 --ctrl-steps 1 \
+         --ctrl-sample-batch 2 --rl-num-eval-img 20 --num-candidate 3 --topk 2"
+    );
+    let train_args = format!("{SIZES} --checkpoint-every 1");
+    let o = autogan(
+        &home,
+        &[
+            "compare",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--seeds",
+            "1",
+            "--random",
+            "2",
+            "--paper",
+            "a",
+            "--train-steps",
+            "2",
+            "--eval-images",
+            "20",
+            "--topk-train",
+            "2",
+            "--search-args",
+            &search_args,
+            "--train-args",
+            &train_args,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "compare failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = read(&out.join("compare.json"));
+    assert_eq!(r["complete"], true, "{r:#}");
+    let groups: Vec<&str> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["reinforce", "random", "paper"]);
+    let n = |g: usize| r["groups"][g]["metrics"]["classifier_is"]["n"].as_u64();
+    assert_eq!((n(0), n(1), n(2)), (Some(1), Some(2), Some(1)));
+    // Every trained architecture has finite scores from `autogan eval`.
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(
+        runs.len(),
+        2 + 2 + 1,
+        "top-2 of the search, 2 random, paper a"
+    );
+    for run in runs {
+        let is = run["classifier_is"].as_f64().unwrap();
+        let fid = run["classifier_fid"].as_f64().unwrap();
+        assert!(is >= 1.0 && is.is_finite() && fid.is_finite(), "{run}");
+        let eval = read(
+            &out.join("train")
+                .join(run["label"].as_str().unwrap())
+                .join("eval-classifier.json"),
+        );
+        assert_eq!(eval["is_mean"].as_f64(), Some(is));
+        assert_eq!(eval["num_images"], 20);
+    }
+    // The random group's numbers are the statistics of its two runs.
+    let random: Vec<f64> = runs
+        .iter()
+        .filter(|x| x["group"] == "random")
+        .map(|x| x["classifier_is"].as_f64().unwrap())
+        .collect();
+    let g = &r["groups"][1]["metrics"]["classifier_is"];
+    let mean = (random[0] + random[1]) / 2.0;
+    let std = (random[0] - random[1]).abs() / 2f64.sqrt();
+    assert!(close(g["mean"].as_f64().unwrap(), mean, 1e-12), "{g}");
+    assert!(close(g["std"].as_f64().unwrap(), std, 1e-12), "{g}");
+    // The found arch is one of the search's top-2 and is its best.json.
+    let best = read(&out.join("search/reinforce-s0/best.json"));
+    let found: Vec<&Value> = runs.iter().filter(|x| x["found"] == true).collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["vector"], best["vector"]);
+    // Kendall over the 2 trained top architectures: +1, -1 or undefined (a tie).
+    let k = &r["kendall"][0];
+    assert_eq!(k["k"], 2);
+    let tau = &k["tau_classifier_is"];
+    assert!(tau.is_null() || tau.as_f64().unwrap().abs() == 1.0, "{k}");
+    // The table names every group and every run.
+    for word in [
+        "reinforce",
+        "random",
+        "paper",
+        "random-02",
+        "paper-a",
+        "Kendall",
+    ] {
+        assert!(stdout.contains(word), "table lacks {word}:\n{stdout}");
+    }
+
+    // Resume: a finished comparison runs nothing again; a removed training and evaluation
+    // are redone, and only they.
+    let gen = |l: &str| out.join("train").join(l).join("generator.safetensors");
+    let stamp = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
+    let kept = stamp(gen("random-01"));
+    std::fs::remove_dir_all(out.join("train/random-02")).unwrap();
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    assert!(
+        o.status.success(),
+        "resume failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(gen("random-02").is_file());
+    assert_eq!(
+        stamp(gen("random-01")),
+        kept,
+        "a finished training ran again"
+    );
+    let again = read(&out.join("compare.json"));
+    assert_eq!(
+        again["runs"], r["runs"],
+        "the redone training differs (same seed)"
+    );
+    // Flags that would change the plan are refused with --resume.
+    let o = autogan(
+        &home,
+        &[
+            "compare",
+            "--resume",
+            out.to_str().unwrap(),
+            "--random",
+            "3",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--random"), "{err}");
+}
+
+#[test]
+fn bad_plans_are_refused_before_anything_is_written() {
+    let root = tmp("compare-bad");
+    let out = root.join("cmp");
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--strategies",
+            "reinforce,annealing",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("annealing") && err.contains("evolution"),
+        "{err}"
+    );
+    let o = autogan(
+        &root,
+        &["compare", "--paper", "a,z", "--out", out.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'z'"));
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--train-args",
+            "--steps 5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--train-steps"));
+    assert!(
+        !out.exists(),
+        "a refused comparison wrote {}",
+        out.display()
+    );
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--resume",
+            root.join("nothing").to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a comparison directory"));
+}
+
+#[test]
+fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
+    let root = tmp("compare-dry");
+    let out = root.join("cmp");
+    let o = autogan(
+        &root,
+        &[
+            "--seed",
+            "7",
+            "compare",
+            "--seeds",
+            "2",
+            "--random",
+            "3",
+            "--paper",
+            "b",
+            "--train-steps",
+            "5",
+            "--train-args",
+            "--gf-dim 8",
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    // 2 searches (seeds 7 and 8), then 3 random + 1 paper trainings, each with its evaluation.
+    assert_eq!(lines.len(), 2 + 4 * 2, "{text}");
+    assert!(lines[0].contains("--seed 7") && lines[0].contains(" search --preset quick"));
+    assert!(lines[1].contains("--seed 8") && !lines[1].contains("--strategy"));
+    let train: Vec<&&str> = lines.iter().filter(|l| l.contains(" train ")).collect();
+    assert_eq!(train.len(), 4);
+    for l in &train {
+        assert!(
+            l.contains("--seed 7") && l.contains("--steps 5") && l.ends_with("--gf-dim 8"),
+            "{l}"
+        );
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("eval ") && l.contains("eval-classifier.json")));
+    // The plan is written, with its random architectures; nothing ran.
+    let cfg = read(&out.join("config.json"));
+    assert_eq!(cfg["plan"]["random_archs"].as_array().unwrap().len(), 3);
+    let want: Vec<Vec<i64>> = compare::random_archs(3, 7)
+        .iter()
+        .map(|a| a.to_vector())
+        .collect();
+    assert_eq!(cfg["plan"]["random_archs"], json!(want));
+    assert!(out.join("archs/paper-b.json").is_file());
+    assert!(!out.join("search").exists() && !out.join("train").exists());
+}
