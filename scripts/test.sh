@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-metrics
+# The report test loads report.html in a real headless browser; on CI (root, Debian) install
+# Chromium for it. Elsewhere that test prints SKIP when no Chromium is installed.
+if [ "${CI:-}" = true ] && ! command -v chromium >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "== installing chromium for tests/report.rs"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "chromium could not be installed: the browser test of tests/report.rs will SKIP"
+fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -12,4 +20,4 @@ cargo clippy --release --all-targets -- -D warnings
 echo "== cargo build --release"
 cargo build --release
 echo "== cargo test"
-cargo test --release -- --test-threads=1 "$@"
+cargo test --release --no-fail-fast -- --test-threads=1 "$@"
