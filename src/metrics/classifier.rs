@@ -40,9 +40,15 @@ const WIDTHS: [i64; 4] = [32, 64, 128, 256];
 /// `format` in the cache file's metadata.
 pub const FORMAT: &str = "autogan-classifier-scorer";
 /// `format_version` in the cache file's metadata; a file of another version is refused.
-/// Version 2: trained longer (10 epochs of batch 64 at peak lr 2e-3 instead of 3 of batch 32
-/// at 1e-3); a version-1 file is never read for it (the cache file name carries the version).
+/// Version 2: trained longer on more images (12 epochs of batch 64 at peak lr 2e-3 on 27,000
+/// shapes images, instead of 3 of batch 32 at 1e-3 on 18,000), fewer low-resolution batches.
+/// On the built-in set: held-out accuracy 0.975 (was 0.61), 0.948 at 16x16; real held-out
+/// images have classifier IS 8.99 of 10. A version-1 file is never read for it (the cache file
+/// name carries the version).
 pub const FORMAT_VERSION: &str = "2";
+/// Images of the built-in set the scorer is trained on (a tenth held out): more than a GAN
+/// run uses, because the held-out accuracy is limited by the number of distinct images.
+pub const SHAPES_TRAIN_COUNT: usize = 30_000;
 /// Images per forward pass when scoring or measuring accuracy.
 const EVAL_CHUNK: i64 = 500;
 /// The epoch number given to `data::permutation` for the held-out split (the training epochs
@@ -76,11 +82,11 @@ pub struct ClassifierConfig {
 }
 
 impl Default for ClassifierConfig {
-    /// The setting of the cached scorers: on the built-in set (18,000 training images) it
-    /// reaches a held-out accuracy of about 0.98 (3 epochs of batch 32 at 1e-3 gave 0.61).
+    /// The setting of the cached scorers (see `FORMAT_VERSION` for what it gives on the
+    /// built-in set; 3 epochs of batch 32 at 1e-3 gave a held-out accuracy of 0.61).
     fn default() -> ClassifierConfig {
         ClassifierConfig {
-            epochs: 10,
+            epochs: 12,
             batch_size: 64,
             lr: 2e-3,
             weight_decay: 5e-4,
@@ -632,8 +638,8 @@ fn real_scores(sc: &ClassifierScorer, held: &Tensor, train: &Tensor) -> Result<(
 }
 
 /// Training augmentation of float `[B, 3, 32, 32]` images in 0..=255: random horizontal flips
-/// (each image with probability 1/2) and, with `low_res`, one batch in 8 shrunk to 8x8 and
-/// one in 8 to 16x16 (area average) and grown back (bilinear).
+/// (each image with probability 1/2) and, with `low_res`, one batch in 16 shrunk to 8x8 and
+/// one in 16 to 16x16 (area average) and grown back (bilinear).
 fn augment(x: &Tensor, cfg: &ClassifierConfig, rng: &mut SplitMix64) -> Tensor {
     let b = x.size()[0];
     let mut x = x.shallow_clone();
@@ -646,9 +652,9 @@ fn augment(x: &Tensor, cfg: &ClassifierConfig, rng: &mut SplitMix64) -> Tensor {
     }
     if cfg.low_res {
         let r = rng.f32();
-        let s = if r < 0.125 {
+        let s = if r < 0.0625 {
             Some(8)
-        } else if r < 0.25 {
+        } else if r < 0.125 {
             Some(16)
         } else {
             None
@@ -705,8 +711,8 @@ pub fn cache_path(spec: &DataSpec) -> Result<PathBuf> {
 }
 
 /// What the scorer of a data set is trained on, whatever `spec` asks for the run: the train
-/// split, no limit, the set's own image size; the built-in set always as seed 0 with its
-/// default count, so every run on shapes shares one scorer and its scores compare.
+/// split, no limit, the set's own image size; the built-in set always as seed 0 with
+/// `SHAPES_TRAIN_COUNT` images, so every run on shapes shares one scorer and its scores compare.
 pub fn training_spec(spec: &DataSpec) -> DataSpec {
     let shapes = data::canonical(spec.name.as_deref().unwrap_or("shapes")) == Some("shapes");
     DataSpec {
@@ -714,7 +720,7 @@ pub fn training_spec(spec: &DataSpec) -> DataSpec {
         split: data::Split::Train,
         limit: None,
         seed: if shapes { 0 } else { spec.seed },
-        shapes_count: data::DEFAULT_SHAPES_COUNT,
+        shapes_count: SHAPES_TRAIN_COUNT,
         ..spec.clone()
     }
 }
