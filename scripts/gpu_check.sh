@@ -129,7 +129,7 @@ fi
 AG=("$BIN" --device "$DEVICE" --threads "$THREADS" --seed 0)
 
 step doctor 20 "${AG[@]}" doctor --json
-step selftest 90 "${AG[@]}" selftest "${SELFTEST[@]}" --json
+step selftest 90 "${AG[@]}" selftest ${SELFTEST[@]+"${SELFTEST[@]}"} --json
 step train_autogan 80 "${AG[@]}" -q bench train --arch "$ARCH" "${TRAIN_SIZE[@]}" "${TRAIN_RUN[@]}" "${TRAIN_IMAGES[@]}" --json
 step train_eager 80 env OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" "$PY" scripts/bench/train_eager.py \
     --arch "$ARCH" --device "$DEVICE" --threads "$THREADS" "${TRAIN_SIZE[@]}" "${TRAIN_RUN[@]}" --json
