@@ -5,7 +5,8 @@
 #   - .venv/libtorch -> the wheel's torch/ folder, which .cargo/config.toml names as LIBTORCH.
 # Afterwards plain `cargo build --release` and `cargo test` work in a new shell.
 # Set LIBTORCH yourself to build against your own libtorch instead (it wins over the config).
-# Options: --with-metrics also installs torch-fidelity, pytorch-fid and scipy (parity tests).
+# Options: --with-metrics also installs torch-fidelity, pytorch-fid and scipy (parity tests)
+#          and tensorboard (whose event reader checks the files train and search write).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,11 +44,18 @@ if [ "$have_torch" != "$TORCH_VERSION" ]; then
 fi
 
 # The metric packages are installed with torch and torchvision pinned, so pip never swaps them.
+TENSORBOARD_VERSION=2.21.0
 if [ "$with_metrics" = 1 ]; then
   if ! $VPY -c "import torch_fidelity, pytorch_fid, scipy" 2>/dev/null; then
     echo "setup.sh: installing torch-fidelity, pytorch-fid and scipy into .venv"
     $VPY -m pip install --quiet --disable-pip-version-check \
       "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" torch-fidelity pytorch-fid scipy
+  fi
+  have_tb=$($VPY -c "import tensorboard; print(tensorboard.__version__)" 2>/dev/null || true)
+  if [ "$have_tb" != "$TENSORBOARD_VERSION" ]; then
+    echo "setup.sh: installing tensorboard==$TENSORBOARD_VERSION into .venv"
+    $VPY -m pip install --quiet --disable-pip-version-check \
+      "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "tensorboard==$TENSORBOARD_VERSION"
   fi
 fi
 

@@ -180,6 +180,9 @@ pub struct SearchArgs {
     /// Where those final trainings run (see "Running on a cluster" in the README)
     #[command(flatten)]
     pub launcher: Box<LauncherArgs>,
+    /// Write no TensorBoard event files (RUN/tb/); recorded in config.json
+    #[arg(long)]
+    pub no_tensorboard: bool,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,
@@ -325,6 +328,9 @@ pub struct TrainArgs {
     /// Image size (default from the preset / data set)
     #[arg(long, allow_negative_numbers = true)]
     pub img_size: Option<i64>,
+    /// Write no TensorBoard event files (RUN/tb/); recorded in config.json
+    #[arg(long)]
+    pub no_tensorboard: bool,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,

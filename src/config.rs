@@ -46,6 +46,8 @@ pub struct GanConfig {
     pub precision: Precision,
     /// Precision of the scorer's forward passes.
     pub scorer_precision: Precision,
+    /// Write TensorBoard event files into the run's `tb/` (off with `--no-tensorboard`).
+    pub tensorboard: bool,
 }
 
 impl GanConfig {
@@ -68,6 +70,7 @@ impl GanConfig {
             scorer: ScorerKind::Auto,
             precision: Precision::Fp32,
             scorer_precision: Precision::Fp32,
+            tensorboard: true,
         }
     }
 

@@ -16,3 +16,4 @@ pub mod report;
 pub mod run;
 pub mod safetensors;
 pub mod search;
+pub mod tb;

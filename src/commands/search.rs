@@ -14,6 +14,7 @@ use crate::metrics::Scorer;
 use crate::progress;
 use crate::run::{self, Jsonl};
 use crate::search::run::Search;
+use crate::tb::mirror::{self, LogKind, RunLog};
 
 fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     let name = args
@@ -57,6 +58,9 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(precision, args.precision);
     set!(scorer_precision, args.scorer_precision);
     set!(final_train_steps, args.final_train_steps);
+    if args.no_tensorboard {
+        c.tensorboard = false;
+    }
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
     }
@@ -126,7 +130,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         super::refuse_fixed_on_resume(
             dir,
             &fixed_flags(&args),
-            "only --data-dir and --json can be given",
+            "only --data-dir, --json and --no-tensorboard can be given",
         )?;
         let ckpt = dir.join("checkpoint").join("last.safetensors");
         if !ckpt.is_file() && !dir.join("config.json").is_file() {
@@ -138,12 +142,15 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             );
         }
         let lock = run::lock::lock_run_dir(dir)?;
-        let s = if ckpt.is_file() {
+        let mut s = if ckpt.is_file() {
             Search::load_checkpoint(&ckpt, ctx.device)?
         } else {
             // Stopped before its first checkpoint: start again as recorded.
             recorded_search(dir, &ckpt, ctx.device)?
         };
+        if args.no_tensorboard {
+            s.cfg.tensorboard = false;
+        }
         if !ctx.quiet {
             eprintln!(
                 "resuming {} after iteration {} of {}",
@@ -210,11 +217,16 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             run::RunDir::New(new_dir)
         }
     };
-    let mut log = Jsonl::open_keep(
+    let jsonl = Jsonl::open_keep(
         &dir.join("search.jsonl"),
         "iteration",
         Some(search.iteration),
     )?;
+    let kind = LogKind::Search {
+        ctrl_steps: search.cfg.ctrl_steps,
+    };
+    let tb = RunLog::event_writer(&dir, search.cfg.tensorboard, kind, search.iteration)?;
+    let mut log = RunLog::new(jsonl, tb, kind);
     let ckpt = dir.join("checkpoint").join("last.safetensors");
     // The first checkpoint, before iteration 1: a search stopped at any point can be resumed.
     if !ckpt.is_file() {
@@ -252,6 +264,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 ));
             }
         };
+        let t_iteration = Instant::now();
         let rep = match search.run_iteration(data, scorer.as_ref(), &mut on_step) {
             Ok(rep) => rep,
             Err(e) if run::interrupt::is_interrupted(&e) => {
@@ -292,18 +305,35 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             "resets": search.resets,
             "beam": search.beam.as_ref().map(|b| b.to_json()),
             "scorer": scorer.name(),
+            "images_per_s": (rep.d_steps * search.cfg.batch_size as u64) as f64
+                / t_iteration.elapsed().as_secs_f64().max(1e-9),
             "wall_s": start.elapsed().as_secs_f64(),
         }))?;
+        // The end of a stage: its best architecture (the first kept prefix, or the top-1).
+        if search.is_done() || search.stage() > rep.stage {
+            let best = match &search.beam {
+                Some(b) if !search.is_done() => b.entries.first().map(|e| (&e.prefix, e.score)),
+                _ => search.final_topk.first().map(|s| (&s.vector, s.score)),
+            };
+            if let (Some(tb), Some((v, score))) = (log.tb(), best) {
+                let text = mirror::best_arch_text(v, score, scorer.name());
+                let tag = format!("best_arch/cell{}", rep.stage + 1);
+                tb.text(&tag, rep.iteration, &text)?;
+            }
+        }
         if !last_arch.is_empty() {
             let v: Vec<i64> = last_arch.iter().filter_map(|x| x.as_i64()).collect();
             let arch = Arch::from_prefix_vector(&v)?;
             let imgs = crate::data::from_gan(&search.sample_grid(&arch));
-            run::save_grid(
-                &imgs,
-                8,
+            let grid = run::grid(&imgs, 8)?;
+            run::save_rgb(
+                &grid,
                 &dir.join("samples")
                     .join(format!("iter_{:03}.png", rep.iteration)),
             )?;
+            if let Some(tb) = log.tb() {
+                tb.image("samples", rep.iteration, &grid)?;
+            }
         }
         progress::log(&overall, ctx.quiet, &format!(
             "iteration {}/{total} stage {}: D {:.3} G {:.3}, {} D steps{}, best {} IS of the controller {:.3}",

@@ -11,6 +11,7 @@ use crate::device::Ctx;
 use crate::gan::trainer::{StepStats, Trainer, READ_EVERY};
 use crate::progress;
 use crate::run::{self, Jsonl};
+use crate::tb::mirror::{LogKind, RunLog};
 
 /// The preset for a data set when none is named: cifar10 / stl10 for those, `quick` otherwise.
 pub fn default_preset(dataset: Option<&str>) -> &'static str {
@@ -62,6 +63,9 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     set!(precision, args.precision);
     set!(scorer_precision, args.scorer_precision);
+    if args.no_tensorboard {
+        c.tensorboard = false;
+    }
     match (s.bottom_width, args.img_size) {
         (Some(bw), Some(im)) => {
             c.bottom_width = bw;
@@ -88,8 +92,8 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         super::refuse_fixed_on_resume(
             dir,
             &fixed_flags(&args),
-            "only --steps, --lr, --checkpoint-every, --sample-every, --log-every and --data-dir \
-             can be given",
+            "only --steps, --lr, --checkpoint-every, --sample-every, --log-every, --data-dir and \
+             --no-tensorboard can be given",
         )?;
         if !dir.is_dir() {
             bail!(
@@ -139,6 +143,9 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         }
         if let Some(v) = args.log_every {
             tr.cfg.log_every = v;
+        }
+        if args.no_tensorboard {
+            tr.cfg.tensorboard = false;
         }
         tr.cfg
             .validate()
@@ -315,7 +322,9 @@ fn train_loop(
         0 => None,
         _ => Some(Evaluator::new(ctx, &tr.cfg, &data, data_dir)?),
     };
-    let mut log = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
+    let jsonl = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
+    let tb = RunLog::event_writer(dir, tr.cfg.tensorboard, LogKind::Train, tr.g_step)?;
+    let mut log = RunLog::new(jsonl, tb, LogKind::Train);
     let ckpt = dir.join("checkpoint").join("last.safetensors");
     let start = Instant::now();
     // The first checkpoint, before the first step: a run stopped at any point can be resumed.
@@ -408,11 +417,14 @@ fn train_loop(
         }
         if step.is_multiple_of(cfg.sample_every) || done {
             let imgs = crate::data::from_gan(&tr.sample_ema(&tr.fixed_z));
-            run::save_grid(
-                &imgs,
-                8,
+            let grid = run::grid(&imgs, 8)?;
+            run::save_rgb(
+                &grid,
                 &dir.join("samples").join(format!("step_{step:07}.png")),
             )?;
+            if let Some(tb) = log.tb() {
+                tb.image("samples", step, &grid)?;
+            }
         }
         if let Some(ev) = evaluator.as_mut() {
             if step.is_multiple_of(cfg.eval_every) || done {

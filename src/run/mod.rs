@@ -204,6 +204,11 @@ impl Jsonl {
 
 /// Save uint8 images [N,3,H,W] as one PNG (or JPEG, by extension) grid with `nrow` images per row and 2 px gaps.
 pub fn save_grid(images: &Tensor, nrow: i64, path: &Path) -> Result<()> {
+    save_rgb(&grid(images, nrow)?, path)
+}
+
+/// uint8 images [N,3,H,W] as one grid with `nrow` images per row and 2 px gaps.
+pub fn grid(images: &Tensor, nrow: i64) -> Result<image::RgbImage> {
     let imgs = images
         .to_device(tch::Device::Cpu)
         .to_kind(Kind::Uint8)
@@ -233,7 +238,7 @@ pub fn save_grid(images: &Tensor, nrow: i64, path: &Path) -> Result<()> {
             }
         }
     }
-    save_rgb(&grid, path)
+    Ok(grid)
 }
 
 /// Save one uint8 image [3,H,W] as PNG (or JPEG, by extension).
@@ -265,7 +270,7 @@ pub fn image_format(path: &Path) -> Result<image::ImageFormat> {
 }
 
 /// Write an RGB image in the format its extension names (see [`image_format`]), atomically.
-fn save_rgb(im: &image::RgbImage, path: &Path) -> Result<()> {
+pub fn save_rgb(im: &image::RgbImage, path: &Path) -> Result<()> {
     let format = image_format(path)?;
     atomic_write_with(path, |tmp| {
         im.save_with_format(tmp, format)

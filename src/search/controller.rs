@@ -31,6 +31,9 @@ pub struct Sample {
     /// the last token itself is never fed back, so cells that differ only in their last token
     /// share this state.
     pub state: (Tensor, Tensor),
+    /// Each decision's distribution per sample, float [b, n_values] (detached): what the
+    /// search logs of the policy.
+    pub probs: Vec<Tensor>,
 }
 
 impl Sample {
@@ -319,10 +322,12 @@ impl Controller {
         let mut toks = Vec::with_capacity(self.sizes.len());
         let mut lps = Vec::with_capacity(self.sizes.len());
         let mut ents = Vec::with_capacity(self.sizes.len());
+        let mut probs = Vec::with_capacity(self.sizes.len());
         for i in 0..self.sizes.len() {
             let (logp, nh, nc) = self.step(&x, &h, &c, i);
             (h, c) = (nh, nc);
             let p = logp.exp();
+            probs.push(p.detach());
             ents.push(-(&p * &logp).sum_dim_intlist(-1, false, Kind::Float));
             let tok = match forced {
                 Some(t) => t.select(1, i as i64),
@@ -340,6 +345,7 @@ impl Controller {
             log_prob: Tensor::stack(&lps, 1).sum_dim_intlist(1, false, Kind::Float),
             entropy: Tensor::stack(&ents, 1).sum_dim_intlist(1, false, Kind::Float),
             state: (h, c),
+            probs,
         }
     }
 }

@@ -94,12 +94,20 @@ impl Strategy for ReinforceBeam {
             .take()
             .context("REINFORCE: scores without a proposed batch")?;
         let st = self.reinforce.step(&sample, scores)?;
+        // The policy's distribution over each decision: the batch mean of the per-sample
+        // distributions (they differ by the kept prefix the sample extends).
+        let probs: Vec<Vec<f64>> = sample
+            .probs
+            .iter()
+            .map(|p| Vec::<f64>::try_from(p.mean_dim(0, false, tch::Kind::Double)))
+            .collect::<Result<_, _>>()?;
         let mut m = Observation::new();
         m.insert("reward".into(), st.reward.into());
         m.insert("baseline".into(), st.baseline.into());
         m.insert("advantage".into(), st.advantage.into());
         m.insert("entropy".into(), st.entropy.into());
         m.insert("loss".into(), st.loss.into());
+        m.insert("probs".into(), serde_json::json!(probs));
         Ok(m)
     }
 
