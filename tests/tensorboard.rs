@@ -17,7 +17,19 @@ fn tmp(name: &str) -> PathBuf {
     p
 }
 
-/// 2 shape classes x 12 images, 32x32 PNGs: data for the classifier scorer.
+/// 2 shape classes x 12 images, 32x32 PNGs, made once per test binary: small data (the
+/// built-in set would first draw 10,000 images) that the classifier scorer can learn.
+fn data() -> &'static str {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = tmp("data");
+        labelled_folder(&d);
+        d
+    })
+    .to_str()
+    .unwrap()
+}
+
 fn labelled_folder(root: &Path) {
     for (class, name) in [(0usize, "circle"), (2, "triangle")] {
         let dir = root.join(name);
@@ -174,10 +186,8 @@ fn python() -> Option<PathBuf> {
 fn train_and_search_event_files_hold_the_logs_grids_and_best_architectures() {
     let Some(py) = python() else { return };
     let root = tmp("runs");
-    let data = root.join("data");
     let home = root.join("home");
-    labelled_folder(&data);
-    let d = data.to_str().unwrap();
+    let d = data();
 
     // Training with evaluations, so the metric values are logged too.
     let run = root.join("train");
@@ -345,6 +355,8 @@ fn a_resumed_training_drops_the_events_after_its_checkpoint() {
     let mut args = vec!["train", "--arch", "configs/arch/autogan_cifar10_a.json"];
     args.extend(TINY);
     args.extend([
+        "--dataset",
+        data(),
         "--steps",
         "2",
         "--log-every",
@@ -395,6 +407,8 @@ fn no_tensorboard_writes_no_event_files_and_is_recorded() {
     let mut args = vec!["train", "--arch", "configs/arch/autogan_cifar10_a.json"];
     args.extend(TINY);
     args.extend([
+        "--dataset",
+        data(),
         "--steps",
         "1",
         "--no-tensorboard",
