@@ -2,7 +2,8 @@
 //! package's own reader (EventAccumulator, in .venv): tags, steps and values against
 //! train.jsonl / search.jsonl, the sample grids as PNG images, the stages' best architectures
 //! as text summaries of the text plugin; a resumed training drops the events written after
-//! its checkpoint; `--no-tensorboard` writes none and says so in config.json.
+//! its checkpoint, and a resumed search keeps each of its two step axes up to its checkpoint;
+//! `--no-tensorboard` writes none and says so in config.json.
 //! Without .venv's tensorboard the checks print SKIP (and fail under CI=true).
 mod common;
 
@@ -430,4 +431,59 @@ fn no_tensorboard_writes_no_event_files_and_is_recorded() {
         &["train", "--resume", run.to_str().unwrap(), "--steps", "2"],
     );
     assert!(!run.join("tb").exists(), "tb/ written on resume");
+}
+
+/// The search numbers its controller events per reward-phase step and the rest per
+/// iteration: resuming after iteration 2 (2 reward steps per iteration) keeps controller steps
+/// up to 4 and iteration steps up to 2, in every earlier file, and drops a torn last record.
+#[test]
+fn resume_keeps_each_search_axis_up_to_the_checkpoint() {
+    use autogan::tb::mirror::LogKind;
+    use autogan::tb::EventWriter;
+    let Some(py) = python() else { return };
+    let dir = tmp("axes");
+    let kind = LogKind::Search { ctrl_steps: 2 };
+    let mut w = EventWriter::create(&dir).unwrap();
+    for it in 1..=3u64 {
+        w.scalar("search/d_loss", it, it as f64).unwrap();
+        for c in 1..=2 {
+            let step = (it - 1) * 2 + c;
+            w.scalar("controller/reward", step, 10.0 * step as f64)
+                .unwrap();
+        }
+    }
+    w.text("best_arch/cell1", 3, "late").unwrap();
+    let first = w.path().to_path_buf();
+    drop(w);
+    // a record cut short by a crash
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&first)
+        .unwrap();
+    std::io::Write::write_all(&mut f, &[7, 0, 0, 0, 0, 0, 0]).unwrap();
+    drop(f);
+    let mut w = EventWriter::resume(&dir, &|tag, step| kind.keep(2, tag, step)).unwrap();
+    assert_ne!(w.path(), first);
+    w.scalar("search/d_loss", 3, 30.0).unwrap();
+    drop(w);
+    let tb = read_tb(&py, &dir);
+    assert_eq!(tb["files"], 2);
+    let d = series(&tb, "search/d_loss");
+    assert_eq!(
+        d.into_iter().collect::<Vec<_>>(),
+        [(1, 1.0), (2, 2.0), (3, 30.0)]
+    );
+    let r = series(&tb, "controller/reward");
+    assert_eq!(r.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(
+        tb["texts"].get("best_arch/cell1").is_none(),
+        "{}",
+        tb["texts"]
+    );
+    let bytes = std::fs::read(&first).unwrap();
+    let n = autogan::tb::record::records(&bytes)
+        .iter()
+        .map(|r| r.len() + 16)
+        .sum::<usize>();
+    assert_eq!(n, bytes.len(), "the torn record is gone");
 }
