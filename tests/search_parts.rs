@@ -551,3 +551,35 @@ fn draws_are_reproducible_for_a_seed() {
     };
     assert_eq!(run(), run());
 }
+
+/// What REINFORCE logs of its policy (`probs` in search.jsonl, the TensorBoard
+/// `controller/prob/...` curves): per decision, the batch mean of the controller's
+/// distributions for the sampled cells, as its teacher-forced `probabilities` gives them.
+#[test]
+fn logged_probs_are_the_batch_mean_of_the_policy() {
+    use autogan::search::strategy::{reinforce::ReinforceBeam, Strategy};
+    let _g = lock();
+    tch::manual_seed(5);
+    let vs = VarStore::new(Device::Cpu);
+    let cfg = autogan::config::SearchConfig::default();
+    let mut s = ReinforceBeam::new(&cfg, &vs);
+    let mut rng = StdRng::seed_from_u64(1);
+    let archs = s.propose(6, None, &mut rng).unwrap();
+    let flat: Vec<i64> = archs.concat();
+    let tokens = Tensor::from_slice(&flat).view([6, 4]);
+    // before observe, whose update changes the policy
+    let want: Vec<Vec<f64>> = tch::no_grad(|| s.ctrl.probabilities(&tokens, None))
+        .unwrap()
+        .iter()
+        .map(|p| to_vec_f64(&p.mean_dim(0, false, Kind::Double)))
+        .collect();
+    let obs = s.observe(&archs, &[1.0, 2.0, 3.0, 1.0, 2.0, 3.0]).unwrap();
+    let got: Vec<Vec<f64>> = serde_json::from_value(obs["probs"].clone()).unwrap();
+    assert_eq!(got.len(), 4);
+    for (d, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.len(), w.len(), "decision {d}");
+        for (x, y) in g.iter().zip(w) {
+            assert!((x - y).abs() < 1e-6, "decision {d}: {g:?} vs {w:?}");
+        }
+    }
+}
