@@ -376,6 +376,9 @@ pub struct EvalArgs {
     pub size: SizeArgs,
     #[arg(long)]
     pub json: bool,
+    /// Also write the result (as --json prints it) to FILE, whole or not at all
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -500,13 +503,18 @@ pub struct CompareArgs {
     /// Comparison directory (default runs/compare-<timestamp>)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue a comparison: run only the jobs that have not finished
+    /// Continue a comparison: re-attach to its Slurm jobs, run only the jobs that have not
+    /// finished
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Write the plan (or read it with --resume) and print the jobs that would run now, without
     /// running them (the trainings of found architectures follow their searches)
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the jobs run (see "Running on a cluster" in the README); each phase (searches,
+    /// trainings, evaluations) is one batch
+    #[command(flatten)]
+    pub launcher: Box<LauncherArgs>,
     /// Print the results as JSON (compare.json) instead of a table
     #[arg(long)]
     pub json: bool,

@@ -516,13 +516,13 @@ fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
     assert_eq!(train.len(), 4);
     for l in &train {
         assert!(
-            l.contains("--seed 7") && l.contains("--steps 5") && l.ends_with("--gf-dim 8"),
+            l.contains("--seed 7") && l.contains("--steps 5") && l.contains(" --gf-dim 8 --out "),
             "{l}"
         );
     }
-    assert!(lines
-        .iter()
-        .any(|l| l.contains("eval ") && l.contains("eval-classifier.json")));
+    assert!(lines.iter().any(|l| l.contains(" eval ")
+        && l.contains("--json-out ")
+        && l.contains("eval-classifier.json")));
     // The plan is written, with its random architectures; nothing ran.
     let cfg = read(&out.join("config.json"));
     assert_eq!(cfg["plan"]["random_archs"].as_array().unwrap().len(), 3);
