@@ -534,3 +534,78 @@ fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
     assert!(out.join("archs/paper-b.json").is_file());
     assert!(!out.join("search").exists() && !out.join("train").exists());
 }
+
+#[test]
+fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
+    use autogan::launch::{Job, LauncherConfig, LauncherKind, Record, Submission};
+    let root = tmp("compare-launcher");
+    let out = root.join("cmp");
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--seeds",
+            "0",
+            "--random",
+            "1",
+            "--paper",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The training batch as a Slurm submission left it: job 42 runs the one training.
+    let train = out.join("train/random-01");
+    let rec = Record {
+        batch: "train".into(),
+        autogan_version: "test".into(),
+        launcher: LauncherConfig {
+            launcher: LauncherKind::Slurm,
+            ..LauncherConfig::default()
+        },
+        jobs: vec![Job {
+            name: "train-random-01".into(),
+            command: "train".into(),
+            result: Some(train.join("generator.safetensors")),
+            run_dir: train.clone(),
+            ..Job::default()
+        }],
+        submissions: vec![Submission {
+            job_id: "42".into(),
+            tasks: vec![1],
+            script: out.join("jobs/train.sbatch"),
+            submitted_unix: 0,
+        }],
+    };
+    std::fs::create_dir_all(out.join("jobs")).unwrap();
+    std::fs::write(
+        out.join("jobs/train.json"),
+        serde_json::to_string(&rec).unwrap(),
+    )
+    .unwrap();
+    let resume = |extra: &[&str]| {
+        let mut a = vec!["compare", "--resume", out.to_str().unwrap()];
+        a.extend(extra);
+        autogan(&root, &a)
+    };
+    let o = resume(&["--launcher", "local"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("records Slurm job 42") && err.contains("--launcher slurm"),
+        "{err}"
+    );
+    assert!(!train.exists(), "a refused resume ran the training");
+    // Once the job's result is there, nothing can run twice: another launcher may collect.
+    std::fs::create_dir_all(&train).unwrap();
+    std::fs::write(train.join("generator.safetensors"), "x").unwrap();
+    let o = resume(&["--launcher", "local", "--dry-run"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !text.contains(" train ") && text.contains(" eval "),
+        "{text}"
+    );
+}

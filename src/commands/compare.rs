@@ -150,9 +150,13 @@ fn check_phase(
     if missing.is_empty() {
         return Ok(());
     }
+    let others = match missing.len() < jobs.len() {
+        true => "the others finished; ",
+        false => "",
+    };
     bail!(
-        "{} of {} {} jobs did not finish:\n  {}\nthe others did; fix the cause, then continue \
-         with `autogan compare --resume {}` (only the unfinished jobs run again)",
+        "{} of {} {} jobs did not finish:\n  {}\n{others}fix the cause, then continue with \
+         `autogan compare --resume {}` (only the unfinished jobs run again)",
         missing.len(),
         jobs.len(),
         phase.name(),
