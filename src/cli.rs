@@ -55,7 +55,8 @@ pub enum Command {
     Scorer(ScorerCommand),
     /// Report libtorch, CUDA, threads, weights and data locations
     Doctor(DoctorArgs),
-    /// Write report.html (plots, top-K, sample grids, config) into a train or search run directory
+    /// Write report.html (plots, top-K, sample grids, config) into a train, search or compare
+    /// directory
     Report(ReportArgs),
     /// Time training steps or feature extraction
     #[command(subcommand)]
@@ -522,7 +523,7 @@ pub struct CompareArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The run directory (the --out of `autogan train` or `autogan search`)
+    /// The run directory (the --out of `autogan train`, `autogan search` or `autogan compare`)
     pub run_dir: PathBuf,
 }
 

@@ -383,6 +383,17 @@ fn tiny_comparison_runs_reports_and_resumes() {
         assert!(stdout.contains(word), "table lacks {word}:\n{stdout}");
     }
 
+    // `autogan report` on the directory: a strip plot of IS and of FID, each with every
+    // group's trained architectures as points.
+    let o = autogan(&home, &["--quiet", "report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("class=\"chart strip\"").count(), 2);
+    for (g, n) in [("reinforce", 1), ("random", 2), ("paper", 1)] {
+        let group = format!("data-group=\"{g}\" data-n=\"{n}\"");
+        assert_eq!(html.matches(&group).count(), 2, "{g}");
+    }
+
     // Resume: a finished comparison runs nothing again; a removed training and evaluation
     // are redone, and only they.
     let gen = |l: &str| out.join("train").join(l).join("generator.safetensors");
