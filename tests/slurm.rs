@@ -9,8 +9,9 @@
 //! --no-wait, only that task is submitted again, and the printed command collects all three);
 //! a failed and a cancelled task of a sweep are reported with state, exit code and log while
 //! the others are collected, and --resume resubmits only those two; a search killed while its
-//! tasks run re-attaches on --resume without resubmitting anything; a tiny `compare` runs its
-//! three phases (searches, trainings, evaluations) as three job arrays and writes compare.json.
+//! tasks run re-attaches on --resume without resubmitting anything; a tiny `compare` submitted
+//! with --no-wait and resumed runs its three phases (searches, trainings, evaluations) as three
+//! job arrays, re-attaching to the first, and writes compare.json.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -592,8 +593,27 @@ fn a_tiny_comparison_runs_its_phases_as_job_arrays() {
     a.push("--train-args".into());
     a.push(tiny);
     a.extend(strings(&SLURM_FLAGS));
+    // --no-wait: the searches are submitted and the command returns at once.
+    a.push("--no-wait".into());
     let o = ok(&slurm, &a);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["phase"], "search", "{v}");
+    let id = v["submitted"][0].as_str().unwrap().to_string();
+    assert_eq!(
+        v["collect"].as_str().unwrap(),
+        format!("autogan compare --resume {}", out.display())
+    );
+    assert!(!out.join("jobs/train.json").exists());
+    // Resumed (the launcher settings from the record): re-attaches to the search's job, then
+    // runs the trainings and the evaluations as one job array each.
+    let o = ok(
+        &slurm,
+        &strings(&["compare", "--resume", out.to_str().unwrap(), "--json"]),
+    );
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let subs = json(&out.join("jobs/search.json"))["submissions"].clone();
+    assert_eq!(subs.as_array().unwrap().len(), 1, "submitted again: {subs}");
+    assert_eq!(subs[0]["job_id"], id.as_str());
     assert_eq!(r, json(&out.join("compare.json")));
     assert_eq!(r["complete"], true, "{r:#}");
     let groups: Vec<(&str, u64)> = r["groups"]

@@ -89,7 +89,9 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
                     );
                 } else {
                     println!(
-                        "submitted the {} {} jobs as Slurm job {}; when they have ended,                          continue with\n  {collect}\n(add --no-wait to submit the next phase                          and return again)",
+                        "the {} {} jobs run as Slurm job {}; when they have ended, collect them \
+                         and go on with the next phase with\n  {collect}\n(with --no-wait it \
+                         submits the next phase and returns again)",
                         jobs.len(),
                         phase.name(),
                         job_ids.join(", ")
