@@ -1,7 +1,7 @@
 //! Launchers: run a list of `autogan` jobs -- one command line and one run directory each --
 //! on this machine (`local`) or as one Slurm job array (`slurm`), and say how each one ended.
-//! The fan-out commands (`search --final-train-steps`, `sweep`) build the jobs and read their
-//! results from the jobs' run directories; they never know which launcher ran them.
+//! The fan-out commands (`search --final-train-steps`, `sweep`, `compare`) build the jobs and
+//! read their results from the jobs' run directories; they never know which launcher ran them.
 //!
 //! A batch named NAME keeps its bookkeeping under `RUN/jobs/`:
 //! - `NAME.json`: the record (launcher settings, the jobs, every Slurm submission and job id);
@@ -11,7 +11,8 @@
 //!
 //! Tasks are numbered from 1 in job order (the Slurm array index). A job is started afresh
 //! (`... --out RUN_DIR`) or, where its run directory already holds a checkpoint from an earlier
-//! attempt, continued (`<command> --resume RUN_DIR`).
+//! attempt, continued (`<command> --resume RUN_DIR`); a step that only reads a run directory
+//! and writes one result file (`eval --json-out`, `Restart::Rerun`) is simply run again.
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
