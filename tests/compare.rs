@@ -420,6 +420,22 @@ fn tiny_comparison_runs_reports_and_resumes() {
         again["runs"], r["runs"],
         "the redone training differs (same seed)"
     );
+    // A directory without the launcher's records (as compare wrote them before it ran its jobs
+    // through the launcher): the results decide, so nothing runs again.
+    std::fs::remove_dir_all(out.join("jobs")).unwrap();
+    let kept = stamp(gen("random-02"));
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        stamp(gen("random-02")),
+        kept,
+        "a finished training ran again"
+    );
+    assert!(!out.join("jobs").exists(), "a job ran");
+    assert_eq!(read(&out.join("compare.json"))["runs"], r["runs"]);
     // Flags that would change the plan are refused with --resume.
     let o = autogan(
         &home,
