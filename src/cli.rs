@@ -55,7 +55,8 @@ pub enum Command {
     Scorer(ScorerCommand),
     /// Report libtorch, CUDA, threads, weights and data locations
     Doctor(DoctorArgs),
-    /// Write report.html (plots, top-K, sample grids, config) into a train or search run directory
+    /// Write report.html (plots, top-K, sample grids, config) into a train, search or compare
+    /// directory
     Report(ReportArgs),
     /// Time training steps or feature extraction
     #[command(subcommand)]
@@ -382,6 +383,9 @@ pub struct EvalArgs {
     pub size: SizeArgs,
     #[arg(long)]
     pub json: bool,
+    /// Also write the result (as --json prints it) to FILE, whole or not at all
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -506,13 +510,18 @@ pub struct CompareArgs {
     /// Comparison directory (default runs/compare-<timestamp>)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue a comparison: run only the jobs that have not finished
+    /// Continue a comparison: re-attach to its Slurm jobs, run only the jobs that have not
+    /// finished
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Write the plan (or read it with --resume) and print the jobs that would run now, without
     /// running them (the trainings of found architectures follow their searches)
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the jobs run (see "Running on a cluster" in the README); each phase (searches,
+    /// trainings, evaluations) is one batch
+    #[command(flatten)]
+    pub launcher: Box<LauncherArgs>,
     /// Print the results as JSON (compare.json) instead of a table
     #[arg(long)]
     pub json: bool,
@@ -520,7 +529,7 @@ pub struct CompareArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The run directory (the --out of `autogan train` or `autogan search`)
+    /// The run directory (the --out of `autogan train`, `autogan search` or `autogan compare`)
     pub run_dir: PathBuf,
 }
 

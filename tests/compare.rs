@@ -383,6 +383,17 @@ fn tiny_comparison_runs_reports_and_resumes() {
         assert!(stdout.contains(word), "table lacks {word}:\n{stdout}");
     }
 
+    // `autogan report` on the directory: a strip plot of IS and of FID, each with every
+    // group's trained architectures as points.
+    let o = autogan(&home, &["--quiet", "report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("class=\"chart strip\"").count(), 2);
+    for (g, n) in [("reinforce", 1), ("random", 2), ("paper", 1)] {
+        let group = format!("data-group=\"{g}\" data-n=\"{n}\"");
+        assert_eq!(html.matches(&group).count(), 2, "{g}");
+    }
+
     // Resume: a finished comparison runs nothing again; a removed training and evaluation
     // are redone, and only they.
     let gen = |l: &str| out.join("train").join(l).join("generator.safetensors");
@@ -409,6 +420,22 @@ fn tiny_comparison_runs_reports_and_resumes() {
         again["runs"], r["runs"],
         "the redone training differs (same seed)"
     );
+    // A directory without the launcher's records (as compare wrote them before it ran its jobs
+    // through the launcher): the results decide, so nothing runs again.
+    std::fs::remove_dir_all(out.join("jobs")).unwrap();
+    let kept = stamp(gen("random-02"));
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        stamp(gen("random-02")),
+        kept,
+        "a finished training ran again"
+    );
+    assert!(!out.join("jobs").exists(), "a job ran");
+    assert_eq!(read(&out.join("compare.json"))["runs"], r["runs"]);
     // Flags that would change the plan are refused with --resume.
     let o = autogan(
         &home,
@@ -516,13 +543,13 @@ fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
     assert_eq!(train.len(), 4);
     for l in &train {
         assert!(
-            l.contains("--seed 7") && l.contains("--steps 5") && l.ends_with("--gf-dim 8"),
+            l.contains("--seed 7") && l.contains("--steps 5") && l.contains(" --gf-dim 8 --out "),
             "{l}"
         );
     }
-    assert!(lines
-        .iter()
-        .any(|l| l.contains("eval ") && l.contains("eval-classifier.json")));
+    assert!(lines.iter().any(|l| l.contains(" eval ")
+        && l.contains("--json-out ")
+        && l.contains("eval-classifier.json")));
     // The plan is written, with its random architectures; nothing ran.
     let cfg = read(&out.join("config.json"));
     assert_eq!(cfg["plan"]["random_archs"].as_array().unwrap().len(), 3);
@@ -533,4 +560,79 @@ fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
     assert_eq!(cfg["plan"]["random_archs"], json!(want));
     assert!(out.join("archs/paper-b.json").is_file());
     assert!(!out.join("search").exists() && !out.join("train").exists());
+}
+
+#[test]
+fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
+    use autogan::launch::{Job, LauncherConfig, LauncherKind, Record, Submission};
+    let root = tmp("compare-launcher");
+    let out = root.join("cmp");
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--seeds",
+            "0",
+            "--random",
+            "1",
+            "--paper",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The training batch as a Slurm submission left it: job 42 runs the one training.
+    let train = out.join("train/random-01");
+    let rec = Record {
+        batch: "train".into(),
+        autogan_version: "test".into(),
+        launcher: LauncherConfig {
+            launcher: LauncherKind::Slurm,
+            ..LauncherConfig::default()
+        },
+        jobs: vec![Job {
+            name: "train-random-01".into(),
+            command: "train".into(),
+            result: Some(train.join("generator.safetensors")),
+            run_dir: train.clone(),
+            ..Job::default()
+        }],
+        submissions: vec![Submission {
+            job_id: "42".into(),
+            tasks: vec![1],
+            script: out.join("jobs/train.sbatch"),
+            submitted_unix: 0,
+        }],
+    };
+    std::fs::create_dir_all(out.join("jobs")).unwrap();
+    std::fs::write(
+        out.join("jobs/train.json"),
+        serde_json::to_string(&rec).unwrap(),
+    )
+    .unwrap();
+    let resume = |extra: &[&str]| {
+        let mut a = vec!["compare", "--resume", out.to_str().unwrap()];
+        a.extend(extra);
+        autogan(&root, &a)
+    };
+    let o = resume(&["--launcher", "local"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("records Slurm job 42") && err.contains("--launcher slurm"),
+        "{err}"
+    );
+    assert!(!train.exists(), "a refused resume ran the training");
+    // Once the job's result is there, nothing can run twice: another launcher may collect.
+    std::fs::create_dir_all(&train).unwrap();
+    std::fs::write(train.join("generator.safetensors"), "x").unwrap();
+    let o = resume(&["--launcher", "local", "--dry-run"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !text.contains(" train ") && text.contains(" eval "),
+        "{text}"
+    );
 }

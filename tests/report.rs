@@ -1,7 +1,8 @@
 //! `autogan report`: the page of hand-written train and search run directories has the
 //! expected charts, reset markers, top-K rows and embedded grids, loads nothing from the
 //! network, survives bad log lines, refuses folders that are not runs, and renders in a real
-//! headless Chromium.
+//! headless Chromium; the page of a comparison directory has a strip plot per metric with every
+//! group's values, and the group, architecture and Kendall tables.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -269,6 +270,30 @@ fn chromium() -> Option<String> {
         .map(|c| c.to_string())
 }
 
+/// A screenshot of `dir/report.html` by headless Chromium (1200x2000), asserted to exist.
+fn screenshot(bin: &str, dir: &Path) -> image::RgbImage {
+    let shot = dir.join("screenshot.png");
+    let o = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,2000",
+        ])
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.is_file(),
+        "chromium wrote no screenshot:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!("screenshot: {}", shot.display());
+    image::open(&shot).unwrap().to_rgb8()
+}
+
 /// The page renders in headless Chromium: the screenshot exists, is not blank, and shows the
 /// first series colour of the charts.
 #[test]
@@ -279,25 +304,7 @@ fn the_page_renders_in_headless_chromium() {
     };
     let d = search_dir("chromium", true);
     page(&d);
-    let shot = d.join("screenshot.png");
-    let o = Command::new(&bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1200,2000",
-        ])
-        .arg(format!("file://{}", d.join("report.html").display()))
-        .output()
-        .unwrap();
-    assert!(
-        shot.is_file(),
-        "chromium wrote no screenshot:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let img = image::open(&shot).unwrap().to_rgb8();
+    let img = screenshot(&bin, &d);
     assert_eq!((img.width(), img.height()), (1200, 2000));
     // Not blank: the charts, bars and grids cover a good part of the page (the title alone
     // covers well under 1%).
@@ -313,5 +320,96 @@ fn the_page_renders_in_headless_chromium() {
         img.pixels().any(|p| p.0 == [0x00, 0x72, 0xb2]),
         "no chart line of the first series colour in the screenshot"
     );
-    println!("screenshot: {}", shot.display());
+}
+
+/// One group of a compare.json: its values of classifier IS and FID.
+fn group(name: &str, is: &[f64], fid: &[f64]) -> serde_json::Value {
+    let m = |v: &[f64]| {
+        serde_json::json!({"n": v.len(), "mean": v.iter().sum::<f64>() / v.len().max(1) as f64,
+                           "std": null, "best": null, "values": v, "vs_random": {"p": 0.0123}})
+    };
+    serde_json::json!({"group": name, "labels": [],
+                       "metrics": {"classifier_is": m(is), "classifier_fid": m(fid)}})
+}
+
+/// A comparison directory: compare.json with a reinforce, a random and a paper group, two
+/// architectures listed, one search's Kendall tau; its config.json.
+fn compare_dir(name: &str) -> PathBuf {
+    let d = tmp(name);
+    let r = serde_json::json!({
+        "command": "compare",
+        "complete": true,
+        "plan": {"train_steps": 2000, "preset": "quick", "seed": 0, "eval_images": 1000,
+                 "scorers": ["classifier"]},
+        "groups": [
+            group("reinforce", &[1.31, 1.27, 1.42], &[80.5, 91.0, 70.25]),
+            group("random", &[1.05, 1.10, 1.2, 1.15, 1.0], &[140.0, 120.5, 99.0, 131.0, 150.0]),
+            group("paper", &[1.61], &[55.5]),
+        ],
+        "runs": [
+            {"label": "reinforce-s0-top1", "group": "reinforce", "found": true,
+             "vector": [0,1,0,1,0,1,1,0,1,0,1,1,0,3], "classifier_is": 1.31,
+             "classifier_fid": 80.5, "supernet_score": 1.2},
+            {"label": "random-01", "group": "random", "found": false,
+             "vector": [1,0,2,0,1,2,0,1,0,1,2,0,1,0], "classifier_is": 1.05,
+             "classifier_fid": 140.0},
+        ],
+        "kendall": [{"search": "reinforce-s0", "k": 3, "tau_classifier_is": 0.333,
+                     "tau_classifier_fid": -1.0}],
+        "kendall_tau_mean": {"classifier_is": 0.333, "classifier_fid": -1.0},
+    });
+    std::fs::write(d.join("compare.json"), r.to_string()).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        r#"{"command": "compare", "plan": {"seeds": 3}}"#,
+    )
+    .unwrap();
+    d
+}
+
+#[test]
+fn compare_report_shows_each_group_distribution_and_the_tables() {
+    let d = compare_dir("compare");
+    let html = page(&d);
+    assert_self_contained(&html);
+    assert!(html.contains("autogan comparison report"), "title");
+    assert_eq!(count(&html, "class=\"chart strip\""), 2, "IS and FID");
+    // Every value of every group is a point of the IS and of the FID plot.
+    assert_eq!(count(&html, "class=\"point\""), 2 * (3 + 5 + 1));
+    for (g, n) in [("reinforce", 3), ("random", 5), ("paper", 1)] {
+        assert_eq!(
+            count(&html, &format!("data-group=\"{g}\" data-n=\"{n}\"")),
+            2,
+            "{g}"
+        );
+    }
+    for v in ["1.42", "99", "55.5"] {
+        assert!(html.contains(&format!("data-value=\"{v}\"")), "{v}");
+    }
+    for class in ["groups", "runs", "kendall", "config"] {
+        assert_eq!(
+            count(&html, &format!("<table class=\"{class}\">")),
+            1,
+            "{class}"
+        );
+    }
+    assert!(html.contains("reinforce-s0-top1 (found)") && html.contains("0.012"));
+    if let Some(bin) = chromium() {
+        let img = screenshot(&bin, &d);
+        // The first group's colour (the box outline and points of reinforce) is drawn.
+        assert!(
+            img.pixels().any(|p| p.0 == [0x00, 0x72, 0xb2]),
+            "no point of the first group's colour in the screenshot"
+        );
+    } else {
+        println!("SKIP the Chromium part: no chromium on PATH");
+    }
+    // A comparison whose jobs have not written compare.json yet is refused with the fix.
+    std::fs::remove_file(d.join("compare.json")).unwrap();
+    std::fs::remove_file(d.join("report.html")).unwrap();
+    let o = report(&d);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("compare --resume"), "{err}");
+    assert!(!d.join("report.html").exists());
 }

@@ -9,7 +9,9 @@
 //! --no-wait, only that task is submitted again, and the printed command collects all three);
 //! a failed and a cancelled task of a sweep are reported with state, exit code and log while
 //! the others are collected, and --resume resubmits only those two; a search killed while its
-//! tasks run re-attaches on --resume without resubmitting anything.
+//! tasks run re-attaches on --resume without resubmitting anything; a tiny `compare` submitted
+//! with --no-wait and resumed runs its three phases (searches, trainings, evaluations) as three
+//! job arrays, re-attaching to the first, and writes compare.json.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -550,4 +552,96 @@ fn a_search_killed_while_its_tasks_run_re_attaches_without_resubmitting() {
             .join(format!("final/top{k}/generator.safetensors"))
             .is_file());
     }
+}
+
+#[test]
+fn a_tiny_comparison_runs_its_phases_as_job_arrays() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(slurm) = Slurm::start("a_tiny_comparison_runs_its_phases_as_job_arrays") else {
+        return;
+    };
+    let root = tmp("slurm-compare");
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slurm-data");
+    labelled_folder(&data);
+    let out = root.join("cmp");
+    let tiny = TINY.join(" ");
+    let mut a = strings(&[
+        "compare",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--random",
+        "2",
+        "--paper",
+        "none",
+        "--train-steps",
+        "2",
+        "--eval-images",
+        "20",
+        "--topk-train",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    a.push("--search-args".into());
+    a.push(format!(
+        "{tiny} --iterations 3 --stage-changes 1,2 --max-shared-steps 2 --ctrl-steps 1 \
+         --ctrl-sample-batch 2 --rl-num-eval-img 10 --num-candidate 2 --topk 1"
+    ));
+    a.push("--train-args".into());
+    a.push(tiny);
+    a.extend(strings(&SLURM_FLAGS));
+    // --no-wait: the searches are submitted and the command returns at once.
+    a.push("--no-wait".into());
+    let o = ok(&slurm, &a);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["phase"], "search", "{v}");
+    let id = v["submitted"][0].as_str().unwrap().to_string();
+    assert_eq!(
+        v["collect"].as_str().unwrap(),
+        format!("autogan compare --resume {}", out.display())
+    );
+    assert!(!out.join("jobs/train.json").exists());
+    // Resumed (the launcher settings from the record): re-attaches to the search's job, then
+    // runs the trainings and the evaluations as one job array each.
+    let o = ok(
+        &slurm,
+        &strings(&["compare", "--resume", out.to_str().unwrap(), "--json"]),
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let subs = json(&out.join("jobs/search.json"))["submissions"].clone();
+    assert_eq!(subs.as_array().unwrap().len(), 1, "submitted again: {subs}");
+    assert_eq!(subs[0]["job_id"], id.as_str());
+    assert_eq!(r, json(&out.join("compare.json")));
+    assert_eq!(r["complete"], true, "{r:#}");
+    let groups: Vec<(&str, u64)> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let n = g["metrics"]["classifier_is"]["n"].as_u64().unwrap();
+            (g["group"].as_str().unwrap(), n)
+        })
+        .collect();
+    assert_eq!(groups, [("reinforce", 1), ("random", 2), ("paper", 0)]);
+    // Each phase was one job array, its tasks the phase's jobs.
+    for (phase, tasks) in [("search", 1), ("train", 3), ("eval", 3)] {
+        let rec = json(&out.join(format!("jobs/{phase}.json")));
+        assert_eq!(rec["jobs"].as_array().unwrap().len(), tasks, "{rec}");
+        assert_eq!(rec["submissions"].as_array().unwrap().len(), 1, "{rec}");
+        let script = std::fs::read_to_string(out.join(format!("jobs/{phase}.sbatch"))).unwrap();
+        let array = match tasks {
+            1 => "#SBATCH --array=1".to_string(),
+            n => format!("#SBATCH --array=1-{n}"),
+        };
+        assert!(script.lines().any(|l| l == array), "{script}");
+        assert_eq!(attempts(&out.join(format!("jobs/{phase}/1.log"))), 1);
+    }
+    let eval = std::fs::read_to_string(out.join("jobs/eval.sbatch")).unwrap();
+    assert!(
+        eval.contains(" eval ") && eval.contains("--json-out"),
+        "{eval}"
+    );
 }

@@ -1,23 +1,25 @@
 //! `autogan compare`: searches per strategy, random architectures and the paper's ones, all
-//! trained with the same preset, budget and seed and scored alike, as jobs of this same binary
-//! (`compare::jobs::Local`, one after another; not yet through the `launch` module, so not on Slurm); prints the table and writes `compare.json`. `--resume DIR` runs only the
-//! jobs that have not finished.
+//! trained with the same preset, budget and seed and scored alike. The jobs run through the
+//! launcher (`launch::run_jobs`: here, one per GPU, or as Slurm job arrays) in three phases,
+//! each one batch: the searches, then the trainings of their top-K and of the random and
+//! paper architectures, then the evaluations. Prints the table and writes `compare.json`.
+//! `--resume DIR` re-attaches to recorded Slurm jobs and runs only the jobs that have not
+//! finished.
 use anyhow::{bail, Context, Result};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 use crate::cli::CompareArgs;
-use crate::compare::jobs::{Job, Launcher, Local};
-use crate::compare::{self, Layout, Plan, DEFAULT_STRATEGY};
+use crate::compare::{self, Layout, Phase, Plan, DEFAULT_STRATEGY};
 use crate::device::Ctx;
-use crate::progress;
+use crate::launch::{self, Finished, Job, LauncherConfig, LauncherKind};
 
 /// G steps per training when `--train-steps` is not given (see the README: the budget at which
 /// the paper's arch a clearly beats the worst random architecture on the built-in set).
 pub const DEFAULT_TRAIN_STEPS: u64 = 2000;
 
 pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
-    let launcher = Local::current()?;
-    let (plan, layout) = match &args.resume {
+    let (plan, layout, cfg) = match &args.resume {
         Some(dir) => {
             let given = plan_flags_given(&args);
             if !given.is_empty() {
@@ -26,19 +28,27 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
                     given.join(", ")
                 );
             }
-            let layout = Layout { root: dir.clone() };
-            (compare::load_plan(&layout)?, layout)
+            let layout = Layout {
+                root: launch::absolute(dir)?,
+            };
+            let plan = compare::load_plan(&layout)?;
+            let base = recorded_launcher(&layout)?;
+            let cfg = super::sweep::launcher_config(&args.launcher, base.as_ref())?;
+            check_slurm_records(&layout, &cfg)?;
+            (plan, layout, cfg)
         }
         None => {
             let plan = build_plan(ctx, &args)?;
-            check_strategies(&launcher, &plan)?;
+            let cfg = super::sweep::launcher_config(&args.launcher, None)?;
             let root = args
                 .out
                 .clone()
                 .unwrap_or_else(|| crate::run::default_run_dir("compare"));
-            let layout = Layout { root };
-            compare::create(&layout, &plan)?;
-            (plan, layout)
+            let layout = Layout {
+                root: launch::absolute(&root)?,
+            };
+            compare::create(&layout, &plan, &cfg)?;
+            (plan, layout, cfg)
         }
     };
     if !ctx.quiet {
@@ -51,25 +61,47 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
             plan.train_steps
         );
     }
-    let searches = compare::search_jobs(&plan, &layout, args.dry_run)?;
+    // The jobs run with the plan's device and threads (the same threads, the same numbers on
+    // the CPU); Slurm tasks get --threads from --cpus-per-task.
+    let opts = launch::Options {
+        resume: args.resume.is_some(),
+        wait: !args.launcher.no_wait,
+        quiet: ctx.quiet,
+        device: plan.device.clone(),
+        threads: plan.threads,
+    };
     if args.dry_run {
-        let entries = compare::entries(&plan, &layout)?;
-        let rest = compare::train_eval_jobs(&plan, &layout, &entries, true)?;
-        for job in searches.iter().chain(&rest) {
-            println!("{}", command_line(&launcher, job));
-        }
-        if !searches.is_empty() {
-            println!(
-                "# then the trainings and evaluations of each search's top {} (after it ends)",
-                plan.topk_train
-            );
-        }
-        return Ok(());
+        return dry_run(&plan, &layout, &cfg, &opts);
     }
-    run_jobs(ctx, &launcher, &layout, &searches, "searches")?;
-    let entries = compare::entries(&plan, &layout)?;
-    let rest = compare::train_eval_jobs(&plan, &layout, &entries, false)?;
-    run_jobs(ctx, &launcher, &layout, &rest, "trainings and evaluations")?;
+    for phase in Phase::ALL {
+        let jobs = phase_jobs(&plan, &layout, phase)?;
+        if jobs.is_empty() || jobs.iter().all(Job::has_result) {
+            continue;
+        }
+        match launch::run_jobs(&cfg, phase.name(), &jobs, &layout.root, &opts)? {
+            Finished::Submitted { job_ids } => {
+                let collect = format!("autogan compare --resume {}", layout.root.display());
+                if args.json {
+                    println!(
+                        "{}",
+                        json!({"dir": layout.root.display().to_string(), "phase": phase.name(),
+                               "submitted": job_ids, "collect": collect})
+                    );
+                } else {
+                    println!(
+                        "the {} {} jobs run as Slurm job {}; when they have ended, collect them \
+                         and go on with the next phase with\n  {collect}\n(with --no-wait it \
+                         submits the next phase and returns again)",
+                        jobs.len(),
+                        phase.name(),
+                        job_ids.join(", ")
+                    );
+                }
+                return Ok(());
+            }
+            Finished::Done(outcomes) => check_phase(&layout, phase, &jobs, &outcomes)?,
+        }
+    }
     let results = compare::collect(&plan, &layout, &wall_times(&layout))?;
     crate::run::atomic_write(
         &layout.results(),
@@ -80,6 +112,141 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
     } else {
         print!("{}", compare::table(&results));
         println!("results: {}", layout.results().display());
+    }
+    Ok(())
+}
+
+/// The jobs of one phase; the trainings and evaluations are those of the architectures known
+/// now (a search's top-K once it has ended).
+fn phase_jobs(plan: &Plan, layout: &Layout, phase: Phase) -> Result<Vec<Job>> {
+    Ok(match phase {
+        Phase::Search => compare::search_jobs(plan, layout),
+        Phase::Train => compare::train_jobs(plan, layout, &compare::entries(plan, layout)?),
+        Phase::Eval => compare::eval_jobs(plan, layout, &compare::entries(plan, layout)?),
+    })
+}
+
+/// Every job of a phase must have written its result before the next phase starts: name
+/// the ones that did not (state, exit code, log) and how to continue.
+fn check_phase(
+    layout: &Layout,
+    phase: Phase,
+    jobs: &[Job],
+    outcomes: &[launch::Outcome],
+) -> Result<()> {
+    let mut missing = Vec::new();
+    for (job, o) in jobs.iter().zip(outcomes) {
+        if job.has_result() {
+            continue;
+        }
+        let result = job
+            .result
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        missing.push(match o.ok() {
+            true => format!("{}, but it did not write {result}", o.describe()),
+            false => o.describe(),
+        });
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let others = match missing.len() < jobs.len() {
+        true => "the others finished; ",
+        false => "",
+    };
+    bail!(
+        "{} of {} {} jobs did not finish:\n  {}\n{others}fix the cause, then continue with \
+         `autogan compare --resume {}` (only the unfinished jobs run again)",
+        missing.len(),
+        jobs.len(),
+        phase.name(),
+        missing.join("\n  "),
+        layout.root.display()
+    )
+}
+
+/// `--dry-run`: the command line of every job that would run now, in order, as the launcher
+/// would start it; the trainings of found architectures are known once their search ends.
+fn dry_run(
+    plan: &Plan,
+    layout: &Layout,
+    cfg: &LauncherConfig,
+    opts: &launch::Options,
+) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the path of this autogan binary")?;
+    let searches = compare::search_jobs(plan, layout);
+    let entries = compare::entries(plan, layout)?;
+    let jobs = searches
+        .iter()
+        .chain(&compare::train_jobs(plan, layout, &entries))
+        .chain(&compare::eval_jobs(plan, layout, &entries))
+        .filter(|j| !j.has_result())
+        .cloned()
+        .collect::<Vec<_>>();
+    if cfg.launcher == LauncherKind::Slurm {
+        println!("# each phase (search, train, eval) is submitted as one Slurm job array");
+    }
+    for job in &jobs {
+        let line: Vec<String> = std::iter::once(exe.display().to_string())
+            .chain(launch::launcher_flags(cfg, opts))
+            .chain(job.next_argv())
+            .map(|a| launch::shell_quote(&a))
+            .collect();
+        println!("{}", line.join(" "));
+    }
+    if searches.iter().any(|j| !j.has_result()) {
+        println!(
+            "# then the trainings and evaluations of each search's top {} (after it ends)",
+            plan.topk_train
+        );
+    }
+    Ok(())
+}
+
+/// The launcher a resumed comparison continues with: that of its latest batch record, else
+/// the one its config.json was written with, else the default (local).
+fn recorded_launcher(layout: &Layout) -> Result<Option<LauncherConfig>> {
+    for phase in Phase::ALL.iter().rev() {
+        if let Some(r) = launch::recorded(&layout.root, phase.name())? {
+            return Ok(Some(r.launcher));
+        }
+    }
+    let v: serde_json::Value = crate::config::read_json(&layout.config())?;
+    if v["launcher"].is_null() {
+        return Ok(None);
+    }
+    serde_json::from_value(v["launcher"].clone())
+        .map(Some)
+        .with_context(|| format!("{}: invalid \"launcher\"", layout.config().display()))
+}
+
+/// A batch submitted to Slurm whose jobs have not all finished may still run there: resuming
+/// it with another launcher would run them twice. Refused before anything starts.
+fn check_slurm_records(layout: &Layout, cfg: &LauncherConfig) -> Result<()> {
+    if cfg.launcher == LauncherKind::Slurm {
+        return Ok(());
+    }
+    for phase in Phase::ALL {
+        let Some(r) = launch::recorded(&layout.root, phase.name())? else {
+            continue;
+        };
+        if r.submissions.is_empty() || r.jobs.iter().all(Job::has_result) {
+            continue;
+        }
+        let ids: Vec<&str> = r.submissions.iter().map(|s| s.job_id.as_str()).collect();
+        bail!(
+            "{} records Slurm job {} with unfinished {} jobs: continue with --launcher slurm (or \
+             without --launcher); to run them here instead, cancel them (scancel {}) and move \
+             that record aside",
+            launch::BatchDir::new(&layout.root, phase.name())
+                .record()
+                .display(),
+            ids.join(", "),
+            phase.name(),
+            ids.join(" ")
+        );
     }
     Ok(())
 }
@@ -178,144 +345,37 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
     Ok(plan)
 }
 
-/// A job as a shell command line (arguments with spaces or quotes single-quoted).
-fn command_line(launcher: &Local, job: &Job) -> String {
-    let quote = |a: &str| {
-        if !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@".contains(c))
-        {
-            a.to_string()
-        } else {
-            format!("'{}'", a.replace('\'', "'\\''"))
-        }
-    };
-    let mut parts = vec![quote(&launcher.program.display().to_string())];
-    parts.extend(job.args.iter().map(|a| quote(a)));
-    let mut line = parts.join(" ");
-    if let Some(out) = &job.stdout {
-        line.push_str(&format!(" > {}", quote(&out.display().to_string())));
-    }
-    line
-}
-
 /// `"--a 1  --b 2"` -> `["--a", "1", "--b", "2"]`.
 fn split_flags(s: Option<&str>) -> Vec<String> {
     s.map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_default()
 }
 
-/// A strategy other than the default needs a search that takes `--strategy`: ask this binary's
-/// `search --help` before any job starts.
-fn check_strategies(launcher: &Local, plan: &Plan) -> Result<()> {
-    let others: Vec<&String> = plan
-        .strategies
-        .iter()
-        .filter(|s| *s != DEFAULT_STRATEGY)
-        .collect();
-    if others.is_empty() || plan.seeds == 0 {
-        return Ok(());
-    }
-    let out = std::process::Command::new(&launcher.program)
-        .args(["search", "--help"])
-        .output()
-        .with_context(|| format!("cannot run {} search --help", launcher.program.display()))?;
-    let help = String::from_utf8_lossy(&out.stdout);
-    if !help.contains("--strategy") {
-        bail!(
-            "--strategies {}: this build's `autogan search` has no --strategy flag (only \
-             {DEFAULT_STRATEGY}); compare {DEFAULT_STRATEGY} alone, or use a build with the \
-             strategies",
-            others
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-    }
-    Ok(())
-}
-
-/// Run `jobs` with a bar (or log lines), writing each one's exit code and wall time next to
-/// its log; stop at the first failure with its log's last lines and how to continue.
-fn run_jobs(ctx: &Ctx, launcher: &Local, layout: &Layout, jobs: &[Job], what: &str) -> Result<()> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    let pb = progress::bar(jobs.len() as u64, "compare", ctx.quiet);
-    progress::log(&pb, ctx.quiet, &format!("{} {what} to run", jobs.len()));
-    if let Some(first) = jobs.first() {
-        pb.set_message(first.name.clone());
-    }
-    let mut write_err = None;
-    let outcomes = launcher.run(jobs, true, &mut |i, o| {
-        let rec =
-            serde_json::json!({"job": o.name, "ok": o.ok, "code": o.code, "seconds": o.seconds});
-        if let Err(e) =
-            crate::run::atomic_write(&layout.outcome(&o.name), rec.to_string().as_bytes())
-        {
-            write_err.get_or_insert(e);
-        }
-        pb.inc(1);
-        if let Some(next) = jobs.get(i + 1) {
-            pb.set_message(next.name.clone());
-        }
-        progress::log(
-            &pb,
-            ctx.quiet,
-            &format!(
-                "[{}/{}] {} {} in {:.0} s",
-                i + 1,
-                jobs.len(),
-                o.name,
-                if o.ok { "finished" } else { "FAILED" },
-                o.seconds
-            ),
-        );
-    })?;
-    pb.finish_and_clear();
-    if let Some(e) = write_err {
-        return Err(e);
-    }
-    if let Some(o) = outcomes.iter().find(|o| !o.ok) {
-        let job = jobs.iter().find(|j| j.name == o.name);
-        bail!(
-            "job {} failed (exit code {}): autogan {}\n{}\nits log: {}\nfix the cause, then \
-             continue with `autogan compare --resume {}`",
-            o.name,
-            o.code
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "none".into()),
-            job.map(|j| j.args.join(" ")).unwrap_or_default(),
-            o.message,
-            layout.log(&o.name).display(),
-            layout.root.display()
-        );
-    }
-    Ok(())
-}
-
-/// Seconds of every finished job, from `logs/<job>.json`.
+/// Seconds of every finished job: the last attempt of each job of the phases' records, and
+/// the `logs/<job>.json` of a directory begun before compare ran through the launcher.
 fn wall_times(layout: &Layout) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
-    let Ok(rd) = std::fs::read_dir(layout.root.join("logs")) else {
-        return m;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.extension().and_then(|x| x.to_str()) != Some("json") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&p) else {
+    for phase in Phase::ALL {
+        let Ok(Some(rec)) = launch::recorded(&layout.root, phase.name()) else {
             continue;
         };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        let dir = launch::BatchDir::new(&layout.root, phase.name());
+        for (i, job) in rec.jobs.iter().enumerate() {
+            if let (true, Some(s)) = (dir.succeeded(i + 1, job), dir.seconds(i + 1)) {
+                m.insert(job.name.clone(), s);
+            }
+        }
+    }
+    // logs/<job>.json: {"job", "ok", "seconds"}.
+    let legacy = std::fs::read_dir(layout.root.join("logs"));
+    for e in legacy.into_iter().flatten().flatten() {
+        let Ok(v) = crate::config::read_json::<serde_json::Value>(&e.path()) else {
             continue;
         };
         if let (Some(job), Some(s), true) =
             (v["job"].as_str(), v["seconds"].as_f64(), v["ok"] == true)
         {
-            m.insert(job.to_string(), s);
+            m.entry(job.to_string()).or_insert(s);
         }
     }
     m

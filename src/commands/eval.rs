@@ -342,6 +342,20 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     if args.num_images < 1 {
         bail!("--num-images {}: must be at least 1", args.num_images);
     }
+    if let Some(f) = &args.json_out {
+        if f.is_dir() {
+            bail!(
+                "--json-out {}: this is a folder; give a file name such as eval.json",
+                f.display()
+            );
+        }
+        let parent = f.parent().filter(|p| !p.as_os_str().is_empty());
+        crate::paths::ensure_writable_dir(
+            parent.unwrap_or(Path::new(".")),
+            &format!("--json-out {}", f.display()),
+            "choose another --json-out",
+        )?;
+    }
     let fid_ref = match (&args.fid_ref, wanted.fid) {
         (Some(r), true) => Some(r.clone()),
         (None, true) => bail!(
@@ -427,16 +441,19 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         }
         None => None,
     };
+    let v = serde_json::json!({
+        "is_mean": is.map(|r| r.mean),
+        "is_std": is.map(|r| r.std),
+        "fid": fid,
+        "num_images": n,
+        "protocol": protocol.name(),
+        "scorer": scorer.name(),
+        "fid_ref": fid_ref,
+    });
+    if let Some(f) = &args.json_out {
+        crate::run::atomic_write(f, format!("{v}\n").as_bytes())?;
+    }
     if args.json {
-        let v = serde_json::json!({
-            "is_mean": is.map(|r| r.mean),
-            "is_std": is.map(|r| r.std),
-            "fid": fid,
-            "num_images": n,
-            "protocol": protocol.name(),
-            "scorer": scorer.name(),
-            "fid_ref": fid_ref,
-        });
         println!("{v}");
     } else {
         println!("{:<10} {}", "images", src.describe());

@@ -673,6 +673,8 @@ fn final_jobs(
             .chain(extra.iter().cloned())
             .collect(),
             run_dir: final_dir.join(format!("top{rank}")),
+            resume_args: extra.clone(),
+            ..launch::Job::default()
         })
         .collect())
 }

@@ -281,6 +281,7 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
                 command: "train".into(),
                 args: a.clone(),
                 run_dir: abs.join("runs").join(name),
+                ..Job::default()
             })
             .collect();
         let snapshot = json!({

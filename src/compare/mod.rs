@@ -1,24 +1,24 @@
 //! A comparison of search strategies with random architectures and the paper's ones: the plan
 //! (what to run), the jobs that carry it out (searches, trainings, evaluations, each an
-//! `autogan` command line, so any `launch::Launcher` can run them), their state on disk (what is
-//! finished, what to resume), and the results gathered into groups with their statistics.
+//! `autogan` command line that `launch::run_jobs` runs here or on Slurm), their state on disk
+//! (what is finished), and the results gathered into groups with their statistics.
 //!
 //! Layout of a comparison directory `DIR`:
 //!
 //! ```text
-//! DIR/config.json                   the plan
+//! DIR/config.json                   the plan (and the launcher settings it started with)
 //! DIR/archs/random-01.json ...      the random architectures, paper-a.json ...
 //! DIR/search/<strategy>-s<seed>/    one search run directory per strategy and seed
 //! DIR/train/<label>/                one training run directory per trained architecture,
-//!     eval-classifier.json          with the output of `autogan eval --json` per scorer
-//! DIR/logs/<job>.log, <job>.json    each job's stderr, and its exit code and wall time
+//!     eval-classifier.json          with the result of `autogan eval --json-out` per scorer
+//! DIR/jobs/search.json, train.json, eval.json    the launcher's record of each phase's batch
+//! DIR/jobs/<phase>/<task>.log, .exit             each job's output and exit status
 //! DIR/compare.json                  the results
 //! ```
 //!
 //! A job is finished when its result file exists (a search's `best.json`, a training's
 //! `generator.safetensors`, an evaluation's `eval-<scorer>.json`); an unfinished run directory
-//! with a checkpoint is resumed, one without a checkpoint is started again.
-pub mod jobs;
+//! with a checkpoint is resumed, one without a checkpoint is moved aside and started again.
 pub mod stats;
 
 use anyhow::{bail, Context, Result};
@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use crate::arch::{Arch, NUM_ARCHS};
 use crate::data::{mix, SplitMix64};
-use jobs::Job;
+use crate::launch::{Job, LauncherConfig, Restart};
 
 /// The strategies `autogan search` knows (its default first).
 pub const STRATEGIES: [&str; 3] = ["reinforce", "random", "evolution"];
@@ -156,18 +156,19 @@ impl Plan {
         self.seeds * self.strategies.len() as u64
     }
 
-    /// The arguments every job starts with: device, threads, seed, quiet.
+    /// The global flags of every job: seed, quiet (the launcher adds device and threads).
     fn global_args(&self, seed: u64) -> Vec<String> {
-        let mut a = vec!["--device".to_string(), self.device.clone()];
-        if let Some(t) = self.threads {
-            a.extend(["--threads".to_string(), t.to_string()]);
-        }
-        a.extend([
+        vec![
             "--seed".to_string(),
             seed.to_string(),
             "--quiet".to_string(),
-        ]);
-        a
+        ]
+    }
+
+    /// `--data-dir`, which a continued run needs again (its directory records the data set's
+    /// name, not where named data sets live).
+    fn resume_args(&self) -> Vec<String> {
+        self.dataset_args(false)
     }
 
     fn dataset_args(&self, with_name: bool) -> Vec<String> {
@@ -234,13 +235,6 @@ impl Layout {
     pub fn eval_file(&self, label: &str, scorer: &str) -> PathBuf {
         self.train_dir(label).join(format!("eval-{scorer}.json"))
     }
-    pub fn log(&self, job: &str) -> PathBuf {
-        self.root.join("logs").join(format!("{job}.log"))
-    }
-    /// Exit code and wall time of a finished job (written by the command after each job).
-    pub fn outcome(&self, job: &str) -> PathBuf {
-        self.root.join("logs").join(format!("{job}.json"))
-    }
 }
 
 pub fn search_label(strategy: &str, seed: u64) -> String {
@@ -255,10 +249,10 @@ pub fn paper_label(letter: &str) -> String {
     format!("paper-{letter}")
 }
 
-/// Write the plan and the architecture files of a new comparison into `layout.root`, which
-/// must not exist or be empty. The paper's files are checked first, so nothing is written
-/// when one is missing.
-pub fn create(layout: &Layout, plan: &Plan) -> Result<()> {
+/// Write the plan (with the launcher settings it starts with) and the architecture files of a
+/// new comparison into `layout.root`, which must not exist or be empty. The paper's files are
+/// checked first, so nothing is written when one is missing.
+pub fn create(layout: &Layout, plan: &Plan, launcher: &LauncherConfig) -> Result<()> {
     plan.validate()?;
     let mut paper = Vec::new();
     for p in &plan.paper {
@@ -306,6 +300,7 @@ pub fn create(layout: &Layout, plan: &Plan) -> Result<()> {
         "command": "compare",
         "autogan_version": env!("CARGO_PKG_VERSION"),
         "plan": plan,
+        "launcher": launcher,
     });
     crate::run::atomic_write(
         &layout.config(),
@@ -356,6 +351,10 @@ impl Phase {
         }
     }
 
+    /// The phases in the order they run; a phase's name is also its batch name
+    /// (`DIR/jobs/<name>.json`) and the prefix of its jobs' names.
+    pub const ALL: [Phase; 3] = [Phase::Search, Phase::Train, Phase::Eval];
+
     fn of_job(name: &str) -> Option<Phase> {
         [Phase::Search, Phase::Train, Phase::Eval]
             .into_iter()
@@ -363,56 +362,31 @@ impl Phase {
     }
 }
 
-/// A run directory that is neither finished nor resumable (no checkpoint) is removed (unless
-/// `dry_run`) so that its job starts again; returns whether it is resumable.
-fn prepare_run_dir(dir: &Path, dry_run: bool) -> Result<bool> {
-    if dir.join("checkpoint").join("last.safetensors").is_file() {
-        return Ok(true);
-    }
-    if dir.exists() && !dry_run {
-        std::fs::remove_dir_all(dir).with_context(|| {
-            format!(
-                "{} holds an unfinished run without a checkpoint and cannot be removed",
-                dir.display()
-            )
-        })?;
-    }
-    Ok(false)
-}
-
-/// The search jobs still to run (finished searches have `best.json`). Unless `dry_run`, the
-/// unfinished run directories without a checkpoint are removed first.
-pub fn search_jobs(plan: &Plan, layout: &Layout, dry_run: bool) -> Result<Vec<Job>> {
-    let mut jobs = Vec::new();
-    for (strategy, seed) in plan.searches() {
-        let dir = layout.search_dir(&strategy, seed);
-        if dir.join("best.json").is_file() {
-            continue;
-        }
-        let name = format!("search-{}", search_label(&strategy, seed));
-        let mut args = plan.global_args(seed);
-        args.push("search".into());
-        if prepare_run_dir(&dir, dry_run)? {
-            args.extend(["--resume".into(), dir.display().to_string()]);
-            args.extend(plan.dataset_args(false));
-        } else {
-            args.extend(["--preset".into(), plan.preset.clone()]);
-            args.extend(["--out".into(), dir.display().to_string()]);
+/// Every search of the plan, as one job each (finished ones too: the launcher's batch always
+/// holds the same jobs, and a resumed one skips those whose `best.json` exists).
+pub fn search_jobs(plan: &Plan, layout: &Layout) -> Vec<Job> {
+    plan.searches()
+        .into_iter()
+        .map(|(strategy, seed)| {
+            let dir = layout.search_dir(&strategy, seed);
+            let mut args = vec!["--preset".to_string(), plan.preset.clone()];
             args.extend(plan.dataset_args(true));
             if strategy != DEFAULT_STRATEGY {
                 args.extend(["--strategy".into(), strategy.clone()]);
             }
             args.extend(plan.search_args.iter().cloned());
-        }
-        jobs.push(Job {
-            log: layout.log(&name),
-            name,
-            args,
-            run_dir: dir,
-            stdout: None,
-        });
-    }
-    Ok(jobs)
+            Job {
+                name: format!("search-{}", search_label(&strategy, seed)),
+                global: plan.global_args(seed),
+                command: "search".into(),
+                args,
+                result: Some(dir.join("best.json")),
+                run_dir: dir,
+                resume_args: plan.resume_args(),
+                restart: Restart::Resume,
+            }
+        })
+        .collect()
 }
 
 /// Why an architecture is trained.
@@ -508,63 +482,64 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
     Ok(v)
 }
 
-/// The training and evaluation jobs still to run for `entries`, each training followed by its
-/// evaluations (`dry_run` as in `search_jobs`).
-pub fn train_eval_jobs(
-    plan: &Plan,
-    layout: &Layout,
-    entries: &[Entry],
-    dry_run: bool,
-) -> Result<Vec<Job>> {
+/// One training per entry (its result: the run's `generator.safetensors`).
+pub fn train_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
+    entries
+        .iter()
+        .map(|e| {
+            let dir = layout.train_dir(&e.label);
+            let mut args = vec![
+                "--arch".to_string(),
+                e.arch_file.display().to_string(),
+                "--preset".into(),
+                plan.preset.clone(),
+                "--steps".into(),
+                plan.train_steps.to_string(),
+            ];
+            args.extend(plan.dataset_args(true));
+            args.extend(plan.train_args.iter().cloned());
+            Job {
+                name: format!("train-{}", e.label),
+                global: plan.global_args(plan.seed),
+                command: "train".into(),
+                args,
+                result: Some(dir.join("generator.safetensors")),
+                run_dir: dir,
+                resume_args: plan.resume_args(),
+                restart: Restart::Resume,
+            }
+        })
+        .collect()
+}
+
+/// One evaluation per entry and scorer: `autogan eval TRAIN_DIR ... --json-out
+/// TRAIN_DIR/eval-<scorer>.json`, a step the launcher simply runs again when its file is
+/// missing.
+pub fn eval_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
     let mut jobs = Vec::new();
     for e in entries {
         let dir = layout.train_dir(&e.label);
-        if !dir.join("generator.safetensors").is_file() {
-            let name = format!("train-{}", e.label);
-            let mut args = plan.global_args(plan.seed);
-            args.push("train".into());
-            if prepare_run_dir(&dir, dry_run)? {
-                args.extend(["--resume".into(), dir.display().to_string()]);
-                args.extend(plan.dataset_args(false));
-            } else {
-                args.extend(["--arch".into(), e.arch_file.display().to_string()]);
-                args.extend(["--preset".into(), plan.preset.clone()]);
-                args.extend(["--steps".into(), plan.train_steps.to_string()]);
-                args.extend(["--out".into(), dir.display().to_string()]);
-                args.extend(plan.dataset_args(true));
-                args.extend(plan.train_args.iter().cloned());
-            }
-            jobs.push(Job {
-                log: layout.log(&name),
-                name,
-                args,
-                run_dir: dir.clone(),
-                stdout: None,
-            });
-        }
         for scorer in &plan.scorers {
             let out = layout.eval_file(&e.label, scorer);
-            if read_eval(&out).is_some() {
-                continue;
-            }
-            let name = format!("eval-{}-{scorer}", e.label);
-            let mut args = plan.global_args(plan.seed);
-            args.extend(["eval".into(), dir.display().to_string()]);
+            let mut args = vec![dir.display().to_string()];
             args.extend(["--scorer".into(), scorer.clone(), "--metric".into()]);
             args.extend(["is,fid".into(), "--fid-ref".into(), fid_ref(plan)]);
             args.extend(["--num-images".into(), plan.eval_images.to_string()]);
             args.extend(plan.dataset_args(true));
-            args.push("--json".into());
+            args.extend(["--json-out".into(), out.display().to_string()]);
             jobs.push(Job {
-                log: layout.log(&name),
-                name,
+                name: format!("eval-{}-{scorer}", e.label),
+                global: plan.global_args(plan.seed),
+                command: "eval".into(),
                 args,
                 run_dir: dir.clone(),
-                stdout: Some(out),
+                resume_args: Vec::new(),
+                restart: Restart::Rerun,
+                result: Some(out),
             });
         }
     }
-    Ok(jobs)
+    jobs
 }
 
 /// The FID reference of the evaluations: the data set itself (its name or folder).
@@ -572,7 +547,7 @@ fn fid_ref(plan: &Plan) -> String {
     plan.dataset.clone().unwrap_or_else(|| "shapes".into())
 }
 
-/// The IS mean and FID of an `eval --json` output file; None when missing or unreadable.
+/// The IS mean and FID of an `eval --json-out` file; None when missing or unreadable.
 pub fn read_eval(path: &Path) -> Option<(f64, f64)> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     Some((v["is_mean"].as_f64()?, v["fid"].as_f64()?))

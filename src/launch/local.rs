@@ -29,7 +29,7 @@ pub fn run(dir: &BatchDir, rec: &Record, opts: &Options) -> Result<Vec<Outcome>>
                 job.name
             );
         }
-        if opts.resume && dir.read_exit(task) == Some(0) {
+        if opts.resume && dir.succeeded(task, job) {
             outcomes[i] = Some(outcome(dir, job, task, "COMPLETED", Some(0), None));
             continue;
         }
@@ -114,6 +114,20 @@ fn outcome(
     }
 }
 
+/// `--device` (`cuda` for a job on a GPU of `--gpus`, else the parent's) and the parent's
+/// `--threads`, before the job's own flags.
+pub(crate) fn flags(gpu: Option<u32>, opts: &Options) -> Vec<String> {
+    let mut flags: Vec<String> = vec!["--device".into()];
+    flags.push(match gpu {
+        Some(_) => "cuda".into(),
+        None => opts.device.clone(),
+    });
+    if let Some(t) = opts.threads {
+        flags.extend(["--threads".into(), t.to_string()]);
+    }
+    flags
+}
+
 /// One attempt of one job: its output appended to its log, its exit status written.
 fn run_one(
     exe: &Path,
@@ -124,14 +138,7 @@ fn run_one(
     opts: &Options,
 ) -> Result<Outcome> {
     let argv = job.prepare()?;
-    let mut flags: Vec<String> = vec!["--device".into()];
-    flags.push(match gpu {
-        Some(_) => "cuda".into(),
-        None => opts.device.clone(),
-    });
-    if let Some(t) = opts.threads {
-        flags.extend(["--threads".into(), t.to_string()]);
-    }
+    let flags = flags(gpu, opts);
     let log_path = dir.log(task);
     let mut log = std::fs::OpenOptions::new()
         .create(true)

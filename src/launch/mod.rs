@@ -1,7 +1,7 @@
 //! Launchers: run a list of `autogan` jobs -- one command line and one run directory each --
 //! on this machine (`local`) or as one Slurm job array (`slurm`), and say how each one ended.
-//! The fan-out commands (`search --final-train-steps`, `sweep`) build the jobs and read their
-//! results from the jobs' run directories; they never know which launcher ran them.
+//! The fan-out commands (`search --final-train-steps`, `sweep`, `compare`) build the jobs and
+//! read their results from the jobs' run directories; they never know which launcher ran them.
 //!
 //! A batch named NAME keeps its bookkeeping under `RUN/jobs/`:
 //! - `NAME.json`: the record (launcher settings, the jobs, every Slurm submission and job id);
@@ -11,7 +11,8 @@
 //!
 //! Tasks are numbered from 1 in job order (the Slurm array index). A job is started afresh
 //! (`... --out RUN_DIR`) or, where its run directory already holds a checkpoint from an earlier
-//! attempt, continued (`<command> --resume RUN_DIR`).
+//! attempt, continued (`<command> --resume RUN_DIR`); a step that only reads a run directory
+//! and writes one result file (`eval --json-out`, `Restart::Rerun`) is simply run again.
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -138,8 +139,25 @@ impl LauncherConfig {
     }
 }
 
+/// How a job's next attempt is started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Restart {
+    /// A run that writes RUN_DIR (`train`, `search`): `--out RUN_DIR` to start, and
+    /// `<command> --resume RUN_DIR` to continue from the checkpoint an earlier attempt left.
+    #[default]
+    Resume,
+    /// A step that only reads RUN_DIR and writes its `result` file whole (`eval --json-out`):
+    /// the same command line every attempt, and nothing in RUN_DIR is touched.
+    Rerun,
+}
+
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
 /// One `autogan` run: `autogan GLOBAL... COMMAND ARGS... --out RUN_DIR`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Unique within its batch; letters, digits, `-`, `_` and `.`.
     pub name: String,
@@ -147,11 +165,22 @@ pub struct Job {
     /// and `--threads` where they apply.
     pub global: Vec<String>,
     /// The subcommand (`train`, `search`): it must write RUN_DIR/checkpoint/last.safetensors
-    /// and continue from it with `--resume RUN_DIR`.
+    /// and continue from it with `--resume RUN_DIR` (unless `restart` is `Rerun`).
     pub command: String,
     /// Its flags, without `--out` and `--resume` (the launcher adds those).
     pub args: Vec<String>,
     pub run_dir: PathBuf,
+    /// Flags the continuing command line needs as well (`--data-dir DIR`: a run directory
+    /// records the data set's name, not where named data sets live).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resume_args: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub restart: Restart,
+    /// The file the job writes last, whole. When set, it decides whether the job has ended
+    /// successfully (a resumed batch runs the job again exactly when the file is missing);
+    /// when not, the job's exit status decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<PathBuf>,
 }
 
 impl Job {
@@ -160,18 +189,48 @@ impl Job {
         let mut v = self.global.clone();
         v.push(self.command.clone());
         v.extend(self.args.iter().cloned());
-        v.push("--out".into());
-        v.push(self.run_dir.display().to_string());
+        if self.restart == Restart::Resume {
+            v.push("--out".into());
+            v.push(self.run_dir.display().to_string());
+        }
         v
     }
 
     /// The command line that continues it from its run directory's last checkpoint.
     pub fn continue_argv(&self) -> Vec<String> {
+        if self.restart == Restart::Rerun {
+            return self.fresh_argv();
+        }
         let mut v = self.global.clone();
         v.push(self.command.clone());
         v.push("--resume".into());
         v.push(self.run_dir.display().to_string());
+        v.extend(self.resume_args.iter().cloned());
         v
+    }
+
+    /// Whether an earlier attempt left a checkpoint to continue from.
+    pub fn resumable(&self) -> bool {
+        self.restart == Restart::Resume
+            && self
+                .run_dir
+                .join("checkpoint")
+                .join("last.safetensors")
+                .is_file()
+    }
+
+    /// The command line of the next attempt as it stands now (`prepare` without moving
+    /// anything): for printing.
+    pub fn next_argv(&self) -> Vec<String> {
+        match self.resumable() {
+            true => self.continue_argv(),
+            false => self.fresh_argv(),
+        }
+    }
+
+    /// Its `result` file exists.
+    pub fn has_result(&self) -> bool {
+        self.result.as_ref().is_some_and(|p| p.is_file())
     }
 
     /// The command line of the next attempt: it continues from a checkpoint left by an earlier
@@ -179,7 +238,10 @@ impl Job {
     /// deleted) so that the fresh start finds the place free.
     pub fn prepare(&self) -> Result<Vec<String>> {
         let d = &self.run_dir;
-        if d.join("checkpoint").join("last.safetensors").is_file() {
+        if self.restart == Restart::Rerun {
+            return Ok(self.fresh_argv());
+        }
+        if self.resumable() {
             return Ok(self.continue_argv());
         }
         let non_empty = std::fs::read_dir(d).is_ok_and(|mut r| r.next().is_some());
@@ -351,9 +413,61 @@ impl BatchDir {
             .ok()
             .and_then(|s| s.trim().parse().ok())
     }
+    /// Whether `job` (task `task`) has ended successfully: its `result` file exists, or, for
+    /// a job without one, it left exit status 0.
+    pub fn succeeded(&self, task: usize, job: &Job) -> bool {
+        match &job.result {
+            Some(p) => p.is_file(),
+            None => self.read_exit(task) == Some(0),
+        }
+    }
     pub fn write_exit(&self, task: usize, code: i32) -> Result<()> {
         crate::run::atomic_write(&self.exit_file(task), format!("{code}\n").as_bytes())
     }
+}
+
+impl BatchDir {
+    /// Wall-clock seconds of the last attempt of task `task`: from the start its log's last
+    /// `== YYYYMMDD-HHMMSS ...` line gives (both launchers write one per attempt) to the time
+    /// its exit status was written. None when either is missing.
+    pub fn seconds(&self, task: usize) -> Option<f64> {
+        let log = std::fs::read_to_string(self.log(task)).ok()?;
+        let start = log
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix("== "))
+            .find_map(|l| parse_timestamp(l.split_whitespace().next()?))?;
+        let end = std::fs::metadata(self.exit_file(task))
+            .ok()?
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs_f64();
+        Some((end - start as f64).max(0.0))
+    }
+}
+
+/// Seconds since 1970 of a `crate::run::timestamp` (`YYYYMMDD-HHMMSS`, UTC).
+fn parse_timestamp(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once('-')?;
+    if date.len() != 8
+        || time.len() != 6
+        || !(date.chars().chain(time.chars())).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let n = |t: &str| t.parse::<i64>().ok();
+    let (y, m, d) = (n(&date[..4])?, n(&date[4..6])?, n(&date[6..])?);
+    let (hh, mm, ss) = (n(&time[..2])?, n(&time[2..4])?, n(&time[4..])?);
+    // Days since 1970-01-01 of a civil date (the inverse of the one in `run::timestamp`).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 /// The record of batch `name` in `run_dir`, if one was written.
@@ -481,6 +595,17 @@ pub fn run_jobs(
     }
 }
 
+/// The flags a launcher puts before a job's own command line: local, `--device` (`cuda` on
+/// a GPU of `--gpus`, else the parent's device) and the parent's `--threads`; slurm,
+/// `--threads` from `--cpus-per-task`. (Local jobs on GPUs get the first GPU here; each
+/// runs with `CUDA_VISIBLE_DEVICES` set to its own.)
+pub fn launcher_flags(cfg: &LauncherConfig, opts: &Options) -> Vec<String> {
+    match cfg.launcher {
+        LauncherKind::Local => local::flags(cfg.gpus.first().copied(), opts),
+        LauncherKind::Slurm => slurm::flags(cfg),
+    }
+}
+
 /// `std::path::absolute`, naming the path in its error.
 pub fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("cannot make {} absolute", p.display()))
@@ -517,6 +642,7 @@ mod tests {
             command: "train".into(),
             args: vec!["--arch".into(), "a b.json".into()],
             run_dir: dir.to_path_buf(),
+            ..Job::default()
         }
     }
 
@@ -530,6 +656,65 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_read_back() {
+        for t in [
+            0,
+            59,
+            86_399,
+            951_782_400,
+            1_700_000_000,
+            1_798_848_061,
+            4_102_444_800,
+        ] {
+            assert_eq!(parse_timestamp(&crate::run::timestamp(t)), Some(t), "{t}");
+        }
+        assert_eq!(parse_timestamp("2026-1127"), None);
+        assert_eq!(parse_timestamp("Slurm"), None);
+    }
+
+    #[test]
+    fn a_rerun_step_keeps_its_command_line_and_its_input() {
+        let root = std::env::temp_dir().join(format!("autogan-rerun-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("checkpoint")).unwrap();
+        std::fs::write(root.join("checkpoint/last.safetensors"), "x").unwrap();
+        let j = Job {
+            name: "eval".into(),
+            global: vec!["--seed".into(), "1".into()],
+            command: "eval".into(),
+            args: vec![
+                root.display().to_string(),
+                "--json-out".into(),
+                "r.json".into(),
+            ],
+            run_dir: root.clone(),
+            restart: Restart::Rerun,
+            result: Some(root.join("r.json")),
+            ..Job::default()
+        };
+        let want = [
+            "--seed",
+            "1",
+            "eval",
+            &root.display().to_string(),
+            "--json-out",
+            "r.json",
+        ];
+        assert_eq!(j.prepare().unwrap(), want);
+        assert_eq!(j.next_argv(), want);
+        assert!(root.join("checkpoint/last.safetensors").is_file());
+        // Its result file, not an exit status, says whether it succeeded.
+        let dir = BatchDir::new(&root, "b");
+        std::fs::create_dir_all(dir.task_dir()).unwrap();
+        dir.write_exit(1, 0).unwrap();
+        assert!(!dir.succeeded(1, &j));
+        std::fs::write(root.join("r.json"), "{}").unwrap();
+        dir.write_exit(1, 1).unwrap();
+        assert!(dir.succeeded(1, &j));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn job_command_lines() {
         let j = job("x", Path::new("/r/x"));
         assert_eq!(
@@ -540,6 +725,23 @@ mod tests {
             j.continue_argv(),
             ["--seed", "1", "train", "--resume", "/r/x"]
         );
+        let j = Job {
+            resume_args: vec!["--data-dir".into(), "/d".into()],
+            ..j
+        };
+        assert_eq!(
+            j.continue_argv(),
+            [
+                "--seed",
+                "1",
+                "train",
+                "--resume",
+                "/r/x",
+                "--data-dir",
+                "/d"
+            ]
+        );
+        assert!(!j.fresh_argv().contains(&"/d".to_string()));
     }
 
     #[test]

@@ -52,14 +52,19 @@ pub fn run(dir: &BatchDir, rec: &mut Record, opts: &Options) -> Result<Finished>
     let to_submit: Vec<usize> = if rec.submissions.is_empty() {
         // A batch the local launcher began: what ended successfully stays done.
         (1..=n)
-            .filter(|&t| !(opts.resume && dir.read_exit(t) == Some(0)))
+            .filter(|&t| !(opts.resume && dir.succeeded(t, &rec.jobs[t - 1])))
             .collect()
     } else {
         let view = look(dir, rec)?;
+        // A job with a result file has succeeded exactly when the file is there.
+        let ok = |t: usize| match rec.jobs[t - 1].result {
+            Some(_) => rec.jobs[t - 1].has_result(),
+            None => view[t - 1].ok(),
+        };
         let again: Vec<usize> = (1..=n)
-            .filter(|&t| is_ended(&view[t - 1].state) && !view[t - 1].ok())
+            .filter(|&t| is_ended(&view[t - 1].state) && !ok(t))
             .collect();
-        let done = view.iter().filter(|v| v.ok()).count();
+        let done = (1..=n).filter(|&t| ok(t)).count();
         if !opts.quiet {
             let ids: Vec<&str> = rec.submissions.iter().map(|s| s.job_id.as_str()).collect();
             eprintln!(
@@ -190,6 +195,14 @@ pub fn array_spec(tasks: &[usize]) -> String {
     parts.join(",")
 }
 
+/// `--threads N` where `--cpus-per-task N` is set, before every task's own flags.
+pub(crate) fn flags(cfg: &LauncherConfig) -> Vec<String> {
+    match cfg.cpus_per_task {
+        Some(c) => vec!["--threads".into(), c.to_string()],
+        None => Vec::new(),
+    }
+}
+
 /// The job-array script: Slurm options, then one `case` branch per task with its own
 /// `autogan` command line; each task writes its exit status next to its log.
 pub fn script_text(
@@ -252,10 +265,7 @@ pub fn script_text(
         "echo \"== $(date -u +%Y%m%d-%H%M%S) Slurm job ${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID \
          on $(hostname)\"\n",
     );
-    let threads: Vec<String> = match cfg.cpus_per_task {
-        Some(c) => vec!["--threads".into(), c.to_string()],
-        None => Vec::new(),
-    };
+    let threads = flags(cfg);
     s.push_str("case \"$SLURM_ARRAY_TASK_ID\" in\n");
     for (t, argv) in tasks {
         let words: Vec<String> = threads.iter().chain(argv).map(|a| shell_quote(a)).collect();

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub enum RunKind {
     Train,
     Search,
+    /// A comparison directory of `autogan compare` (its `compare.json`).
+    Compare,
 }
 
 /// A JSONL log read line by line: the parsed objects and one message per line that was not.
@@ -27,14 +29,24 @@ pub fn run_kind(dir: &Path) -> Result<RunKind> {
             dir.display()
         );
     }
-    if dir.join("search.jsonl").is_file() {
+    if dir.join("compare.json").is_file() {
+        Ok(RunKind::Compare)
+    } else if dir.join("search.jsonl").is_file() {
         Ok(RunKind::Search)
     } else if dir.join("train.jsonl").is_file() {
         Ok(RunKind::Train)
+    } else if read_config(dir).is_ok_and(|c| c["command"] == "compare") {
+        bail!(
+            "{}: this comparison has no compare.json yet; `autogan compare --resume {}` writes \
+             it when its jobs have ended",
+            dir.display(),
+            dir.display()
+        )
     } else {
         bail!(
-            "{} is not a run directory: it has neither train.jsonl nor search.jsonl; give the \
-             --out folder of `autogan train` or `autogan search`",
+            "{} is not a run directory: it has neither train.jsonl nor search.jsonl (nor \
+             compare.json); give the --out folder of `autogan train`, `autogan search` or \
+             `autogan compare`",
             dir.display()
         )
     }

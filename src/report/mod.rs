@@ -2,12 +2,12 @@
 //! sample grids as base64 PNG data URIs, no network, no script).
 //!
 //! `data` reads the run, `svg` draws, `page` assembles the HTML; this file decides which
-//! sections a training run and a search run get.
+//! sections a training run, a search run and a comparison get.
 pub mod data;
 pub mod page;
 pub mod svg;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::arch::{decision_sizes, ConvBlock, Norm, Up, NUM_CELLS};
 use data::{f, RunKind};
 use page::Page;
-use svg::{LineChart, Series, StackedBars};
+use svg::{LineChart, Series, StackedBars, StripPlot};
 
 /// The report of the run in `dir` as one HTML document. A folder that is not a run is an
 /// error; missing or damaged parts of a run become "no data" sections and listed problems.
@@ -26,12 +26,14 @@ pub fn build(dir: &Path) -> Result<String> {
         match kind {
             RunKind::Train => "training",
             RunKind::Search => "search",
+            RunKind::Compare => "comparison",
         },
         dir.display()
     ));
     match kind {
         RunKind::Train => train(dir, &mut page)?,
         RunKind::Search => search(dir, &mut page)?,
+        RunKind::Compare => compare(dir, &mut page)?,
     }
     config(dir, &mut page);
     Ok(page.finish())
@@ -320,6 +322,178 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
         }
         page.table(&["run", "step", "scorer", "IS", "FID"], &rows, "final");
         page.images_named(&last_grids);
+    }
+    Ok(())
+}
+
+/// A number of compare.json with `digits` decimals, or empty.
+fn fmt(v: &Value, digits: usize) -> String {
+    v.as_f64()
+        .map(|x| format!("{x:.digits$}"))
+        .unwrap_or_default()
+}
+
+/// A comparison: per scorer, the distribution of IS and FID in each group (strip plots) and
+/// the table of group statistics; every architecture's scores; the Kendall tau of the
+/// supernet's ranking; the plan.
+fn compare(dir: &Path, page: &mut Page) -> Result<()> {
+    let path = dir.join("compare.json");
+    let r: Value = crate::config::read_json(&path)
+        .with_context(|| format!("{}: not a compare.json of autogan compare", path.display()))?;
+    let plan = &r["plan"];
+    let scorers: Vec<String> = plan["scorers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let groups = r["groups"].as_array().cloned().unwrap_or_default();
+    page.section("Found vs random architectures");
+    page.note(&format!(
+        "each architecture trained {} G steps (preset {}, seed {}), scored on {} generated \
+         images; box: quartiles and median, whiskers: smallest and largest, dashed: mean; p: \
+         Welch's one-sided test of \"better than random\"{}",
+        plan["train_steps"],
+        plan["preset"].as_str().unwrap_or("?"),
+        plan["seed"],
+        plan["eval_images"],
+        match r["complete"] == true {
+            true => "",
+            false => " (incomplete: some jobs have not finished)",
+        }
+    ));
+    let values = |g: &Value, key: &str| -> Vec<f64> {
+        g["metrics"][key]["values"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    for sc in &scorers {
+        for (key, what) in [
+            ("is", "Inception Score (higher is better)"),
+            ("fid", "FID (lower is better)"),
+        ] {
+            let key = format!("{sc}_{key}");
+            page.chart(
+                StripPlot {
+                    title: format!("{sc} {what}"),
+                    y_label: key.clone(),
+                    groups: groups
+                        .iter()
+                        .map(|g| {
+                            (
+                                g["group"].as_str().unwrap_or("?").to_string(),
+                                values(g, &key),
+                            )
+                        })
+                        .collect(),
+                }
+                .render(),
+            );
+        }
+    }
+    for sc in &scorers {
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .map(|g| {
+                let m = |k: &str| &g["metrics"][format!("{sc}_{k}")];
+                let (is, fid) = (m("is"), m("fid"));
+                let pm = |x: &Value, d: usize| match x["std"].is_null() {
+                    true => fmt(&x["mean"], d),
+                    false => format!("{} ± {}", fmt(&x["mean"], d), fmt(&x["std"], d)),
+                };
+                vec![
+                    g["group"].as_str().unwrap_or("?").to_string(),
+                    is["n"].to_string(),
+                    pm(is, 3),
+                    fmt(&is["best"], 3),
+                    fmt(&is["vs_random"]["p"], 3),
+                    pm(fid, 2),
+                    fmt(&fid["best"], 2),
+                    fmt(&fid["vs_random"]["p"], 3),
+                ]
+            })
+            .collect();
+        let (is, fid) = (format!("{sc} IS"), format!("{sc} FID"));
+        page.table(
+            &["group", "n", &is, "best", "p", &fid, "best", "p"],
+            &rows,
+            "groups",
+        );
+    }
+    page.section("Architectures");
+    let mut header = vec!["label".to_string(), "group".into(), "architecture".into()];
+    for sc in &scorers {
+        header.extend([format!("{sc} IS"), format!("{sc} FID")]);
+    }
+    header.push("supernet score".into());
+    let rows: Vec<Vec<String>> = r["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|run| {
+            let vector: Vec<i64> = run["vector"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64)
+                .collect();
+            let mut row = vec![
+                format!(
+                    "{}{}",
+                    run["label"].as_str().unwrap_or("?"),
+                    if run["found"] == true { " (found)" } else { "" }
+                ),
+                run["group"].as_str().unwrap_or("?").to_string(),
+                crate::arch::Arch::from_vector(&vector)
+                    .map(|a| a.vector_string())
+                    .unwrap_or_default(),
+            ];
+            for sc in &scorers {
+                row.push(fmt(&run[format!("{sc}_is")], 3));
+                row.push(fmt(&run[format!("{sc}_fid")], 2));
+            }
+            row.push(fmt(&run["supernet_score"], 3));
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    page.table(&header, &rows, "runs");
+    let kendall = r["kendall"].as_array().cloned().unwrap_or_default();
+    if !kendall.is_empty() {
+        page.section("Does the supernet rank as training does? (Kendall tau)");
+        page.note(
+            "per search, Kendall's tau between the supernet's scores of its trained top-K and \
+             their trained scores (FID negated: +1 means the same order)",
+        );
+        let mut header = vec!["search".to_string(), "k".into()];
+        for sc in &scorers {
+            header.extend([format!("tau {sc} IS"), format!("tau {sc} FID")]);
+        }
+        let mut rows: Vec<Vec<String>> = kendall
+            .iter()
+            .map(|k| {
+                let mut row = vec![
+                    k["search"].as_str().unwrap_or("?").to_string(),
+                    k["k"].to_string(),
+                ];
+                for sc in &scorers {
+                    row.push(fmt(&k[format!("tau_{sc}_is")], 3));
+                    row.push(fmt(&k[format!("tau_{sc}_fid")], 3));
+                }
+                row
+            })
+            .collect();
+        let mut mean = vec!["mean".to_string(), String::new()];
+        for sc in &scorers {
+            mean.push(fmt(&r["kendall_tau_mean"][format!("{sc}_is")], 3));
+            mean.push(fmt(&r["kendall_tau_mean"][format!("{sc}_fid")], 3));
+        }
+        rows.push(mean);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        page.table(&header, &rows, "kendall");
     }
     Ok(())
 }

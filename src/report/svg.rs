@@ -299,6 +299,97 @@ impl StackedBars {
     }
 }
 
+/// Values per group: each value a point (spread sideways so that equal values stay visible)
+/// over a box from the first to the third quartile with the median, whiskers to the smallest
+/// and largest value, and a tick at the mean. For distributions of a handful of values, where
+/// a box alone would hide how few there are.
+pub struct StripPlot {
+    pub title: String,
+    pub y_label: String,
+    /// (group name, its values); non-finite values are left out.
+    pub groups: Vec<(String, Vec<f64>)>,
+}
+
+/// The `q` quantile of sorted `v` (linear between order statistics, as NumPy's default).
+pub fn quantile(v: &[f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (h - lo as f64))
+}
+
+impl StripPlot {
+    /// The chart as an `<svg>` element, or None when no group has a finite value.
+    pub fn render(&self) -> Option<String> {
+        let groups: Vec<(&str, Vec<f64>)> = self
+            .groups
+            .iter()
+            .map(|(n, v)| {
+                let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+                v.sort_by(f64::total_cmp);
+                (n.as_str(), v)
+            })
+            .collect();
+        let (ylo, yhi) = range(groups.iter().flat_map(|(_, v)| v.iter().copied()))?;
+        let pad = (yhi - ylo) * 0.05;
+        let (ylo, yhi) = (ylo - pad, yhi + pad);
+        let (x0, x1, y0, y1) = (LEFT, W - RIGHT, H - BOTTOM, TOP);
+        let sy = |y: f64| y0 + (y - ylo) / (yhi - ylo) * (y1 - y0);
+        let mut out = String::new();
+        open(&mut out, &self.title, "strip");
+        axes(&mut out, "", &self.y_label, ylo, yhi);
+        let slot = (x1 - x0) / groups.len().max(1) as f64;
+        for (i, (name, v)) in groups.iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            let cx = x0 + slot * (i as f64 + 0.5);
+            let bw = (slot * 0.5).min(80.0);
+            let _ = write!(
+                out,
+                r##"<g class="group" data-group="{n}" data-n="{k}"><text x="{cx:.1}" y="{ty}" text-anchor="middle" font-size="11">{n} (n={k})</text>"##,
+                n = esc(name),
+                k = v.len(),
+                ty = y0 + 14.0
+            );
+            if let (Some(q1), Some(med), Some(q3)) =
+                (quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75))
+            {
+                let (lo, hi) = (v[0], v[v.len() - 1]);
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let (l, r) = (cx - bw / 2.0, cx + bw / 2.0);
+                let _ = write!(
+                    out,
+                    r##"<line class="whisker" x1="{cx:.1}" y1="{a:.1}" x2="{cx:.1}" y2="{b:.1}" stroke="#888"/><rect class="box" x="{l:.1}" y="{t:.1}" width="{bw:.1}" height="{h:.1}" fill="{colour}" fill-opacity="0.15" stroke="{colour}"/><line class="median" x1="{l:.1}" y1="{m:.1}" x2="{r:.1}" y2="{m:.1}" stroke="{colour}" stroke-width="2"/><line class="mean" x1="{ml:.1}" y1="{mu:.1}" x2="{mr:.1}" y2="{mu:.1}" stroke="#000" stroke-dasharray="2 2"/>"##,
+                    a = sy(lo),
+                    b = sy(hi),
+                    t = sy(q3),
+                    h = sy(q1) - sy(q3),
+                    m = sy(med),
+                    mu = sy(mean),
+                    ml = l - 6.0,
+                    mr = r + 6.0,
+                );
+            }
+            for (j, &y) in v.iter().enumerate() {
+                // The golden-ratio sequence spreads the points evenly across the box.
+                let dx = ((j as f64 * 0.618_034).fract() - 0.5) * bw * 0.8;
+                let _ = write!(
+                    out,
+                    r##"<circle class="point" data-value="{y}" cx="{x:.1}" cy="{py:.1}" r="3" fill="{colour}"><title>{n}: {v}</title></circle>"##,
+                    x = cx + dx,
+                    py = sy(y),
+                    n = esc(name),
+                    v = num(y)
+                );
+            }
+            out.push_str("</g>");
+        }
+        out.push_str("</svg>");
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +407,35 @@ mod tests {
             markers: vec![],
         };
         assert!(c.render().is_none());
+    }
+
+    #[test]
+    fn strip_plots_draw_every_finite_value_with_its_quartiles() {
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), Some(1.75));
+        assert_eq!(quantile(&[5.0], 0.75), Some(5.0));
+        let c = StripPlot {
+            title: "IS".into(),
+            y_label: "IS".into(),
+            groups: vec![
+                ("reinforce".into(), vec![1.5, f64::NAN, 1.25]),
+                ("random".into(), vec![1.0, 1.1, 1.2, 1.3]),
+                ("paper".into(), vec![]),
+            ],
+        };
+        let s = c.render().unwrap();
+        assert_eq!(s.matches("class=\"point\"").count(), 6);
+        assert_eq!(
+            s.matches("class=\"box\"").count(),
+            2,
+            "no box for an empty group"
+        );
+        assert!(s.contains("reinforce (n=2)") && s.contains("paper (n=0)"));
+        let empty = StripPlot {
+            title: "t".into(),
+            y_label: "y".into(),
+            groups: vec![("a".into(), vec![f64::NAN])],
+        };
+        assert!(empty.render().is_none());
     }
 
     #[test]
