@@ -276,3 +276,68 @@ fn train_selects_its_best_checkpoint_by_kid() {
         "no run directory for a refused configuration"
     );
 }
+
+#[test]
+fn search_final_training_picks_best_json_by_the_selected_metric() {
+    let root = tmp("metric-select-search");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let d = data.to_str().unwrap();
+    let out = root.join("search");
+    let mut args = vec![
+        "--quiet",
+        "search",
+        "--preset",
+        "quick",
+        "--dataset",
+        d,
+        "--scorer",
+        "classifier",
+        "--iterations",
+        "3",
+        "--stage-changes",
+        "1,2",
+        "--max-shared-steps",
+        "2",
+        "--ctrl-steps",
+        "1",
+        "--ctrl-sample-batch",
+        "2",
+        "--rl-num-eval-img",
+        "10",
+        "--num-candidate",
+        "2",
+        "--topk",
+        "2",
+        "--final-train-steps",
+        "1",
+        "--metric",
+        "is",
+        "--select-by",
+        "is",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    let (summary, _) = ok(&home, &args);
+    assert_eq!(summary["selected_by"], "classifier IS after final training");
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["search"]["final_select_by"], "is", "{cfg}");
+    // best.json is the top-K arch with the highest IS after its final training.
+    let key = "classifier_is_after_1_steps";
+    let topk = summary["topk"].as_array().unwrap();
+    let best = topk
+        .iter()
+        .max_by(|a, b| {
+            let v = |x: &serde_json::Value| x["scores"][key].as_f64().unwrap();
+            v(a).total_cmp(&v(b))
+        })
+        .unwrap();
+    assert_eq!(summary["best"], best["vector"], "{summary}");
+    for r in summary["final_training"].as_array().unwrap() {
+        assert!(r["is_mean"].as_f64().unwrap().is_finite(), "{r}");
+    }
+}
