@@ -127,6 +127,14 @@ fn eval_all_metrics_in_one_pass_with_a_cached_reference() {
     for k in KEYS {
         assert_eq!(first[k], second[k], "{k}");
     }
+    // The same folder by another path (a link to it): the same cache file.
+    let link = root.join("link");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let mut linked = eval("kid");
+    linked[8] = link.to_str().unwrap().into();
+    let linked: Vec<&str> = linked.iter().map(String::as_str).collect();
+    let (_, err) = ok(&home, &linked);
+    assert!(err.contains("using the cached reference features"), "{err}");
     // One metric alone gives the value it gave among the others.
     let one = eval("kid");
     let one: Vec<&str> = one.iter().map(String::as_str).collect();

@@ -213,8 +213,10 @@ fn score(
 enum Reference {
     /// Statistics read from an `.npz` file.
     Stats(Stats),
-    /// Images to score: a folder or a data set.
-    Images(Source),
+    /// Images to score: a folder or a data set; the short name of its cache file (the data
+    /// set's or the real folder's name); for a data set where it was read from (its
+    /// canonical name and the absolute data folder, for the cache key).
+    Images(Source, String, String),
 }
 
 impl Reference {
@@ -234,7 +236,22 @@ impl Reference {
                 src.len()
             );
         }
-        Ok(Reference::Images(src))
+        let (label, origin) = match data::canonical(fid_ref).filter(|_| !p.is_dir()) {
+            Some(name) => {
+                let dir = crate::paths::data_dir(data_dir);
+                let origin = format!("{name} in {}", super::refcache::file_identity(&dir));
+                (name.to_string(), origin)
+            }
+            None => {
+                let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+                let label = real
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "folder".into());
+                (label, String::new())
+            }
+        };
+        Ok(Reference::Images(src, label, origin))
     }
 
     /// Statistics from a file must have the scorer's feature width.
@@ -259,7 +276,7 @@ impl Reference {
     fn count(&self) -> u64 {
         match self {
             Reference::Stats(st) => st.n,
-            Reference::Images(src) => src.len() as u64,
+            Reference::Images(src, ..) => src.len() as u64,
         }
     }
 
@@ -268,14 +285,11 @@ impl Reference {
     fn identity(&self) -> Option<(String, String)> {
         match self {
             Reference::Stats(_) => None,
-            Reference::Images(Source::Dataset { images, what }) => {
+            Reference::Images(Source::Dataset { images, .. }, label, origin) => {
                 let sz = images.size();
-                Some((
-                    what.split(' ').next().unwrap_or("data").to_string(),
-                    format!("dataset {what} shape {sz:?}"),
-                ))
+                Some((label.clone(), format!("data set {origin} shape {sz:?}")))
             }
-            Reference::Images(Source::Files { files, what }) => {
+            Reference::Images(Source::Files { files, .. }, label, _) => {
                 use md5::{Digest, Md5};
                 let mut h = Md5::new();
                 for f in files {
@@ -283,14 +297,10 @@ impl Reference {
                     h.update(b"\n");
                 }
                 let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-                let label = what.split(' ').next().unwrap_or("folder");
-                let label = Path::new(label)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "folder".into());
-                Some((label, format!("folder {what} listing {hex}")))
+                // The listing names every file by its absolute path, size and time.
+                Some((label.clone(), format!("folder listing {hex}")))
             }
-            Reference::Images(Source::Generator { .. }) => None,
+            Reference::Images(Source::Generator { .. }, ..) => None,
         }
     }
 
@@ -313,7 +323,7 @@ impl Reference {
                     features: None,
                 })
             }
-            Reference::Images(src) => src,
+            Reference::Images(src, ..) => src,
         };
         let n = src.len();
         let quiet = ctx.quiet;
