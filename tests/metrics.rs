@@ -199,6 +199,38 @@ fn inception_weights_missing_tensors_are_listed() {
     assert!(e.contains("fc.weight: shape [10, 10]"), "{e}");
 }
 
+#[test]
+fn kid_from_the_whole_kernel_equals_kid_from_kernels_per_subset() {
+    use autogan::metrics::kid::{kid_on_subsets_with, poly_mmd2_unbiased};
+    let a = random_features(50, 16, 8).to_kind(Kind::Float);
+    let b = (random_features(40, 16, 9) * 1.2).to_kind(Kind::Float);
+    tch::manual_seed(10);
+    let subsets: Vec<(Tensor, Tensor)> = (0..7)
+        .map(|_| {
+            let pick = |n: i64| Tensor::randperm(n, (Kind::Int64, Device::Cpu)).narrow(0, 0, 30);
+            (pick(50), pick(40))
+        })
+        .collect();
+    let whole = kid_on_subsets_with(&a, &b, &subsets, true).unwrap();
+    let each = kid_on_subsets_with(&a, &b, &subsets, false).unwrap();
+    assert_eq!(whole.subset_size, 30);
+    assert!(
+        rel_err(whole.mean, each.mean) < 1e-9,
+        "{whole:?} vs {each:?}"
+    );
+    assert!(rel_err(whole.std, each.std) < 1e-6, "{whole:?} vs {each:?}");
+    // The estimator by hand for one subset (float64, the unbiased MMD² formula).
+    let x = a.index_select(0, &subsets[0].0).to_kind(Kind::Double);
+    let y = b.index_select(0, &subsets[0].1).to_kind(Kind::Double);
+    let k = |p: &Tensor, q: &Tensor| (p.mm(&q.tr()) / 16.0 + 1.0).pow_tensor_scalar(3);
+    let (kxx, kyy, kxy) = (k(&x, &x), k(&y, &y), k(&x, &y));
+    let off = |t: &Tensor| t.sum(Kind::Double).double_value(&[]) - t.trace().double_value(&[]);
+    let want = (off(&kxx) + off(&kyy)) / (30.0 * 29.0)
+        - 2.0 * kxy.sum(Kind::Double).double_value(&[]) / 900.0;
+    let got = poly_mmd2_unbiased(&x, &y);
+    assert!(rel_err(got, want) < 1e-9, "{got} vs {want}");
+}
+
 // ---------------------------------------------------------------- parity with the Python tools
 
 /// The folder of reference outputs, computed once per script version; None (after printing

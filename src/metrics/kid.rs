@@ -41,30 +41,65 @@ fn poly_kernel(x: &Tensor, y: &Tensor) -> Tensor {
     (x.mm(&y.tr()) / d + 1.0).pow_tensor_scalar(3)
 }
 
-/// The unbiased estimate of MMD² between the rows of `x` and `y` (both `[m, d]`, m >= 2),
-/// polynomial kernel: the within-set kernel sums leave the diagonal out, the cross sum keeps
+/// The unbiased estimate of MMD² from the kernel matrices of two samples of m points
+/// (`[m, m]` each, m >= 2): the within-set sums leave the diagonal out, the cross sum keeps
 /// it (torch-fidelity's `mmd2(..., mmd_est="unbiased")`).
-pub fn poly_mmd2_unbiased(x: &Tensor, y: &Tensor) -> f64 {
-    let x = x.to_kind(Kind::Double);
-    let y = y.to_kind(Kind::Double);
-    let m = x.size()[0] as f64;
-    let kxx = poly_kernel(&x, &x);
-    let kyy = poly_kernel(&y, &y);
-    let kxy = poly_kernel(&x, &y);
+fn mmd2_unbiased(kxx: &Tensor, kyy: &Tensor, kxy: &Tensor) -> f64 {
+    let m = kxx.size()[0] as f64;
     let within = (kxx.sum(Kind::Double) - kxx.trace() + kyy.sum(Kind::Double) - kyy.trace())
         .double_value(&[]);
     let cross = kxy.sum(Kind::Double).double_value(&[]);
     within / (m * (m - 1.0)) - 2.0 * cross / (m * m)
 }
 
+/// The unbiased MMD² between the rows of `x` and `y` (both `[m, d]`, m >= 2), polynomial
+/// kernel, in float64.
+pub fn poly_mmd2_unbiased(x: &Tensor, y: &Tensor) -> f64 {
+    let x = x.to_kind(Kind::Double);
+    let y = y.to_kind(Kind::Double);
+    mmd2_unbiased(
+        &poly_kernel(&x, &x),
+        &poly_kernel(&y, &y),
+        &poly_kernel(&x, &y),
+    )
+}
+
+/// Up to this many images on both sides together, the kernel between all of them is computed
+/// once (float64, at most 288 MB) and every subset reads its part: far fewer products than 100
+/// subsets of kernels computed anew. Above it, each subset computes its own.
+pub const WHOLE_KERNEL_LIMIT: i64 = 6000;
+
 /// KID over given subsets: `subsets` pairs int64 index vectors into `f1` and `f2` (float
 /// `[n1, d]`, `[n2, d]`, any device), all of one length m >= 2.
 pub fn kid_on_subsets(f1: &Tensor, f2: &Tensor, subsets: &[(Tensor, Tensor)]) -> Result<KidResult> {
+    let whole = f1.size()[0] + f2.size().first().copied().unwrap_or(0) <= WHOLE_KERNEL_LIMIT;
+    kid_on_subsets_with(f1, f2, subsets, whole)
+}
+
+/// [`kid_on_subsets`] with the kernel between all images computed once (`whole`) or per
+/// subset; both give the same value up to rounding.
+pub fn kid_on_subsets_with(
+    f1: &Tensor,
+    f2: &Tensor,
+    subsets: &[(Tensor, Tensor)],
+    whole: bool,
+) -> Result<KidResult> {
     check_pair(f1, f2)?;
     if subsets.is_empty() {
         bail!("KID: no subsets");
     }
     let _guard = tch::no_grad_guard();
+    let n1 = f1.size()[0];
+    let all = whole.then(|| {
+        let f = Tensor::cat(
+            &[
+                f1.to_kind(Kind::Double),
+                f2.to_kind(Kind::Double).to_device(f1.device()),
+            ],
+            0,
+        );
+        poly_kernel(&f, &f)
+    });
     let mut mmds = Vec::with_capacity(subsets.len());
     let mut size = 0;
     for (i1, i2) in subsets {
@@ -72,9 +107,24 @@ pub fn kid_on_subsets(f1: &Tensor, f2: &Tensor, subsets: &[(Tensor, Tensor)]) ->
         if size < 2 || i2.size()[0] != size {
             bail!("KID: subsets must pair index sets of one size >= 2");
         }
-        let x = f1.index_select(0, &i1.to_device(f1.device()));
-        let y = f2.index_select(0, &i2.to_device(f2.device()));
-        mmds.push(poly_mmd2_unbiased(&x, &y));
+        match &all {
+            Some(k) => {
+                let i1 = i1.to_device(k.device());
+                let i2 = i2.to_device(k.device()) + n1;
+                let rows1 = k.index_select(0, &i1);
+                let rows2 = k.index_select(0, &i2);
+                mmds.push(mmd2_unbiased(
+                    &rows1.index_select(1, &i1),
+                    &rows2.index_select(1, &i2),
+                    &rows1.index_select(1, &i2),
+                ));
+            }
+            None => {
+                let x = f1.index_select(0, &i1.to_device(f1.device()));
+                let y = f2.index_select(0, &i2.to_device(f2.device()));
+                mmds.push(poly_mmd2_unbiased(&x, &y));
+            }
+        }
     }
     let k = mmds.len() as f64;
     let mean = mmds.iter().sum::<f64>() / k;
