@@ -126,13 +126,26 @@ pub fn store(k: &RefKey, stats: &Stats, features: &Tensor) -> Result<()> {
         )?;
     }
     let meta = BTreeMap::from([("key".to_string(), k.key.clone())]);
+    // Written whole under a name of this process, then renamed: runs that cache the same
+    // reference at once (the jobs of `compare`) each put a whole file in place.
+    let mut own = k.path.clone().into_os_string();
+    own.push(format!(".{}", std::process::id()));
+    let own = PathBuf::from(own);
     crate::safetensors::write(
-        &k.path,
+        &own,
         &[
             ("features".into(), features.to_kind(Kind::Float)),
             ("mu".into(), stats.mu.shallow_clone()),
             ("sigma".into(), stats.sigma.shallow_clone()),
         ],
         &meta,
-    )
+    )?;
+    std::fs::rename(&own, &k.path).map_err(|e| {
+        let _ = std::fs::remove_file(&own);
+        anyhow::anyhow!(
+            "cannot rename {} to {}: {e}",
+            own.display(),
+            k.path.display()
+        )
+    })
 }
