@@ -175,9 +175,16 @@ pub struct SearchArgs {
     /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
     #[arg(long, value_enum)]
     pub scorer_precision: Option<crate::device::Precision>,
-    /// Train each top-K arch from scratch for N G steps and pick best.json by FID
+    /// Train each top-K arch from scratch for N G steps and pick best.json by FID (or
+    /// --select-by)
     #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub final_train_steps: Option<u64>,
+    /// Metrics of the final training's evaluation, any of is,fid,kid,pr (default is,fid)
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Pick best.json after the final training by fid (default), is, kid, precision or recall
+    #[arg(long)]
+    pub select_by: Option<String>,
     /// Where those final trainings run (see "Running on a cluster" in the README)
     #[command(flatten)]
     pub launcher: Box<LauncherArgs>,
@@ -317,6 +324,12 @@ pub struct TrainArgs {
     /// Scorer of those evaluations
     #[arg(long, value_enum)]
     pub scorer: Option<ScorerKind>,
+    /// Metrics of those evaluations, any of is,fid,kid,pr (default is,fid)
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Keep checkpoint/best.* by fid (default), is, kid, precision or recall
+    #[arg(long)]
+    pub select_by: Option<String>,
     /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
     #[arg(long, value_enum)]
     pub precision: Option<crate::device::Precision>,
@@ -349,7 +362,7 @@ pub struct EvalArgs {
     /// Score a folder of images instead of a generator
     #[arg(long)]
     pub images: Option<PathBuf>,
-    /// is, fid or is,fid
+    /// Any of is, fid, kid, pr (comma-separated), computed in one pass over the images
     #[arg(long, default_value = "is,fid")]
     pub metric: String,
     #[arg(long, default_value_t = 50_000, allow_negative_numbers = true, value_parser = whole_usize)]

@@ -207,9 +207,45 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Generated (and real reference) images per evaluation.
     pub eval_images: i64,
+    /// The metrics of those evaluations, comma-separated (`is,fid,kid,pr`: the registry in
+    /// `metrics::metric`).
+    pub metrics: String,
+    /// What `checkpoint/best.*` is chosen by: `fid`, `is`, `kid`, `precision` or `recall`
+    /// (its metric must be in `metrics`).
+    pub select_by: String,
 }
 
 config_serde!(TrainConfig);
+
+/// The default metrics of evaluations during training and of the final training.
+pub const DEFAULT_METRICS: &str = "is,fid";
+/// The default quantity the best checkpoint / architecture is chosen by.
+pub const DEFAULT_SELECT_BY: &str = "fid";
+
+/// Check a metric list and a selection together: both known, the selection's metric in the
+/// list, and `images` enough for every metric. `what` names the settings in errors.
+pub fn check_metrics(metrics: &str, select_by: &str, images: i64, what: &str) -> Result<()> {
+    let list = crate::metrics::metric::parse_list(metrics, &format!("{what} metric"))?;
+    let (m, _) = crate::metrics::metric::selection(select_by)?;
+    if !list.iter().any(|x| x.name() == m.name()) {
+        bail!(
+            "select_by = {select_by} needs the metric {} in metric = {metrics}: add it (e.g. \
+             --metric {metrics},{})",
+            m.name(),
+            m.name()
+        );
+    }
+    for m in &list {
+        if (images.max(0) as u64) < m.min_images() {
+            bail!(
+                "{what} images = {images}: {} needs at least {}",
+                m.describe(),
+                m.min_images()
+            );
+        }
+    }
+    Ok(())
+}
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -224,6 +260,8 @@ impl Default for TrainConfig {
             log_every: 50,
             eval_every: 0,
             eval_images: 5000,
+            metrics: DEFAULT_METRICS.into(),
+            select_by: DEFAULT_SELECT_BY.into(),
         }
     }
 }
@@ -237,11 +275,8 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.ema) {
             bail!("ema = {}: must be in [0, 1)", self.ema);
         }
-        if self.eval_every > 0 && self.eval_images < 10 {
-            bail!(
-                "eval_images = {}: the IS needs at least 10 images",
-                self.eval_images
-            );
+        if self.eval_every > 0 {
+            check_metrics(&self.metrics, &self.select_by, self.eval_images, "eval")?;
         }
         if self.checkpoint_every < 1 || self.sample_every < 1 || self.log_every < 1 {
             bail!("checkpoint_every, sample_every and log_every must be at least 1");
@@ -359,6 +394,10 @@ pub struct SearchConfig {
     pub final_train_steps: u64,
     /// Images for the FID of that final selection.
     pub final_eval_images: i64,
+    /// The metrics of the final training's evaluation (`is,fid,kid,pr`).
+    pub final_metrics: String,
+    /// What best.json is chosen by after the final training (`fid`, `is`, `kid`, ...).
+    pub final_select_by: String,
 }
 
 config_serde!(SearchConfig);
@@ -391,6 +430,8 @@ impl Default for SearchConfig {
             tournament: DEFAULT_TOURNAMENT,
             final_train_steps: 0,
             final_eval_images: 2000,
+            final_metrics: DEFAULT_METRICS.into(),
+            final_select_by: DEFAULT_SELECT_BY.into(),
         }
     }
 }
@@ -429,6 +470,14 @@ impl SearchConfig {
         }
         if self.ctrl_steps < 1 {
             bail!("ctrl_steps = 0: must be at least 1");
+        }
+        if self.final_train_steps > 0 {
+            check_metrics(
+                &self.final_metrics,
+                &self.final_select_by,
+                self.final_eval_images,
+                "final",
+            )?;
         }
         if self.loss_read_every < 1 {
             bail!("loss_read_every = 0: must be at least 1 (D steps between loss reads)");

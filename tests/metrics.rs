@@ -199,6 +199,38 @@ fn inception_weights_missing_tensors_are_listed() {
     assert!(e.contains("fc.weight: shape [10, 10]"), "{e}");
 }
 
+#[test]
+fn kid_from_the_whole_kernel_equals_kid_from_kernels_per_subset() {
+    use autogan::metrics::kid::{kid_on_subsets_with, poly_mmd2_unbiased};
+    let a = random_features(50, 16, 8).to_kind(Kind::Float);
+    let b = (random_features(40, 16, 9) * 1.2).to_kind(Kind::Float);
+    tch::manual_seed(10);
+    let subsets: Vec<(Tensor, Tensor)> = (0..7)
+        .map(|_| {
+            let pick = |n: i64| Tensor::randperm(n, (Kind::Int64, Device::Cpu)).narrow(0, 0, 30);
+            (pick(50), pick(40))
+        })
+        .collect();
+    let whole = kid_on_subsets_with(&a, &b, &subsets, true).unwrap();
+    let each = kid_on_subsets_with(&a, &b, &subsets, false).unwrap();
+    assert_eq!(whole.subset_size, 30);
+    assert!(
+        rel_err(whole.mean, each.mean) < 1e-9,
+        "{whole:?} vs {each:?}"
+    );
+    assert!(rel_err(whole.std, each.std) < 1e-6, "{whole:?} vs {each:?}");
+    // The estimator by hand for one subset (float64, the unbiased MMD² formula).
+    let x = a.index_select(0, &subsets[0].0).to_kind(Kind::Double);
+    let y = b.index_select(0, &subsets[0].1).to_kind(Kind::Double);
+    let k = |p: &Tensor, q: &Tensor| (p.mm(&q.tr()) / 16.0 + 1.0).pow_tensor_scalar(3);
+    let (kxx, kyy, kxy) = (k(&x, &x), k(&y, &y), k(&x, &y));
+    let off = |t: &Tensor| t.sum(Kind::Double).double_value(&[]) - t.trace().double_value(&[]);
+    let want = (off(&kxx) + off(&kyy)) / (30.0 * 29.0)
+        - 2.0 * kxy.sum(Kind::Double).double_value(&[]) / 900.0;
+    let got = poly_mmd2_unbiased(&x, &y);
+    assert!(rel_err(got, want) < 1e-9, "{got} vs {want}");
+}
+
 // ---------------------------------------------------------------- parity with the Python tools
 
 /// The folder of reference outputs, computed once per script version; None (after printing
@@ -268,6 +300,9 @@ struct Ours {
     is_a: autogan::metrics::IsResult,
     stats_a: Stats,
     stats_b: Stats,
+    /// float32 `[N_A, 2048]`, `[N_B, 2048]`: the features themselves (KID, precision/recall).
+    feat_a: Tensor,
+    feat_b: Tensor,
 }
 
 /// Run `f` on our results for `protocol`, computing them on first use (tensors are not
@@ -286,7 +321,12 @@ fn with_ours<R>(dir: &Path, protocol: Protocol, f: impl FnOnce(&Ours) -> R) -> R
         assert_eq!(scorer.name(), "inception");
         let imgs = named(&dir.join("images.safetensors"));
         let run = |x: &Tensor, want_is: bool| {
-            let mut acc = Accumulator::new(want_is, true);
+            let mut acc = Accumulator::for_needs(autogan::metrics::Needs {
+                logits: want_is,
+                stats: true,
+                features: true,
+                ..Default::default()
+            });
             for b in x.split(BATCH, 0) {
                 acc.add_images(&scorer, &b).unwrap();
             }
@@ -299,6 +339,8 @@ fn with_ours<R>(dir: &Path, protocol: Protocol, f: impl FnOnce(&Ours) -> R) -> R
             is_a: a.inception_score(10).unwrap(),
             stats_a: a.stats().unwrap(),
             stats_b: b.stats().unwrap(),
+            feat_a: a.features().unwrap(),
+            feat_b: b.features().unwrap(),
         }
     });
     f(ours)
@@ -475,4 +517,102 @@ fn eval_command_on_a_folder_matches_the_library() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("fetch_inception.sh"), "{err}");
+}
+
+/// torch-fidelity's KID and precision/recall, and the independent numpy precision/recall, of
+/// our TF-protocol features of sets A and B (tests/reference/kid_pr_reference.py).
+fn kid_pr_reference(dir: &Path, o: &Ours) -> PathBuf {
+    let py = root().join(".venv/bin/python");
+    let out = dir.join("kid-pr");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let feats = out.join("features.safetensors");
+    Tensor::write_safetensors(
+        &[
+            ("feat_a", o.feat_a.shallow_clone()),
+            ("feat_b", o.feat_b.shallow_clone()),
+        ],
+        &feats,
+    )
+    .unwrap();
+    let o = Command::new(py)
+        .arg(root().join("tests/reference/kid_pr_reference.py"))
+        .arg(&feats)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "kid_pr_reference.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+#[test]
+fn parity_kid_and_precision_recall_with_torch_fidelity() {
+    use autogan::metrics::kid::{kid, kid_on_subsets, KID_SEED, KID_SUBSETS, KID_SUBSET_SIZE};
+    use autogan::metrics::prc::{precision_recall, PR_K};
+    let Some(dir) = reference() else { return };
+    with_ours(dir, Protocol::Tf, |o| {
+        let out = kid_pr_reference(dir, o);
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("kid_pr.json")).unwrap()).unwrap();
+        let f = |k: &str| r[k].as_f64().unwrap();
+
+        // Every subset the whole set (N_B images each side, the default subset size clipped
+        // to it): the value does not depend on the draws, so it must be torch-fidelity's.
+        let a30 = o.feat_a.narrow(0, 0, N_B);
+        let full = kid(&a30, &o.feat_b, KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED).unwrap();
+        assert_eq!(full.subset_size, N_B);
+        println!(
+            "KID, whole sets: ours {:.12e} ± {:.3e}, torch-fidelity {:.12e} ± {:.3e} (rel {:e})",
+            full.mean,
+            full.std,
+            f("kid_full_mean"),
+            f("kid_full_std"),
+            rel_err(full.mean, f("kid_full_mean"))
+        );
+        assert!(rel_err(full.mean, f("kid_full_mean")) < 1e-5);
+        assert!(full.std <= 1e-9 * full.mean.abs());
+
+        // Subsets of N_B of N_A: torch-fidelity's own draws (numpy RandomState(2020)).
+        let idx: std::collections::HashMap<String, Tensor> =
+            named(&out.join("kid_subsets.safetensors"));
+        let subsets: Vec<(Tensor, Tensor)> = (0..KID_SUBSETS as i64)
+            .map(|i| (idx["idx_a"].get(i), idx["idx_b"].get(i)))
+            .collect();
+        let sub = kid_on_subsets(&o.feat_a, &o.feat_b, &subsets).unwrap();
+        println!(
+            "KID, 100 subsets of {N_B} of {N_A}: ours {:.12e} ± {:.6e}, torch-fidelity {:.12e} ± {:.6e} (rel {:e}, {:e})",
+            sub.mean,
+            sub.std,
+            f("kid_sub_mean"),
+            f("kid_sub_std"),
+            rel_err(sub.mean, f("kid_sub_mean")),
+            rel_err(sub.std, f("kid_sub_std"))
+        );
+        assert!(rel_err(sub.mean, f("kid_sub_mean")) < 1e-5);
+        assert!(rel_err(sub.std, f("kid_sub_std")) < 1e-3);
+        // Our own draws: another sample of the same estimator, near theirs.
+        let ours = kid(&o.feat_a, &o.feat_b, KID_SUBSETS, KID_SUBSET_SIZE, KID_SEED).unwrap();
+        println!("KID, our own draws: {:.6e} ± {:.3e}", ours.mean, ours.std);
+        assert!((ours.mean - sub.mean).abs() < 4.0 * sub.std.max(1e-12));
+
+        // Precision / recall: exact fractions, the same for all three implementations.
+        let (p, rc) = precision_recall(&o.feat_a, &o.feat_b, PR_K).unwrap();
+        println!(
+            "precision/recall: ours {p} {rc}, torch-fidelity {} {}, numpy {} {}",
+            f("tf_precision"),
+            f("tf_recall"),
+            f("np_precision"),
+            f("np_recall")
+        );
+        assert_eq!((p, rc), (f("np_precision"), f("np_recall")));
+        // torch-fidelity averages in float32: compare the counts.
+        let count = |x: f64, n: i64| (x * n as f64).round() as i64;
+        assert_eq!(count(p, N_A), count(f("tf_precision"), N_A));
+        assert_eq!(count(rc, N_B), count(f("tf_recall"), N_B));
+    });
 }

@@ -1,7 +1,8 @@
-//! `autogan eval`: Inception Score and FID of a folder of images (generators and run
-//! directories are wired elsewhere), and `write_reference_stats`, the work behind
-//! `autogan data stats`. Reads the images, streams them in batches through a `Scorer`,
-//! prints a table or JSON. The metrics themselves live in `crate::metrics`.
+//! `autogan eval`: the metrics of `--metric` (IS, FID, KID, precision/recall: the registry in
+//! `crate::metrics::metric`) of a folder of images or a generator, and
+//! `write_reference_stats`, the work behind `autogan data stats`. Reads the images, streams
+//! them in batches through a `Scorer` once for all metrics, prints a table or JSON. The
+//! reference side of `--fid-ref` (a folder or data set) is cached by `refcache`.
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
@@ -9,41 +10,14 @@ use tch::Tensor;
 use crate::cli::EvalArgs;
 use crate::data::{self, folder, DataSpec};
 use crate::device::Ctx;
+use crate::metrics::metric::{self, Metric};
 use crate::metrics::{
-    frechet_distance, Accumulator, InceptionScorer, IsResult, Protocol, Scorer, ScorerKind, Stats,
-    IS_SPLITS,
+    Accumulator, InceptionScorer, Needs, Protocol, RealSide, Scorer, ScorerKind, Stats,
 };
 
 /// Where pytorch-fid publishes the FID-Inception weights.
 pub const INCEPTION_URL: &str =
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
-
-/// Which metrics `--metric` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wanted {
-    pub is: bool,
-    pub fid: bool,
-}
-
-/// Parse `is`, `fid`, `is,fid` (any order, any case).
-pub fn parse_metrics(s: &str) -> Result<Wanted> {
-    let mut w = Wanted {
-        is: false,
-        fid: false,
-    };
-    for part in s.split(',').map(|p| p.trim().to_ascii_lowercase()) {
-        match part.as_str() {
-            "is" => w.is = true,
-            "fid" => w.fid = true,
-            "" => {}
-            other => bail!("--metric: '{other}' is not known; use is, fid or is,fid"),
-        }
-    }
-    if !w.is && !w.fid {
-        bail!("--metric '{s}': name at least one of is, fid (e.g. --metric is,fid)");
-    }
-    Ok(w)
-}
 
 /// Load the FID-Inception scorer from `--inception FILE` or the cache; when the file is not
 /// there, the error says how to get it.
@@ -239,8 +213,10 @@ fn score(
 enum Reference {
     /// Statistics read from an `.npz` file.
     Stats(Stats),
-    /// Images to score: a folder or a data set.
-    Images(Source),
+    /// Images to score: a folder or a data set; the short name of its cache file (the data
+    /// set's or the real folder's name); for a data set where it was read from (its
+    /// canonical name and the absolute data folder, for the cache key).
+    Images(Source, String, String),
 }
 
 impl Reference {
@@ -260,7 +236,22 @@ impl Reference {
                 src.len()
             );
         }
-        Ok(Reference::Images(src))
+        let (label, origin) = match data::canonical(fid_ref).filter(|_| !p.is_dir()) {
+            Some(name) => {
+                let dir = crate::paths::data_dir(data_dir);
+                let origin = format!("{name} in {}", super::refcache::file_identity(&dir));
+                (name.to_string(), origin)
+            }
+            None => {
+                let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+                let label = real
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "folder".into());
+                (label, String::new())
+            }
+        };
+        Ok(Reference::Images(src, label, origin))
     }
 
     /// Statistics from a file must have the scorer's feature width.
@@ -285,19 +276,107 @@ impl Reference {
     fn count(&self) -> u64 {
         match self {
             Reference::Stats(st) => st.n,
-            Reference::Images(src) => src.len() as u64,
+            Reference::Images(src, ..) => src.len() as u64,
         }
     }
 
-    fn stats(self, ctx: &Ctx, scorer: &dyn Scorer, batch: usize) -> Result<Stats> {
+    /// What the images are, for the cache key: a data set's name, folder and image size, or
+    /// a folder's listing with sizes and modification times. None for a statistics file.
+    fn identity(&self) -> Option<(String, String)> {
         match self {
-            Reference::Stats(st) => Ok(st),
-            Reference::Images(src) => {
-                let mut acc = Accumulator::new(false, true);
-                score(ctx, scorer, &src, batch, &mut acc, "fid-ref")?;
-                acc.stats()
+            Reference::Stats(_) => None,
+            Reference::Images(Source::Dataset { images, .. }, label, origin) => {
+                let sz = images.size();
+                Some((label.clone(), format!("data set {origin} shape {sz:?}")))
+            }
+            Reference::Images(Source::Files { files, .. }, label, _) => {
+                use md5::{Digest, Md5};
+                let mut h = Md5::new();
+                for f in files {
+                    h.update(super::refcache::file_identity(f).as_bytes());
+                    h.update(b"\n");
+                }
+                let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                // The listing names every file by its absolute path, size and time.
+                Some((label.clone(), format!("folder listing {hex}")))
+            }
+            Reference::Images(Source::Generator { .. }, ..) => None,
+        }
+    }
+
+    /// The reference side the metrics need: statistics from a file, or the images' statistics
+    /// and features, from the cache (`scorer_id` names the features' maker) or scored and
+    /// cached.
+    fn side(
+        self,
+        ctx: &Ctx,
+        scorer: &dyn Scorer,
+        scorer_id: &str,
+        batch: usize,
+        needs: Needs,
+    ) -> Result<RealSide> {
+        let id = self.identity();
+        let src = match self {
+            Reference::Stats(st) => {
+                return Ok(RealSide {
+                    stats: Some(st),
+                    features: None,
+                })
+            }
+            Reference::Images(src, ..) => src,
+        };
+        let n = src.len();
+        let quiet = ctx.quiet;
+        let say = |line: &str| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        };
+        let k = id.map(|(label, source)| super::refcache::key(&label, &source, n, scorer_id));
+        if let Some(k) = &k {
+            match super::refcache::lookup(k, n, scorer.feature_dim()) {
+                super::refcache::Lookup::Hit(stats, features) => {
+                    say(&format!(
+                        "fid-ref: using the cached reference features {}",
+                        k.path.display()
+                    ));
+                    return Ok(RealSide {
+                        stats: Some(stats),
+                        features: needs.real_features.then_some(features),
+                    });
+                }
+                super::refcache::Lookup::Invalid(why) => say(&format!(
+                    "fid-ref: the cached reference {} cannot be used ({why}); rebuilding it",
+                    k.path.display()
+                )),
+                super::refcache::Lookup::Missing => {}
             }
         }
+        // Cached: statistics and features both, so one file serves every metric.
+        let mut acc = Accumulator::for_needs(Needs {
+            stats: true,
+            features: needs.real_features || k.is_some(),
+            ..Needs::default()
+        });
+        score(ctx, scorer, &src, batch, &mut acc, "fid-ref")?;
+        let stats = acc.stats()?;
+        let features = acc.features();
+        if let (Some(k), Some(f)) = (&k, &features) {
+            match super::refcache::store(k, &stats, f) {
+                Ok(()) => say(&format!(
+                    "fid-ref: cached the reference features in {}",
+                    k.path.display()
+                )),
+                // The cache is an optimisation: a failed write is said, not fatal.
+                Err(e) => say(&format!(
+                    "fid-ref: could not cache the reference features: {e:#}"
+                )),
+            }
+        }
+        Ok(RealSide {
+            stats: Some(stats),
+            features: if needs.real_features { features } else { None },
+        })
     }
 }
 
@@ -320,11 +399,6 @@ pub fn few_images_warning(generated: u64, reference: u64, dim: i64) -> Option<St
     })
 }
 
-/// A distance for printing: FID is never below 0, so rounding noise below it prints 0.000.
-fn non_negative(x: f64) -> f64 {
-    x.max(0.0) + 0.0
-}
-
 fn check_batch(batch: i64) -> Result<usize> {
     if batch < 1 {
         bail!("--batch-size {batch}: must be at least 1");
@@ -332,8 +406,25 @@ fn check_batch(batch: i64) -> Result<usize> {
     Ok(batch as usize)
 }
 
+/// The identity of `scorer`'s features for the reference cache key: its name, protocol and
+/// precision, and the file of its weights (Inception's, or the cached classifier's).
+fn scorer_identity(scorer: &dyn Scorer, args: &EvalArgs, spec: &DataSpec) -> String {
+    let weights = match scorer.name() {
+        "inception" => crate::paths::inception_weights(args.inception.as_deref()),
+        _ => crate::metrics::classifier::cache_path(spec).unwrap_or_default(),
+    };
+    format!(
+        "{} protocol {} precision {:?} weights {}",
+        scorer.name(),
+        args.protocol.name(),
+        args.scorer_precision,
+        super::refcache::file_identity(&weights)
+    )
+}
+
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
-    let wanted = parse_metrics(&args.metric)?;
+    let metrics = metric::parse_list(&args.metric, "--metric")?;
+    let needs = Needs::of(&metrics);
     let protocol = args.protocol;
     let batch = check_batch(
         args.batch_size
@@ -356,11 +447,13 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
             "choose another --json-out",
         )?;
     }
-    let fid_ref = match (&args.fid_ref, wanted.fid) {
+    let names = |ms: &[&dyn Metric]| ms.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
+    let fid_ref = match (&args.fid_ref, needs.reference()) {
         (Some(r), true) => Some(r.clone()),
         (None, true) => bail!(
-            "--metric fid needs --fid-ref: a statistics file (.npz, e.g. from `autogan data stats cifar10 --out \
-             cifar10.npz`), a folder of images, or a data set name ({})",
+            "--metric {} needs --fid-ref: a statistics file (.npz, e.g. from `autogan data stats cifar10 --out \
+             cifar10.npz`; FID only), a folder of images, or a data set name ({})",
+            names(&metrics),
             data::KNOWN.join(", ")
         ),
         (_, false) => None,
@@ -387,14 +480,15 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     };
     let images = Path::new(src.describe());
     let n = src.len();
-    if wanted.is && (n as i64) < IS_SPLITS {
-        bail!(
-            "{}: {n} image(s); the Inception Score needs at least {IS_SPLITS} (one per split)",
-            images.display()
-        );
-    }
-    if wanted.fid && n < 2 {
-        bail!("{}: {n} image; FID needs at least 2", images.display());
+    for m in &metrics {
+        if (n as u64) < m.min_images() {
+            bail!(
+                "{}: {n} image(s); {} needs at least {}",
+                images.display(),
+                m.describe(),
+                m.min_images()
+            );
+        }
     }
     // Every input is read or found before the long part: the reference (a statistics file,
     // a folder, a data set in --data-dir), then the scorer, then the widths are compared.
@@ -402,54 +496,72 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         Some(r) => Some(Reference::resolve(r, args.data_dir.as_deref())?),
         None => None,
     };
+    if let (Some(Reference::Stats(_)), true, Some(r)) = (&reference, needs.real_features, &fid_ref)
+    {
+        let want: Vec<&dyn Metric> = metrics
+            .iter()
+            .copied()
+            .filter(|m| m.needs().real_features)
+            .collect();
+        bail!(
+            "--fid-ref {r}: a statistics file holds no features, and --metric {} needs the \
+             reference's features; give a folder of images or a data set name instead (it is \
+             scored once and cached in {})",
+            names(&want),
+            crate::paths::home().join("refs").display()
+        );
+    }
+    let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
     let scorer: Box<dyn Scorer> = match args.scorer {
         ScorerKind::Inception => {
             Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?)
         }
         ScorerKind::Classifier => {
-            let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
             Box::new(super::scoring::classifier(&spec, ctx.device, ctx.quiet)?)
         }
         ScorerKind::Auto => super::scoring::pick_with_protocol(
             ScorerKind::Auto,
-            &DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref()),
+            &spec,
             args.inception.as_deref(),
             protocol,
             ctx.device,
             ctx.quiet,
         )?,
     };
+    let scorer_id = scorer_identity(scorer.as_ref(), &args, &spec);
     let scorer = crate::metrics::at_precision(scorer, ctx.device, args.scorer_precision);
     let scorer = scorer.as_ref();
     if let (Some(r), Some(name)) = (&reference, &fid_ref) {
         r.check_width(name, scorer)?;
     }
-    let mut acc = Accumulator::new(wanted.is, wanted.fid);
+    let mut acc = Accumulator::for_needs(needs);
     score(ctx, scorer, &src, batch, &mut acc, "eval")?;
-    let is: Option<IsResult> = if wanted.is {
-        Some(acc.inception_score(IS_SPLITS)?)
-    } else {
-        None
-    };
-    let fid = match reference {
+    let real = match reference {
         Some(r) => {
-            if let Some(w) = few_images_warning(n as u64, r.count(), scorer.feature_dim()) {
-                eprintln!("{w}");
+            if needs.real_stats {
+                if let Some(w) = few_images_warning(n as u64, r.count(), scorer.feature_dim()) {
+                    eprintln!("{w}");
+                }
             }
-            let real = r.stats(ctx, scorer, batch)?;
-            Some(non_negative(frechet_distance(&acc.stats()?, &real)?))
+            Some(r.side(ctx, scorer, &scorer_id, batch, needs)?)
         }
         None => None,
     };
-    let v = serde_json::json!({
-        "is_mean": is.map(|r| r.mean),
-        "is_std": is.map(|r| r.std),
-        "fid": fid,
+    let values = metric::compute_all(&metrics, &acc.collected()?, real.as_ref())?;
+    let mut v = serde_json::json!({
+        // Today's keys, present (null when not asked for) so readers of is/fid keep working.
+        "is_mean": metric::value(&values, "is_mean"),
+        "is_std": metric::value(&values, "is_std"),
+        "fid": metric::value(&values, "fid"),
         "num_images": n,
         "protocol": protocol.name(),
         "scorer": scorer.name(),
         "fid_ref": fid_ref,
+        "metrics": metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
     });
+    for (k, x) in &values {
+        v[*k] = serde_json::json!(x);
+    }
     if let Some(f) = &args.json_out {
         crate::run::atomic_write(f, format!("{v}\n").as_bytes())?;
     }
@@ -458,14 +570,17 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     } else {
         println!("{:<10} {}", "images", src.describe());
         println!("{:<10} {} (protocol {protocol})", "scorer", scorer.name());
-        if let Some(r) = is {
-            println!(
-                "{:<10} {:.3} ± {:.3} ({IS_SPLITS} splits)",
-                "IS", r.mean, r.std
-            );
-        }
-        if let (Some(f), Some(r)) = (fid, &fid_ref) {
-            println!("{:<10} {f:.3} (reference: {r})", "FID");
+        for m in &metrics {
+            let v: Vec<f64> = m
+                .keys()
+                .iter()
+                .filter_map(|k| metric::value(&values, k))
+                .collect();
+            let mut line = m.format(&v);
+            if let (true, Some(r)) = (m.needs().reference(), &fid_ref) {
+                line.push_str(&format!(" (reference: {r})"));
+            }
+            println!("{:<10} {line}", m.label());
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ pub mod data;
 pub mod doctor;
 pub mod eval;
 pub mod gen_source;
+pub mod refcache;
 pub mod report;
 pub mod sample;
 pub mod scorer;

@@ -61,6 +61,8 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     if args.no_tensorboard {
         c.tensorboard = false;
     }
+    set!(final_metrics, args.metric.clone());
+    set!(final_select_by, args.select_by.clone());
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
     }
@@ -110,6 +112,8 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--reset-window", a.reset_window.is_some()),
         ("--scorer", a.scorer.is_some()),
         ("--final-train-steps", a.final_train_steps.is_some()),
+        ("--metric", a.metric.is_some()),
+        ("--select-by", a.select_by.is_some()),
     ]
 }
 
@@ -163,6 +167,12 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     } else {
         let cfg = build_config(&args)?;
         let given = super::sweep::launcher_flags_given(&args.launcher);
+        if cfg.final_train_steps == 0 && (args.metric.is_some() || args.select_by.is_some()) {
+            bail!(
+                "--metric and --select-by choose how the final training picks best.json: give \
+                 --final-train-steps N too"
+            );
+        }
         if cfg.final_train_steps == 0 && !given.is_empty() {
             bail!(
                 "{} only matter with --final-train-steps N (the launcher runs the final training)",
@@ -452,6 +462,9 @@ fn finish(
     }
     let mut unfinished = Vec::new();
     let mut final_runs = Vec::new();
+    // What the final selection reads (validated with the configuration).
+    let (_, sel) = crate::metrics::metric::selection(&search.cfg.final_select_by)?;
+    let label = sel.name.to_uppercase();
     if search.cfg.final_train_steps > 0 {
         // The jobs train archs/topI.json: written first, with the supernet's scores.
         for (rank, arch, s, _) in &rows {
@@ -488,14 +501,14 @@ fn finish(
         };
         for (row, o) in rows.iter_mut().zip(&outcomes) {
             let fid = match o.ok() {
-                true => final_fid(o, scorer.name(), search.cfg.final_train_steps),
+                true => final_score(o, scorer.name(), search.cfg.final_train_steps, &sel),
                 false => Err(anyhow::anyhow!("{}", o.describe())),
             };
             match fid {
                 Ok(fid) => {
                     if !ctx.quiet {
                         eprintln!(
-                            "final training of top-{}: {} FID {:.3}",
+                            "final training of top-{}: {} {label} {:.6}",
                             row.0,
                             scorer.name(),
                             fid
@@ -508,7 +521,7 @@ fn finish(
             final_runs.push(
                 json!({"rank": row.0, "run_dir": o.run_dir, "state": o.state,
                 "exit_code": o.exit_code, "log": o.log, "slurm_job": o.slurm_job,
-                "fid": row.3}),
+                (sel.key): row.3}),
             );
         }
         if rows.iter().all(|r| r.3.is_none()) {
@@ -523,16 +536,20 @@ fn finish(
     }
     let best = match search.cfg.final_train_steps {
         0 => 0,
-        _ => rows
-            .iter()
-            .enumerate()
-            .min_by(|a, b| {
-                a.1 .3
-                    .unwrap_or(f64::INFINITY)
-                    .total_cmp(&b.1 .3.unwrap_or(f64::INFINITY))
-            })
-            .map(|(i, _)| i)
-            .unwrap_or(0),
+        // Lower is better for FID and KID, higher for IS, precision and recall; an unfinished
+        // training ranks last either way.
+        _ => {
+            let key = |r: &(usize, Arch, _, Option<f64>)| match (r.3, sel.higher_is_better) {
+                (Some(v), true) => -v,
+                (Some(v), false) => v,
+                (None, _) => f64::INFINITY,
+            };
+            rows.iter()
+                .enumerate()
+                .min_by(|a, b| key(a.1).total_cmp(&key(b.1)))
+                .map(|(i, _)| i)
+                .unwrap_or(0)
+        }
     };
     let mut out = Vec::new();
     for (rank, arch, s, fid) in &rows {
@@ -540,8 +557,9 @@ fn finish(
         let mut scores = json!({ format!("{}_is", scorer.name()): s.score });
         if let Some(f) = fid {
             scores[format!(
-                "{}_fid_after_{}_steps",
+                "{}_{}_after_{}_steps",
                 scorer.name(),
+                sel.name,
                 search.cfg.final_train_steps
             )] = json!(f);
         }
@@ -564,7 +582,7 @@ fn finish(
     let summary = json!({
         "run_dir": dir.display().to_string(),
         "best": best_arch.to_vector(),
-        "selected_by": if search.cfg.final_train_steps > 0 { format!("{} FID after final training", scorer.name()) } else { format!("{} IS of the supernet", scorer.name()) },
+        "selected_by": if search.cfg.final_train_steps > 0 { format!("{} {label} after final training", scorer.name()) } else { format!("{} IS of the supernet", scorer.name()) },
         "topk": out,
         "resets": search.resets,
         "scorer": scorer.name(),
@@ -583,7 +601,7 @@ fn finish(
             "rank",
             "vector",
             format!("{} IS", scorer.name()),
-            format!("{} FID", scorer.name())
+            format!("{} {label}", scorer.name())
         );
         for (rank, arch, s, fid) in &rows {
             println!(
@@ -636,6 +654,8 @@ fn final_jobs(
         steps: c.final_train_steps,
         eval_every: c.final_train_steps,
         eval_images: c.final_eval_images,
+        metrics: c.final_metrics.clone(),
+        select_by: c.final_select_by.clone(),
         ..TrainConfig::default()
     };
     tc.validate()
@@ -679,8 +699,14 @@ fn final_jobs(
         .collect())
 }
 
-/// The FID a finished final-training job logged after its last step, by `scorer`.
-fn final_fid(o: &launch::Outcome, scorer: &str, steps: u64) -> Result<f64> {
+/// The value of `sel` (FID by default) a finished final-training job logged after its last
+/// step, by `scorer`.
+fn final_score(
+    o: &launch::Outcome,
+    scorer: &str,
+    steps: u64,
+    sel: &crate::metrics::metric::Selectable,
+) -> Result<f64> {
     let r = crate::run::result::read_train_result(&o.run_dir).with_context(|| o.describe())?;
     let e = r.eval.with_context(|| {
         format!(
@@ -689,16 +715,18 @@ fn final_fid(o: &launch::Outcome, scorer: &str, steps: u64) -> Result<f64> {
             o.run_dir.display()
         )
     })?;
-    if e.step != steps || e.scorer != scorer || !e.fid.is_finite() {
+    let v = e.values.get(sel.key).copied().unwrap_or(f64::NAN);
+    if e.step != steps || e.scorer != scorer || !v.is_finite() {
         bail!(
-            "{}: its last evaluation ({} FID {} at step {}) is not the {scorer} FID after {steps} \
+            "{}: its last evaluation ({} {} {v} at step {}) is not the {scorer} {} after {steps} \
              steps that the selection needs (log {})",
             o.name,
             e.scorer,
-            e.fid,
+            sel.key,
             e.step,
+            sel.key,
             o.log.display()
         );
     }
-    Ok(e.fid)
+    Ok(v)
 }

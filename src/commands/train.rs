@@ -58,6 +58,8 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(log_every, args.log_every);
     set!(eval_every, args.eval_every);
     set!(eval_images, args.eval_images);
+    set!(metrics, args.metric.clone());
+    set!(select_by, args.select_by.clone());
     if let Some(sc) = args.scorer {
         c.scorer = sc;
     }
@@ -81,6 +83,11 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         (None, None) => {}
     }
+    if c.eval_every == 0 && (args.metric.is_some() || args.select_by.is_some()) {
+        bail!(
+            "--metric and --select-by choose what --eval-every N computes: give --eval-every too"
+        );
+    }
     c.validate()
         .with_context(|| format!("configuration from preset {} and flags", path.display()))?;
     Ok(c)
@@ -88,7 +95,7 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
 
 pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
     let data_dir = args.data.data_dir.as_deref();
-    let (mut tr, dir, wall0, data, best_fid, lock) = if let Some(dir) = &args.resume {
+    let (mut tr, dir, wall0, data, best_score, lock) = if let Some(dir) = &args.resume {
         super::refuse_fixed_on_resume(
             dir,
             &fixed_flags(&args),
@@ -151,7 +158,10 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             .validate()
             .with_context(|| format!("resuming {}", dir.display()))?;
         let wall0 = extra["wall_s"].as_f64().unwrap_or(0.0);
-        let best_fid = extra["best_fid"].as_f64();
+        // (checkpoints before --select-by kept the best FID as "best_fid")
+        let best_score = extra["best_score"]
+            .as_f64()
+            .or_else(|| extra["best_fid"].as_f64());
         if !ctx.quiet {
             eprintln!(
                 "resuming {} at G step {} of {}{}",
@@ -172,7 +182,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             dir.clone(),
             wall0,
             data,
-            best_fid,
+            best_score,
             run::RunDir::Resumed(lock),
         )
     } else {
@@ -216,7 +226,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         (tr, dir, 0.0, data, None, run::RunDir::New(new_dir))
     };
     let stop = train_loop(
-        ctx, &mut tr, &dir, data, data_dir, wall0, best_fid, args.json, lock,
+        ctx, &mut tr, &dir, data, data_dir, wall0, best_score, args.json, lock,
     )?;
     if let Some(step) = stop {
         return Err(run::interrupt::Interrupted::new(format!(
@@ -286,6 +296,8 @@ fn fixed_flags(args: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("--eval-every", args.eval_every.is_some()),
         ("--eval-images", args.eval_images.is_some()),
         ("--scorer", args.scorer.is_some()),
+        ("--metric", args.metric.is_some()),
+        ("--select-by", args.select_by.is_some()),
     ]
 }
 
@@ -313,7 +325,7 @@ fn train_loop(
     data: crate::data::Dataset,
     data_dir: Option<&Path>,
     wall0: f64,
-    mut best_fid: Option<f64>,
+    mut best_score: Option<f64>,
     json_out: bool,
     run_dir: run::RunDir,
 ) -> Result<Option<u64>> {
@@ -329,7 +341,7 @@ fn train_loop(
     let start = Instant::now();
     // The first checkpoint, before the first step: a run stopped at any point can be resumed.
     if !ckpt.is_file() {
-        tr.save_checkpoint(&ckpt, &json!({"wall_s": wall0, "best_fid": best_fid}))?;
+        tr.save_checkpoint(&ckpt, &json!({"wall_s": wall0, "best_score": best_score}))?;
     }
     let _lock = run_dir.keep();
     run::interrupt::catch_ctrl_c()?;
@@ -428,31 +440,52 @@ fn train_loop(
         }
         if let Some(ev) = evaluator.as_mut() {
             if step.is_multiple_of(cfg.eval_every) || done {
-                let (is, fid) = ev.evaluate(tr)?;
+                let values = ev.evaluate(tr)?;
                 let name = ev.scorer.name().to_string();
-                log.write(&json!({
+                let mut line = json!({
                     "step": step,
                     "kind": "eval",
                     "scorer": name,
                     "num_images": cfg.eval_images,
-                    "is_mean": is.mean,
-                    "is_std": is.std,
-                    "fid": fid,
-                }))?;
+                });
+                for (k, v) in &values {
+                    line[*k] = json!(v);
+                }
+                log.write(&line)?;
+                let shown: Vec<String> = ev
+                    .metrics
+                    .iter()
+                    .map(|m| {
+                        let v: Vec<f64> = m
+                            .keys()
+                            .iter()
+                            .filter_map(|k| crate::metrics::metric::value(&values, k))
+                            .collect();
+                        format!("{name} {} {}", m.label(), m.format(&v))
+                    })
+                    .collect();
                 progress::log(
                     &pb,
                     ctx.quiet,
                     &format!(
-                        "step {step}: {name} IS {:.3} ± {:.3}, {name} FID {fid:.3} ({} images)",
-                        is.mean, is.std, cfg.eval_images
+                        "step {step}: {} ({} images)",
+                        shown.join(", "),
+                        cfg.eval_images
                     ),
                 );
-                if best_fid.is_none_or(|b| fid < b) {
-                    best_fid = Some(fid);
-                    let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_fid": best_fid});
+                let sel = ev.select;
+                let score = crate::metrics::metric::value(&values, sel.key).unwrap_or(f64::NAN);
+                let improved = score.is_finite()
+                    && best_score.is_none_or(|b| crate::metrics::metric::better(&sel, score, b));
+                if improved {
+                    best_score = Some(score);
+                    let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score});
                     tr.save_checkpoint(&dir.join("checkpoint").join("best.safetensors"), &extra)?;
-                    let info = json!({"step": step, "fid": fid, "is_mean": is.mean, "is_std": is.std,
-                                      "scorer": name, "num_images": cfg.eval_images});
+                    let mut info = json!({"step": step, "select_by": sel.name, "scorer": name,
+                                          "num_images": cfg.eval_images});
+                    for (k, v) in &values {
+                        info[*k] = json!(v);
+                    }
                     run::atomic_write(
                         &dir.join("checkpoint").join("best.json"),
                         serde_json::to_string_pretty(&info)?.as_bytes(),
@@ -463,7 +496,7 @@ fn train_loop(
         if step.is_multiple_of(cfg.checkpoint_every) || done || interrupted {
             tr.save_checkpoint(
                 &ckpt,
-                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_fid": best_fid}),
+                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score}),
             )?;
         }
         if interrupted {
@@ -504,10 +537,13 @@ fn train_loop(
     Ok(None)
 }
 
-/// Scores the EMA generator during training against fixed real statistics.
+/// Scores the EMA generator during training with the run's metrics against fixed real
+/// statistics / features (the first `eval_images` training images).
 struct Evaluator {
     scorer: Box<dyn crate::metrics::Scorer>,
-    real: crate::metrics::Stats,
+    real: crate::metrics::RealSide,
+    metrics: Vec<&'static dyn crate::metrics::Metric>,
+    select: crate::metrics::metric::Selectable,
 }
 
 impl Evaluator {
@@ -519,6 +555,10 @@ impl Evaluator {
         data: &crate::data::Dataset,
         data_dir: Option<&Path>,
     ) -> Result<Evaluator> {
+        use crate::metrics::{metric, Accumulator, Needs};
+        let metrics = metric::parse_list(&cfg.metrics, "--metric")?;
+        let (_, select) = metric::selection(&cfg.select_by)?;
+        let needs = Needs::of(&metrics);
         let spec = crate::data::DataSpec::for_training(
             cfg.dataset.as_deref(),
             data_dir,
@@ -529,28 +569,42 @@ impl Evaluator {
         let scorer = super::scoring::pick(cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
         let scorer = crate::metrics::at_precision(scorer, ctx.device, cfg.scorer_precision);
         let n = cfg.eval_images.min(data.len() as i64);
-        let mut acc = crate::metrics::Accumulator::new(false, true);
+        let mut acc = Accumulator::for_needs(Needs {
+            stats: needs.real_stats,
+            features: needs.real_features,
+            ..Needs::default()
+        });
         let slice = |i, b| Ok(data.images.narrow(0, i, b));
         let batch = crate::metrics::scoring_batch(ctx.device);
         crate::metrics::score_stream(&mut acc, scorer.as_ref(), n, batch, slice, |_| {})?;
+        let real = crate::metrics::RealSide {
+            stats: if needs.real_stats {
+                Some(acc.stats()?)
+            } else {
+                None
+            },
+            features: acc.features(),
+        };
         Ok(Evaluator {
-            real: acc.stats()?,
+            real,
             scorer,
+            metrics,
+            select,
         })
     }
 
-    /// (IS, FID) of `eval_images` images from the EMA generator.
-    fn evaluate(&mut self, tr: &Trainer) -> Result<(crate::metrics::IsResult, f64)> {
+    /// The metrics' values (`(key, value)`, e.g. `is_mean`, `fid`) of `eval_images` images
+    /// from the EMA generator, all from one scoring pass.
+    fn evaluate(&mut self, tr: &Trainer) -> Result<Vec<(&'static str, f64)>> {
         let n = tr.cfg.eval_images;
-        let mut acc = crate::metrics::Accumulator::new(true, true);
+        let mut acc =
+            crate::metrics::Accumulator::for_needs(crate::metrics::Needs::of(&self.metrics));
         let gen = |_, b| {
             let z = tch::Tensor::randn([b, tr.cfg.latent_dim], (tch::Kind::Float, tr.device));
             Ok(crate::data::from_gan(&tr.sample_ema(&z)))
         };
         let batch = crate::metrics::scoring_batch(tr.device);
         crate::metrics::score_stream(&mut acc, self.scorer.as_ref(), n, batch, gen, |_| {})?;
-        let is = acc.inception_score(crate::metrics::IS_SPLITS)?;
-        let fid = crate::metrics::frechet_distance(&acc.stats()?, &self.real)?;
-        Ok((is, fid))
+        crate::metrics::metric::compute_all(&self.metrics, &acc.collected()?, Some(&self.real))
     }
 }

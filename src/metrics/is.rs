@@ -53,3 +53,51 @@ pub fn inception_score(logits: &Tensor, splits: i64) -> Result<IsResult> {
     }
     Ok(IsResult { mean, std })
 }
+
+/// `is`: the Inception Score over `IS_SPLITS` splits (higher is better).
+pub struct InceptionScoreMetric;
+
+impl super::metric::Metric for InceptionScoreMetric {
+    fn name(&self) -> &'static str {
+        "is"
+    }
+    fn describe(&self) -> &'static str {
+        "Inception Score, 10 splits (higher is better)"
+    }
+    fn needs(&self) -> super::metric::Needs {
+        super::metric::Needs {
+            logits: true,
+            ..Default::default()
+        }
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &["is_mean", "is_std"]
+    }
+    fn selectable(&self) -> &'static [super::metric::Selectable] {
+        &[super::metric::Selectable {
+            name: "is",
+            key: "is_mean",
+            higher_is_better: true,
+        }]
+    }
+    fn min_images(&self) -> u64 {
+        IS_SPLITS as u64
+    }
+    fn compute(
+        &self,
+        gen: &super::metric::Collected,
+        _real: Option<&super::metric::RealSide>,
+    ) -> Result<Vec<f64>> {
+        let Some(l) = gen.logits.as_ref() else {
+            bail!("IS: the scoring pass kept no logits");
+        };
+        let r = inception_score(l, IS_SPLITS)?;
+        Ok(vec![r.mean, r.std])
+    }
+    fn format(&self, v: &[f64]) -> String {
+        format!("{:.3} ± {:.3} ({IS_SPLITS} splits)", v[0], v[1])
+    }
+    fn label(&self) -> &'static str {
+        "IS"
+    }
+}

@@ -11,6 +11,9 @@
 //! - `inception`: the FID-Inception network and its weight file.
 //! - `stats`: streaming mean / covariance in float64, the `.npz` format, the Fréchet distance.
 //! - `is`: the Inception Score of a set of logits.
+//! - `metric`: the `Metric` trait and the registry by name (`is`, `fid`, `kid`, `pr`); one
+//!   file per metric: `is`, `fid`, `kid` (Kernel Inception Distance), `prc` (precision and
+//!   recall).
 //! - here: the `Scorer` trait (Inception today, a classifier later), the `Protocol` enum, the
 //!   `Accumulator` that turns a stream of uint8 batches into IS and statistics, and
 //!   `score_stream`, the one loop that feeds it (images made by a closure, so a generator's
@@ -19,14 +22,19 @@ use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
 pub mod classifier;
+pub mod fid;
 pub mod inception;
 pub mod is;
+pub mod kid;
+pub mod metric;
+pub mod prc;
 pub mod resize;
 pub mod stats;
 
 pub use classifier::ClassifierScorer;
 pub use inception::{Inception, InceptionScorer};
 pub use is::{inception_score, IsResult, IS_SPLITS};
+pub use metric::{Collected, Metric, Needs, RealSide};
 pub use stats::{frechet_distance, Stats, StatsAccumulator};
 
 /// How uint8 images become the network's float input (SPEC section 7).
@@ -230,24 +238,61 @@ impl Scorer for AtPrecision {
     }
 }
 
-/// IS and FID statistics over a stream of image batches.
+/// What the metrics need from a stream of image batches: logits, feature statistics,
+/// features.
 ///
 /// Keeps the logits (float32 `[N, K]` on the scorer's device, 200 MB for 50k Inception
-/// logits) when IS is wanted, and float64 sums for the statistics when FID is wanted; never
-/// all features. Adding a batch does not wait for the device.
+/// logits) when IS is wanted, float64 sums for the statistics when FID is wanted, and all
+/// features (float32 `[N, D]`, 400 MB for 50k Inception features) only when a metric needs
+/// them (KID, precision/recall). Adding a batch does not wait for the device.
 pub struct Accumulator {
     logits: Option<Vec<Tensor>>,
     stats: Option<StatsAccumulator>,
+    features: Option<Vec<Tensor>>,
     count: u64,
 }
 
 impl Accumulator {
     /// `want_is`: keep logits for IS; `want_stats`: accumulate mean / covariance for FID.
     pub fn new(want_is: bool, want_stats: bool) -> Accumulator {
+        Accumulator::for_needs(Needs {
+            logits: want_is,
+            stats: want_stats,
+            ..Needs::default()
+        })
+    }
+
+    /// An accumulator that keeps what `needs` asks for on the evaluated side.
+    pub fn for_needs(needs: Needs) -> Accumulator {
         Accumulator {
-            logits: want_is.then(Vec::new),
-            stats: want_stats.then(StatsAccumulator::new),
+            logits: needs.logits.then(Vec::new),
+            stats: needs.stats.then(StatsAccumulator::new),
+            features: needs.features.then(Vec::new),
             count: 0,
+        }
+    }
+
+    /// What was collected, for `metric::compute_all`.
+    pub fn collected(&self) -> Result<Collected> {
+        Ok(Collected {
+            logits: match self.logits.as_ref() {
+                Some(l) if !l.is_empty() => Some(Tensor::cat(l, 0)),
+                _ => None,
+            },
+            stats: match self.stats.as_ref() {
+                Some(s) if self.count >= 2 => Some(s.finish()?),
+                _ => None,
+            },
+            features: self.features(),
+            count: self.count,
+        })
+    }
+
+    /// All features added so far (float32 `[N, D]`), when they were kept.
+    pub fn features(&self) -> Option<Tensor> {
+        match self.features.as_ref() {
+            Some(f) if !f.is_empty() => Some(Tensor::cat(f, 0)),
+            _ => None,
         }
     }
 
@@ -273,6 +318,9 @@ impl Accumulator {
         }
         if let Some(s) = self.stats.as_mut() {
             s.add(features)?;
+        }
+        if let Some(f) = self.features.as_mut() {
+            f.push(features.detach().to_kind(Kind::Float));
         }
         self.count += b as u64;
         Ok(())

@@ -14,6 +14,8 @@ pub struct EvalResult {
     pub is_mean: f64,
     pub is_std: f64,
     pub fid: f64,
+    /// Every metric value of the line by its key (`is_mean`, `fid`, `kid_mean`, `precision`).
+    pub values: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -55,6 +57,15 @@ pub fn read_train_result(dir: &Path) -> Result<TrainResult> {
                 is_mean: v["is_mean"].as_f64().unwrap_or(f64::NAN),
                 is_std: v["is_std"].as_f64().unwrap_or(f64::NAN),
                 fid: v["fid"].as_f64().unwrap_or(f64::NAN),
+                values: v
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| !matches!(k.as_str(), "step" | "num_images"))
+                            .filter_map(|(k, x)| Some((k.clone(), x.as_f64()?)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             });
         } else if v["step"].is_u64() {
             last = Some(v);
