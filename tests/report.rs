@@ -194,9 +194,10 @@ fn train_report_has_losses_lr_throughput_and_evaluations() {
         ));
         if s % 2 == 0 {
             lines.push(format!(
-                r#"{{"step":{s},"kind":"eval","scorer":"inception","num_images":20,"is_mean":{},"is_std":0.1,"fid":{}}}"#,
+                r#"{{"step":{s},"kind":"eval","scorer":"inception","num_images":20,"is_mean":{},"is_std":0.1,"fid":{},"kid_mean":{},"kid_std":0.01}}"#,
                 1.5 + s as f64,
-                90.0 - s as f64
+                90.0 - s as f64,
+                0.5 / s as f64
             ));
         }
     }
@@ -215,9 +216,12 @@ fn train_report_has_losses_lr_throughput_and_evaluations() {
         "<title>throughput</title>",
         "<title>inception Inception Score</title>",
         "<title>inception FID</title>",
+        "<title>inception KID</title>",
     ] {
         assert!(html.contains(t), "missing chart {t}");
     }
+    // A metric the log does not hold gets no empty chart.
+    assert!(!html.contains("<title>inception precision</title>"));
     assert!(html.contains("data-name=\"D loss\"") && html.contains("data-name=\"G loss\""));
     // The FID series has the two evaluations as its points.
     let fid = &html[html.find("data-name=\"FID\"").unwrap()..];

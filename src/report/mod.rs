@@ -104,24 +104,20 @@ fn train(dir: &Path, page: &mut Page) -> Result<()> {
         page.note("no evaluation in train.jsonl (train with --eval-every to get IS and FID)");
     } else {
         let scorer = evals[0]["scorer"].as_str().unwrap_or("").to_string();
-        page.chart(
-            line(
-                &format!("{scorer} Inception Score"),
-                "step",
-                "IS",
-                vec![series("IS", &evals, "step", "is_mean")],
-            )
-            .render(),
-        );
-        page.chart(
-            line(
-                &format!("{scorer} FID"),
-                "step",
-                "FID",
-                vec![series("FID", &evals, "step", "fid")],
-            )
-            .render(),
-        );
+        // Every metric train.jsonl holds (`--metric is,fid,kid,pr`), one chart each.
+        for (key, title, axis) in [
+            ("is_mean", "Inception Score", "IS"),
+            ("fid", "FID", "FID"),
+            ("kid_mean", "KID", "KID"),
+            ("precision", "precision", "precision"),
+            ("recall", "recall", "recall"),
+        ] {
+            let s = series(axis, &evals, "step", key);
+            if s.points.is_empty() {
+                continue;
+            }
+            page.chart(line(&format!("{scorer} {title}"), "step", axis, vec![s]).render());
+        }
     }
     let best = dir.join("checkpoint/best.json");
     if best.is_file() {
