@@ -371,6 +371,10 @@ fn tiny_comparison_runs_reports_and_resumes() {
     assert_eq!(k["k"], 2);
     let tau = &k["tau_classifier_is"];
     assert!(tau.is_null() || tau.as_f64().unwrap().abs() == 1.0, "{k}");
+    // Pooled over every search's trained top-K: here the one search's two.
+    let pooled = &r["kendall_tau_pooled"]["classifier_is"];
+    assert_eq!(pooled["n"], 2, "{r:#}");
+    assert_eq!(&pooled["tau"], tau, "{r:#}");
     // The table names every group and every run.
     for word in [
         "reinforce",
@@ -379,6 +383,7 @@ fn tiny_comparison_runs_reports_and_resumes() {
         "random-02",
         "paper-a",
         "Kendall",
+        "pooled",
     ] {
         assert!(stdout.contains(word), "table lacks {word}:\n{stdout}");
     }

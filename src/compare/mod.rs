@@ -701,6 +701,9 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     // stand-alone scores (FID negated, so that +1 means the same order as "better").
     let mut kendall = Vec::new();
     let mut taus: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // Every search's trained top-K in one list: a top-K of 2 or 3 gives a per-search tau of
+    // +-1 or +-1/3, the pooled tau over all of them says more.
+    let mut pooled: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for (strategy, seed) in plan.searches() {
         let search = search_label(&strategy, seed);
         let tops: Vec<&Entry> = entries
@@ -724,6 +727,9 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
                 }
             }
             let tau = stats::kendall_tau(&xs, &ys);
+            let all = pooled.entry(key.clone()).or_default();
+            all.0.extend(&xs);
+            all.1.extend(&ys);
             k[format!("trained_{key}")] = json!(ys
                 .iter()
                 .map(|y| if *is { *y } else { -*y })
@@ -738,6 +744,15 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     let tau_mean: BTreeMap<String, Option<f64>> = taus
         .iter()
         .map(|(k, v)| (k.clone(), stats::mean(v)))
+        .collect();
+    let tau_pooled: BTreeMap<String, serde_json::Value> = pooled
+        .iter()
+        .map(|(k, (xs, ys))| {
+            (
+                k.clone(),
+                json!({"n": xs.len(), "tau": stats::kendall_tau(xs, ys)}),
+            )
+        })
         .collect();
     let mut wall_s: BTreeMap<&str, f64> = BTreeMap::new();
     for (job, s) in wall {
@@ -754,6 +769,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         "runs": runs,
         "kendall": kendall,
         "kendall_tau_mean": tau_mean,
+        "kendall_tau_pooled": tau_pooled,
         "wall_s": wall_s,
     }))
 }
@@ -882,6 +898,20 @@ pub fn table(results: &Value) -> String {
                 "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
                 num(&results["kendall_tau_mean"][format!("{sc}_is")], 3),
                 num(&results["kendall_tau_mean"][format!("{sc}_fid")], 3)
+            );
+        }
+        let _ = writeln!(s, "{line}");
+        let pooled = &results["kendall_tau_pooled"];
+        let n = pooled[format!("{}_is", scorers.first().map(|x| x.as_str()).unwrap_or(""))]["n"]
+            .as_u64()
+            .unwrap_or(0);
+        let mut line = format!("  {:<18} n={n}", "pooled");
+        for sc in &scorers {
+            let _ = write!(
+                line,
+                "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                num(&pooled[format!("{sc}_is")]["tau"], 3),
+                num(&pooled[format!("{sc}_fid")]["tau"], 3)
             );
         }
         let _ = writeln!(s, "{line}");

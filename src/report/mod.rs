@@ -488,6 +488,22 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
             mean.push(fmt(&r["kendall_tau_mean"][format!("{sc}_fid")], 3));
         }
         rows.push(mean);
+        let pooled = &r["kendall_tau_pooled"];
+        if pooled.is_object() {
+            let first = scorers
+                .first()
+                .map(|s| format!("{s}_is"))
+                .unwrap_or_default();
+            let mut row = vec![
+                "all searches pooled".to_string(),
+                fmt(&pooled[first]["n"], 0),
+            ];
+            for sc in &scorers {
+                row.push(fmt(&pooled[format!("{sc}_is")]["tau"], 3));
+                row.push(fmt(&pooled[format!("{sc}_fid")]["tau"], 3));
+            }
+            rows.push(row);
+        }
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         page.table(&header, &rows, "kendall");
     }
