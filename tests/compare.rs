@@ -246,19 +246,7 @@ fn tmp(name: &str) -> PathBuf {
 /// A labelled folder of 3 shape classes x 30 images (the classifier scorer trains on it in
 /// seconds).
 fn labelled_folder(root: &Path) {
-    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut px = vec![0u8; 3 * 32 * 32];
-        for i in 0..30u64 {
-            autogan::data::shapes::render(i, 5, class, &mut px);
-            let img = image::RgbImage::from_fn(32, 32, |x, y| {
-                let p = |c: usize| px[c * 1024 + y as usize * 32 + x as usize];
-                image::Rgb([p(0), p(1), p(2)])
-            });
-            img.save(dir.join(format!("{i:03}.png"))).unwrap();
-        }
-    }
+    common::labelled_folder(root, &common::THREE_CLASSES, 30, 5);
 }
 
 fn autogan(home: &Path, args: &[&str]) -> std::process::Output {

@@ -15,22 +15,7 @@ fn tmp(name: &str) -> PathBuf {
 
 /// A folder with one subfolder per class: 3 shape classes x 40 images, 32x32 PNGs.
 fn labelled_folder(root: &Path) {
-    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut px = vec![0u8; 3 * 32 * 32];
-        for i in 0..40u64 {
-            autogan::data::shapes::render(i, 11, class, &mut px);
-            let mut img = image::RgbImage::new(32, 32);
-            for y in 0..32 {
-                for x in 0..32 {
-                    let p = |c: usize| px[c * 1024 + y * 32 + x];
-                    img.put_pixel(x as u32, y as u32, image::Rgb([p(0), p(1), p(2)]));
-                }
-            }
-            img.save(dir.join(format!("{i:03}.png"))).unwrap();
-        }
-    }
+    common::labelled_folder(root, &common::THREE_CLASSES, 40, 11);
 }
 
 fn autogan(home: &Path, args: &[&str]) -> std::process::Output {

@@ -3,6 +3,7 @@
 //! feature cache (written, reused, a damaged file rebuilt), clear errors, and `train
 //! --eval-every --metric ... --select-by kid` with its record in config.json and the refusal
 //! to change it on --resume.
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,19 +15,7 @@ fn tmp(name: &str) -> PathBuf {
 
 /// One subfolder per class: 3 shape classes x 16 images, 32x32 PNGs.
 fn labelled_folder(root: &Path) {
-    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut px = vec![0u8; 3 * 32 * 32];
-        for i in 0..16u64 {
-            autogan::data::shapes::render(i, 5, class, &mut px);
-            let img = image::RgbImage::from_fn(32, 32, |x, y| {
-                let p = |c: usize| px[c * 1024 + y as usize * 32 + x as usize];
-                image::Rgb([p(0), p(1), p(2)])
-            });
-            img.save(dir.join(format!("{i:03}.png"))).unwrap();
-        }
-    }
+    common::labelled_folder(root, &common::THREE_CLASSES, 16, 5);
 }
 
 fn run(home: &Path, args: &[&str]) -> Output {

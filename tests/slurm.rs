@@ -12,6 +12,7 @@
 //! tasks run re-attaches on --resume without resubmitting anything; a tiny `compare` submitted
 //! with --no-wait and resumed runs its three phases (searches, trainings, evaluations) as three
 //! job arrays, re-attaching to the first, and writes compare.json.
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -85,26 +86,8 @@ impl Drop for Slurm {
 
 /// A folder with one subfolder per class (3 classes x 40 images of the built-in set, 32x32):
 /// the classifier scorer trains on it in seconds.
-fn labelled_folder(dir: &Path) {
-    if dir.join("cross/039.png").is_file() {
-        return;
-    }
-    for (class, name) in [(0usize, "circle"), (2, "triangle"), (4, "cross")] {
-        let d = dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        let mut px = vec![0u8; 3 * 32 * 32];
-        for i in 0..40u64 {
-            autogan::data::shapes::render(i, 11, class, &mut px);
-            let mut img = image::RgbImage::new(32, 32);
-            for y in 0..32 {
-                for x in 0..32 {
-                    let p = |c: usize| px[c * 1024 + y * 32 + x];
-                    img.put_pixel(x as u32, y as u32, image::Rgb([p(0), p(1), p(2)]));
-                }
-            }
-            img.save(d.join(format!("{i:03}.png"))).unwrap();
-        }
-    }
+fn labelled_folder(root: &Path) {
+    common::labelled_folder(root, &common::THREE_CLASSES, 40, 11);
 }
 
 fn home() -> PathBuf {

@@ -32,22 +32,7 @@ fn data() -> &'static str {
 }
 
 fn labelled_folder(root: &Path) {
-    for (class, name) in [(0usize, "circle"), (2, "triangle")] {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut px = vec![0u8; 3 * 32 * 32];
-        for i in 0..12u64 {
-            autogan::data::shapes::render(i, 5, class, &mut px);
-            let mut img = image::RgbImage::new(32, 32);
-            for y in 0..32 {
-                for x in 0..32 {
-                    let p = |c: usize| px[c * 1024 + y * 32 + x];
-                    img.put_pixel(x as u32, y as u32, image::Rgb([p(0), p(1), p(2)]));
-                }
-            }
-            img.save(dir.join(format!("{i:03}.png"))).unwrap();
-        }
-    }
+    common::labelled_folder(root, &common::THREE_CLASSES[..2], 12, 5);
 }
 
 fn autogan(home: &Path, args: &[&str]) {
