@@ -33,18 +33,7 @@ fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
     o
 }
 
-const TINY: [&str; 10] = [
-    "--gf-dim",
-    "8",
-    "--df-dim",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch-size",
-    "4",
-    "--gen-batch-size",
-    "4",
-];
+use common::TINY;
 
 #[test]
 fn train_with_evaluation_then_eval_and_search_with_final_training() {

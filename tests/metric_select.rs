@@ -167,18 +167,7 @@ fn eval_all_metrics_in_one_pass_with_a_cached_reference() {
     assert!(e.contains("holds no features") && e.contains("kid"), "{e}");
 }
 
-const TINY: [&str; 10] = [
-    "--gf-dim",
-    "8",
-    "--df-dim",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch-size",
-    "4",
-    "--gen-batch-size",
-    "4",
-];
+use common::TINY;
 
 #[test]
 fn train_selects_its_best_checkpoint_by_kid() {

@@ -121,18 +121,7 @@ fn strings(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
 
-const TINY: [&str; 10] = [
-    "--gf-dim",
-    "8",
-    "--df-dim",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch-size",
-    "4",
-    "--gen-batch-size",
-    "4",
-];
+use common::TINY;
 
 /// The launcher flags of the tests: one CPU per task, a quick look at the queue.
 const SLURM_FLAGS: [&str; 6] = [

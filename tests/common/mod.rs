@@ -126,3 +126,17 @@ pub fn labelled_folder(root: &Path, classes: &[(usize, &str)], per_class: u64, s
         }
     }
 }
+
+/// The smallest model and batches the end-to-end tests train: seconds per run on a CPU.
+pub const TINY: [&str; 10] = [
+    "--gf-dim",
+    "8",
+    "--df-dim",
+    "8",
+    "--latent-dim",
+    "8",
+    "--batch-size",
+    "4",
+    "--gen-batch-size",
+    "4",
+];

@@ -24,8 +24,8 @@ use tch::Tensor;
 
 use super::decision_sizes;
 use super::{
-    best_distinct, check_scores, mean, stateless_entry, uniform_arch, Observation, Observed, Saved,
-    Strategy, StrategyKind,
+    best_seen_candidates, check_scores, mean, uniform_arch, Observation, Observed, Saved, Strategy,
+    StrategyKind,
 };
 use crate::arch::prefix_len;
 use crate::search::beam::{Beam, BeamEntry};
@@ -178,13 +178,7 @@ impl Strategy for Evolution {
         _kept: Option<&Beam>,
         _rng: &mut StdRng,
     ) -> Result<Vec<BeamEntry>> {
-        if self.seen.is_empty() {
-            bail!("evolution: no architecture was scored in this stage");
-        }
-        Ok(best_distinct(&self.seen, n)
-            .into_iter()
-            .map(stateless_entry)
-            .collect())
+        best_seen_candidates(&self.seen, n, "evolution")
     }
 
     fn save(&self, _vars: &VarStore) -> Result<Saved> {

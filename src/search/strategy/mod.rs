@@ -220,6 +220,18 @@ pub fn best_distinct(seen: &[Observed], n: usize) -> Vec<Vec<i64>> {
     out
 }
 
+/// The `n` best distinct architectures of `seen` as candidates without a next-stage state;
+/// an error naming `strategy` when nothing was scored in the stage.
+pub fn best_seen_candidates(seen: &[Observed], n: usize, strategy: &str) -> Result<Vec<BeamEntry>> {
+    if seen.is_empty() {
+        bail!("{strategy}: no architecture was scored in this stage");
+    }
+    Ok(best_distinct(seen, n)
+        .into_iter()
+        .map(stateless_entry)
+        .collect())
+}
+
 /// Mean of the scores (the `reward` log field of strategies without a baseline).
 pub fn mean(scores: &[f64]) -> f64 {
     scores.iter().sum::<f64>() / scores.len().max(1) as f64

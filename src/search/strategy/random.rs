@@ -4,15 +4,15 @@
 //! other strategies on uniform architectures; at the end of a stage the `num_candidate` best
 //! distinct ones of the stage are the candidates, which the search scores again with the
 //! stage's final G and ranks like every strategy's.
-use anyhow::{bail, Result};
+use anyhow::Result;
 use rand::rngs::StdRng;
 use std::collections::HashMap;
 use tch::nn::VarStore;
 use tch::Tensor;
 
 use super::{
-    best_distinct, check_scores, mean, stateless_entry, uniform_arch, Observation, Observed, Saved,
-    Strategy, StrategyKind,
+    best_seen_candidates, check_scores, mean, uniform_arch, Observation, Observed, Saved, Strategy,
+    StrategyKind,
 };
 use crate::search::beam::{Beam, BeamEntry};
 
@@ -74,13 +74,7 @@ impl Strategy for RandomSearch {
         _kept: Option<&Beam>,
         _rng: &mut StdRng,
     ) -> Result<Vec<BeamEntry>> {
-        if self.seen.is_empty() {
-            bail!("random search: no architecture was scored in this stage");
-        }
-        Ok(best_distinct(&self.seen, n)
-            .into_iter()
-            .map(stateless_entry)
-            .collect())
+        best_seen_candidates(&self.seen, n, "random search")
     }
 
     fn save(&self, _vars: &VarStore) -> Result<Saved> {
