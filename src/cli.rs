@@ -151,6 +151,10 @@ pub struct SearchArgs {
     /// paper's wording)
     #[arg(long, value_enum)]
     pub reset_mode: Option<ResetMode>,
+    /// Batch-norm statistics for scoring an architecture on the supernet: batch (its own,
+    /// the default) or running (shared by all architectures; the reference code)
+    #[arg(long, value_enum)]
+    pub reward_bn: Option<crate::config::RewardBn>,
     /// Loss window of the dynamic reset
     #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub reset_window: Option<usize>,
@@ -440,6 +444,32 @@ pub enum ArchCommand {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Score architectures with a search's supernet (its last checkpoint): the search's
+    /// scorer's IS of images the shared weights generate at each architecture, the same latents
+    /// for every one. With the architectures' trained scores this measures how well weight
+    /// sharing ranks them.
+    Score {
+        /// A run directory of `autogan search`
+        search: PathBuf,
+        /// Architecture files: complete, or prefixes of a stage the search has reached
+        #[arg(required = true)]
+        archs: Vec<PathBuf>,
+        /// Images per architecture (default: the search's rl_num_eval_img)
+        #[arg(long)]
+        images: Option<usize>,
+        /// Batch-norm statistics: batch or running (default: the search's reward_bn)
+        #[arg(long, value_enum)]
+        reward_bn: Option<crate::config::RewardBn>,
+        /// Where named data sets live (for the scorer of the search's data set)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (atomically)
+        #[arg(long)]
+        json_out: Option<PathBuf>,
     },
     /// Parameter counts of G and D for an architecture
     Info {

@@ -348,6 +348,36 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
 }
 
+/// The batch-norm statistics a supernet scores an architecture with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RewardBn {
+    /// The architecture's own batch statistics (the default)
+    #[default]
+    Batch,
+    /// The running statistics that every architecture through a batch norm updates in shared
+    /// training (the reference code scores in eval mode with these)
+    Running,
+}
+
+impl RewardBn {
+    pub fn mode(self) -> crate::nn::layers::BnMode {
+        match self {
+            RewardBn::Batch => crate::nn::layers::BnMode::Batch,
+            RewardBn::Running => crate::nn::layers::BnMode::Eval,
+        }
+    }
+
+    /// A recorded search configuration (`config.json`'s "search", a checkpoint's "config")
+    /// without `reward_bn` was written before it existed, when rewards used the running
+    /// statistics: mark it so, so that such a search resumes as it began.
+    pub fn fill_recorded(v: &mut serde_json::Value) {
+        if let Some(m) = v.as_object_mut() {
+            m.entry("reward_bn").or_insert_with(|| "running".into());
+        }
+    }
+}
+
 /// Everything a search depends on (SPEC sections 6 and 9). Stored in the run directory.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(remote = "Self")]
@@ -384,6 +414,9 @@ pub struct SearchConfig {
     /// Read the D and G losses from the device every N D steps (and at the end of the shared
     /// training): the dynamic-reset check and the non-finite check run at these reads.
     pub loss_read_every: u64,
+    /// Which batch-norm statistics the supernet scores an architecture with (rewards and
+    /// candidates): its own batch statistics, or the running ones all architectures share.
+    pub reward_bn: RewardBn,
     /// How architectures are proposed (SPEC section 9).
     pub strategy: StrategyKind,
     /// Evolution: architectures in the population of a stage.
@@ -425,6 +458,7 @@ impl Default for SearchConfig {
             reset_threshold: 1e-3,
             reset_mode: ResetMode::Variance,
             loss_read_every: 20,
+            reward_bn: RewardBn::Batch,
             strategy: StrategyKind::Reinforce,
             population: DEFAULT_POPULATION,
             tournament: DEFAULT_TOURNAMENT,

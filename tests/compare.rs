@@ -363,6 +363,42 @@ fn tiny_comparison_runs_reports_and_resumes() {
     let pooled = &r["kendall_tau_pooled"]["classifier_is"];
     assert_eq!(pooled["n"], 2, "{r:#}");
     assert_eq!(&pooled["tau"], tau, "{r:#}");
+    // The search's supernet scored every trained architecture (`arch score`), and the tau over
+    // all of them is computed from those scores and the trained ones.
+    let sup = read(&out.join("search/reinforce-s0/supernet-scores.json"));
+    let sup_archs = sup["archs"].as_array().unwrap();
+    assert_eq!(sup_archs.len(), runs.len(), "{sup:#}");
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for a in sup_archs {
+        let run = runs
+            .iter()
+            .find(|x| x["arch_file"] == a["file"])
+            .expect("a trained arch");
+        xs.push(a["score"].as_f64().unwrap());
+        ys.push(run["classifier_is"].as_f64().unwrap());
+    }
+    let all = &r["kendall_all"][0];
+    assert_eq!(
+        (all["n"].as_u64(), all["search"].as_str()),
+        (Some(5), Some("reinforce-s0")),
+        "{all}"
+    );
+    let mut concordant = 0.0;
+    let mut ties = false;
+    for i in 0..xs.len() {
+        for j in 0..i {
+            let p = (xs[i] - xs[j]) * (ys[i] - ys[j]);
+            ties |= p == 0.0;
+            concordant += p.signum();
+        }
+    }
+    if !ties {
+        let tau = concordant / 10.0; // 5 choose 2 pairs
+        assert!(
+            close(all["tau_classifier_is"].as_f64().unwrap(), tau, 1e-12),
+            "{all} vs {tau}"
+        );
+    }
     // The table names every group and every run.
     for word in [
         "reinforce",
@@ -372,6 +408,7 @@ fn tiny_comparison_runs_reports_and_resumes() {
         "paper-a",
         "Kendall",
         "pooled",
+        "over every trained architecture",
     ] {
         assert!(stdout.contains(word), "table lacks {word}:\n{stdout}");
     }

@@ -180,6 +180,61 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
         .count();
     assert_eq!((iters, ctrl), (3, 3), "{log}");
     assert!(out.join("samples/iter_003.png").is_file());
+
+    // `arch score`: the found arch and the paper's a on the finished supernet. The same latents
+    // for every call, so the same numbers twice; the running batch-norm statistics (the paper's
+    // a has batch norm in cell 3 and every arch in to_rgb) give other numbers.
+    let top1 = out.join("archs/top1.json");
+    let paper_a = "configs/arch/autogan_cifar10_a.json";
+    let score = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "arch",
+            "score",
+            out.to_str().unwrap(),
+            top1.to_str().unwrap(),
+            paper_a,
+            "--images",
+            "12",
+            "--json",
+        ];
+        args.extend(extra);
+        serde_json::from_slice(&autogan(&home, &args).stdout).unwrap()
+    };
+    let (s1, s2) = (score(&[]), score(&[]));
+    assert_eq!(s1["archs"], s2["archs"]);
+    assert_eq!(
+        (&s1["reward_bn"], &s1["iteration"], &s1["images"]),
+        (&"batch".into(), &3.into(), &12.into()),
+        "{s1}"
+    );
+    assert_eq!(s1["archs"][0]["vector"], best_vector_of(&top1));
+    for a in s1["archs"].as_array().unwrap() {
+        let x = a["score"].as_f64().unwrap();
+        assert!(x.is_finite() && x >= 1.0 - 1e-9, "{s1}");
+    }
+    let running = score(&["--reward-bn", "running"]);
+    assert_eq!(running["reward_bn"], "running");
+    assert_ne!(
+        running["archs"][1]["score"], s1["archs"][1]["score"],
+        "{running}"
+    );
+    // Bad input: a directory without a search checkpoint, a broken arch file; each named.
+    let broken = root.join("broken.json");
+    std::fs::write(&broken, "{\"cells\": [").unwrap();
+    for (dir, arch, says) in [
+        (root.as_path(), paper_a, "no search checkpoint"),
+        (out.as_path(), broken.to_str().unwrap(), "broken.json"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+            .env("AUTOGAN_HOME", &home)
+            .args(["--device", "cpu", "--quiet", "arch", "score"])
+            .args([dir.to_str().unwrap(), arch])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{err}");
+    }
+
     // best.json trains as is.
     let run2 = root.join("run2");
     let best_path = out.join("best.json");
@@ -195,6 +250,11 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     ]);
     autogan(&home, &args);
     assert!(run2.join("generator.safetensors").is_file());
+}
+
+/// The vector of an architecture file, as JSON.
+fn best_vector_of(path: &Path) -> serde_json::Value {
+    serde_json::json!(autogan::arch::Arch::load(path).unwrap().to_vector())
 }
 
 /// The iteration of a search checkpoint (None while it cannot be read).

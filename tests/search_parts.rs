@@ -583,3 +583,50 @@ fn logged_probs_are_the_batch_mean_of_the_policy() {
         }
     }
 }
+
+/// A search checkpoint written before `reward_bn` existed (its recorded configuration has no
+/// such key) scored with the running batch-norm statistics: it must resume doing so, while a
+/// new search records and keeps the batch statistics, the default.
+#[test]
+fn a_checkpoint_without_reward_bn_resumes_with_the_running_statistics() {
+    use autogan::config::RewardBn;
+    use autogan::search::run::Search;
+    let _g = lock();
+    let dir = std::env::temp_dir().join(format!("autogan-rewardbn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cfg = autogan::config::SearchConfig::default();
+    cfg.gf_dim = 8;
+    cfg.df_dim = 8;
+    cfg.latent_dim = 8;
+    assert_eq!(cfg.reward_bn, RewardBn::Batch);
+    let s = Search::new(cfg, 3, Device::Cpu).unwrap();
+    let new = dir.join("new.safetensors");
+    s.save_checkpoint(&new).unwrap();
+    assert_eq!(
+        Search::load_checkpoint(&new, Device::Cpu)
+            .unwrap()
+            .cfg
+            .reward_bn,
+        RewardBn::Batch
+    );
+    // The same checkpoint with the key taken out of its recorded configuration.
+    let mut meta = autogan::safetensors::read_metadata(&new).unwrap();
+    let mut recorded: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
+    assert!(recorded
+        .as_object_mut()
+        .unwrap()
+        .remove("reward_bn")
+        .is_some());
+    meta.insert("config".into(), recorded.to_string());
+    let old = dir.join("old.safetensors");
+    let tensors = autogan::safetensors::read(&new).unwrap();
+    autogan::safetensors::write(&old, &tensors, &meta).unwrap();
+    assert_eq!(
+        Search::load_checkpoint(&old, Device::Cpu)
+            .unwrap()
+            .cfg
+            .reward_bn,
+        RewardBn::Running
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -296,6 +296,48 @@ fn batch_norm_running_stats_are_shared_by_archs() {
     assert_eq!(vs.variables().len(), n_vars);
 }
 
+/// Scoring mode: every batch norm on the path normalises with the batch's statistics (the
+/// same output as training mode) and no variable changes; eval mode gives other images once
+/// the shared running statistics hold another architecture's batches.
+#[test]
+fn batch_statistics_mode_scores_an_arch_without_touching_the_shared_stats() {
+    use autogan::nn::layers::BnMode;
+    tch::manual_seed(15);
+    let c = cfg(4);
+    let (vs, g) = build(&c);
+    let a = Arch::from_vector(&ARCH_A).unwrap();
+    let other = Arch::from_vector(&[1, 1, 2, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 2]).unwrap();
+    for _ in 0..3 {
+        let _ = tch::no_grad(|| g.forward_t(&z(&c), &other, true));
+    }
+    let before: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.copy()))
+        .collect();
+    let zz = Tensor::randn([6, c.latent_dim], (Kind::Float, Device::Cpu));
+    let batch = tch::no_grad(|| g.forward_mode(&zz, &a, BnMode::Batch));
+    for (k, v) in &before {
+        assert!(
+            vs.variables()[k].equal(v),
+            "{k} changed in batch-statistics mode"
+        );
+    }
+    let eval = tch::no_grad(|| g.forward_mode(&zz, &a, BnMode::Eval));
+    let train = tch::no_grad(|| g.forward_t(&zz, &a, true));
+    assert!(max_abs_diff(&batch, &train) < 1e-6);
+    assert!(
+        max_abs_diff(&batch, &eval) > 1e-3,
+        "eval mode reads the running statistics"
+    );
+    // training mode did update them (the stats the reward no longer reads)
+    let vars = vs.variables();
+    let changed = before
+        .iter()
+        .any(|(k, v)| k.ends_with("running_mean") && !vars[k].equal(v));
+    assert!(changed);
+}
+
 #[test]
 fn reset_parameters_redraws_weights_and_keeps_shapes() {
     tch::manual_seed(15);

@@ -1,13 +1,14 @@
 //! `autogan arch`: show an architecture file in words or as canonical JSON (`show`); parameter
-//! counts of G and D (`info`).
-use anyhow::Result;
+//! counts of G and D (`info`); scores of architectures on a search's supernet (`score`).
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
 use crate::cli::ArchCommand;
 use crate::device::Ctx;
 use crate::nn::{DiscConfig, GenConfig};
 
-pub fn run(_ctx: &Ctx, args: ArchCommand) -> Result<()> {
+pub fn run(ctx: &Ctx, args: ArchCommand) -> Result<()> {
     match args {
         ArchCommand::Show { file, json } => {
             let (arch, name) = Arch::load_with_name(&file)?;
@@ -23,6 +24,23 @@ pub fn run(_ctx: &Ctx, args: ArchCommand) -> Result<()> {
             }
             Ok(())
         }
+        ArchCommand::Score {
+            search,
+            archs,
+            images,
+            reward_bn,
+            data_dir,
+            json,
+            json_out,
+        } => score(
+            ctx,
+            &search,
+            &archs,
+            (images, reward_bn),
+            data_dir.as_deref(),
+            json,
+            json_out.as_deref(),
+        ),
         ArchCommand::Info { file, size, json } => {
             let arch = Arch::load(&file)?;
             let g = GenConfig {
@@ -52,4 +70,119 @@ pub fn run(_ctx: &Ctx, args: ArchCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `arch score`: every architecture's IS under the search's scorer, from images of the
+/// supernet in the search's last checkpoint. The latents are drawn anew from the seed for
+/// every architecture, so all of them see the same ones.
+fn score(
+    ctx: &Ctx,
+    dir: &Path,
+    files: &[PathBuf],
+    (images, reward_bn): (Option<usize>, Option<crate::config::RewardBn>),
+    data_dir: Option<&Path>,
+    json: bool,
+    json_out: Option<&Path>,
+) -> Result<()> {
+    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    if !ckpt.is_file() {
+        bail!(
+            "{}: no search checkpoint ({} is missing): give the run directory of `autogan \
+             search` after its first iteration",
+            dir.display(),
+            ckpt.display()
+        );
+    }
+    if let Some(f) = json_out {
+        if f.is_dir() {
+            bail!(
+                "--json-out {}: this is a folder; give a file name such as scores.json",
+                f.display()
+            );
+        }
+    }
+    // Check every file before the (slow) loading of the supernet and the scorer.
+    let mut archs = Vec::new();
+    for f in files {
+        archs.push(Arch::load(f)?);
+    }
+    let mut search = crate::search::run::Search::load_checkpoint(&ckpt, ctx.device)?;
+    if let Some(bn) = reward_bn {
+        search.cfg.reward_bn = bn;
+    }
+    let cells = if search.iteration == 0 {
+        0
+    } else {
+        search.cfg.stage_of(search.iteration - 1) + 1
+    };
+    for (f, a) in files.iter().zip(&archs) {
+        if a.cells.len() > cells {
+            bail!(
+                "{}: {} cells, but the supernet in {} has trained only {cells} (iteration {} of \
+                 {}): give a prefix of {cells} cells or wait for the search to reach that stage",
+                f.display(),
+                a.cells.len(),
+                ckpt.display(),
+                search.iteration,
+                search.cfg.iterations
+            );
+        }
+    }
+    let n = match images {
+        Some(0) => bail!("--images 0: must be at least 1"),
+        Some(n) => n as i64,
+        None => search.cfg.rl_num_eval_img,
+    };
+    let spec = super::search::data_spec(&search.cfg, data_dir);
+    let scorer = super::scoring::pick(search.cfg.scorer, &spec, None, ctx.device, ctx.quiet)
+        .with_context(|| format!("the scorer of the search in {}", dir.display()))?;
+    let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
+    let bar = crate::progress::bar(archs.len() as u64, "scoring", ctx.quiet);
+    let mut rows = Vec::new();
+    for (f, a) in files.iter().zip(&archs) {
+        tch::manual_seed(ctx.seed as i64);
+        let s = search.score_arch_with(a, scorer.as_ref(), n)?;
+        rows.push(serde_json::json!({
+            "file": f.display().to_string(),
+            "vector": a.to_vector(),
+            "score": s,
+        }));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let out = serde_json::json!({
+        "search": dir.display().to_string(),
+        "iteration": search.iteration,
+        "iterations": search.cfg.iterations,
+        "scorer": scorer.name(),
+        "images": n,
+        "reward_bn": search.cfg.reward_bn,
+        "seed": ctx.seed,
+        "archs": rows,
+    });
+    if let Some(f) = json_out {
+        let text = serde_json::to_string_pretty(&out)? + "\n";
+        crate::run::atomic::atomic_write(f, text.as_bytes())?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{} IS of {n} images from the supernet of {} (iteration {} of {}; {:?} batch-norm \
+             statistics)",
+            scorer.name(),
+            dir.display(),
+            search.iteration,
+            search.cfg.iterations,
+            search.cfg.reward_bn
+        );
+        for r in &rows {
+            println!(
+                "{:>8.4}  {}",
+                r["score"].as_f64().unwrap_or(f64::NAN),
+                r["file"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
 }

@@ -122,7 +122,12 @@ fn phase_jobs(plan: &Plan, layout: &Layout, phase: Phase) -> Result<Vec<Job>> {
     Ok(match phase {
         Phase::Search => compare::search_jobs(plan, layout),
         Phase::Train => compare::train_jobs(plan, layout, &compare::entries(plan, layout)?),
-        Phase::Eval => compare::eval_jobs(plan, layout, &compare::entries(plan, layout)?),
+        Phase::Eval => {
+            let entries = compare::entries(plan, layout)?;
+            let mut jobs = compare::eval_jobs(plan, layout, &entries);
+            jobs.extend(compare::supernet_jobs(plan, layout, &entries));
+            jobs
+        }
     })
 }
 

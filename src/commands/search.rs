@@ -50,6 +50,7 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(dynamic_reset, args.dynamic_reset);
     set!(reset_mode, args.reset_mode);
     set!(reset_window, args.reset_window);
+    set!(reward_bn, args.reward_bn);
     set!(loss_read_every, args.loss_read_every);
     set!(scorer, args.scorer);
     set!(strategy, args.strategy);
@@ -110,6 +111,7 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--dynamic-reset", a.dynamic_reset.is_some()),
         ("--reset-mode", a.reset_mode.is_some()),
         ("--reset-window", a.reset_window.is_some()),
+        ("--reward-bn", a.reward_bn.is_some()),
         ("--scorer", a.scorer.is_some()),
         ("--final-train-steps", a.final_train_steps.is_some()),
         ("--metric", a.metric.is_some()),
@@ -117,7 +119,7 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
     ]
 }
 
-fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
+pub(crate) fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
     DataSpec::for_training(
         cfg.dataset.as_deref(),
         data_dir,
@@ -425,7 +427,9 @@ fn recorded_search(dir: &Path, ckpt: &Path, device: tch::Device) -> Result<Searc
             v["command"].as_str().unwrap_or("?")
         );
     }
-    let cfg: SearchConfig = serde_json::from_value(v["search"].clone())
+    let mut recorded = v["search"].clone();
+    crate::config::RewardBn::fill_recorded(&mut recorded);
+    let cfg: SearchConfig = serde_json::from_value(recorded)
         .with_context(|| format!("{}: the \"search\" section is invalid", config.display()))?;
     let seed = v["seed"]
         .as_u64()

@@ -542,6 +542,65 @@ pub fn eval_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
     jobs
 }
 
+/// One job per finished search: `autogan arch score` of every architecture of the comparison
+/// (random, paper and every search's found ones) on that search's final supernet, so that the
+/// supernet's ranking can be checked against the trained scores over all of them, not only
+/// over the search's own top-K.
+pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
+    let mut files: Vec<String> = Vec::new();
+    for e in entries {
+        let f = e.arch_file.display().to_string();
+        if !files.contains(&f) {
+            files.push(f);
+        }
+    }
+    let mut jobs = Vec::new();
+    for (strategy, seed) in plan.searches() {
+        let dir = layout.search_dir(&strategy, seed);
+        if !dir.join("best.json").is_file() {
+            continue;
+        }
+        let out = supernet_scores_file(&dir);
+        let mut args = vec!["score".to_string(), dir.display().to_string()];
+        args.extend(files.iter().cloned());
+        args.extend(["--images".into(), plan.eval_images.to_string()]);
+        args.extend(plan.dataset_args(false));
+        args.extend(["--json-out".into(), out.display().to_string()]);
+        jobs.push(Job {
+            name: format!("eval-supernet-{}", search_label(&strategy, seed)),
+            global: plan.global_args(plan.seed),
+            command: "arch".into(),
+            args,
+            run_dir: dir,
+            resume_args: Vec::new(),
+            restart: Restart::Rerun,
+            result: Some(out),
+        });
+    }
+    jobs
+}
+
+/// Where [`supernet_jobs`] writes the scores of a search's supernet.
+pub fn supernet_scores_file(search_dir: &Path) -> PathBuf {
+    search_dir.join("supernet-scores.json")
+}
+
+/// The scores of `supernet_jobs`'s file by architecture file; empty when missing.
+fn read_supernet_scores(path: &Path) -> BTreeMap<String, f64> {
+    let Some(v) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    else {
+        return BTreeMap::new();
+    };
+    v["archs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a["file"].as_str()?.to_string(), a["score"].as_f64()?)))
+        .collect()
+}
+
 /// The FID reference of the evaluations: the data set itself (its name or folder).
 fn fid_ref(plan: &Plan) -> String {
     plan.dataset.clone().unwrap_or_else(|| "shapes".into())
@@ -741,6 +800,41 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         }
         kendall.push(k);
     }
+    // The same over every trained architecture, each search's supernet scoring all of them
+    // (`arch score`, with the same latents for every architecture).
+    let mut kendall_all = Vec::new();
+    let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (strategy, seed) in plan.searches() {
+        let search = search_label(&strategy, seed);
+        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)));
+        if sup.is_empty() {
+            continue;
+        }
+        let mut k = json!({"search": search, "group": strategy});
+        for (key, scorer, is) in &metrics_order {
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            for e in &entries {
+                let x = sup.get(&e.arch_file.display().to_string());
+                if let (Some(x), Some(&(i, f))) =
+                    (x, scores.get(&(e.label.clone(), scorer.clone())))
+                {
+                    xs.push(*x);
+                    ys.push(if *is { i } else { -f });
+                }
+            }
+            let tau = stats::kendall_tau(&xs, &ys);
+            k["n"] = json!(xs.len());
+            k[format!("tau_{key}")] = json!(tau);
+            if let Some(t) = tau {
+                taus_all.entry(key.clone()).or_default().push(t);
+            }
+        }
+        kendall_all.push(k);
+    }
+    let tau_all_mean: BTreeMap<String, Option<f64>> = taus_all
+        .iter()
+        .map(|(k, v)| (k.clone(), stats::mean(v)))
+        .collect();
     let tau_mean: BTreeMap<String, Option<f64>> = taus
         .iter()
         .map(|(k, v)| (k.clone(), stats::mean(v)))
@@ -770,6 +864,8 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         "kendall": kendall,
         "kendall_tau_mean": tau_mean,
         "kendall_tau_pooled": tau_pooled,
+        "kendall_all": kendall_all,
+        "kendall_all_tau_mean": tau_all_mean,
         "wall_s": wall_s,
     }))
 }
@@ -915,6 +1011,43 @@ pub fn table(results: &Value) -> String {
             );
         }
         let _ = writeln!(s, "{line}");
+    }
+    let all = results["kendall_all"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !all.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nKendall tau of each search's supernet score (arch score, the same latents for \
+             every architecture) against the trained score, over every trained architecture:"
+        );
+        let mut rows: Vec<(String, &Value)> = all
+            .iter()
+            .map(|k| {
+                (
+                    format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
+                    k,
+                )
+            })
+            .collect();
+        rows.push(("mean".into(), &results["kendall_all_tau_mean"]));
+        for (name, k) in rows {
+            let mut line = format!("  {name:<24}");
+            for sc in &scorers {
+                let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
+                    Some(v) => v.clone(),
+                    None => k[format!("{sc}_{m}")].clone(),
+                };
+                let _ = write!(
+                    line,
+                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                    num(&key("is"), 3),
+                    num(&key("fid"), 3)
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
     }
     if results["complete"] != true {
         let _ = writeln!(s, "\n(incomplete: some jobs have not finished)");

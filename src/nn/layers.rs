@@ -153,6 +153,29 @@ impl Linear {
     }
 }
 
+/// Which statistics a batch norm normalises with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BnMode {
+    /// Batch statistics, and the running statistics updated (training).
+    Train,
+    /// The running statistics (evaluation).
+    Eval,
+    /// Batch statistics, the running statistics left as they are: how a supernet scores one
+    /// architecture when its running statistics are a mixture over every architecture trained.
+    Batch,
+}
+
+impl From<bool> for BnMode {
+    /// `true`: [`BnMode::Train`], `false`: [`BnMode::Eval`].
+    fn from(train: bool) -> BnMode {
+        if train {
+            BnMode::Train
+        } else {
+            BnMode::Eval
+        }
+    }
+}
+
 /// BatchNorm2d with PyTorch's defaults (eps 1e-5, momentum 0.1, affine, running stats):
 /// batch statistics (and a running-stat update) when training, running stats otherwise.
 #[derive(Debug)]
@@ -197,12 +220,21 @@ impl BatchNorm2d {
     }
 
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_mode(x, train.into())
+    }
+
+    pub fn forward_mode(&self, x: &Tensor, mode: BnMode) -> Tensor {
+        // Without running statistics libtorch normalises with the batch's and updates nothing.
+        let (mean, var) = match mode {
+            BnMode::Batch => (None, None),
+            BnMode::Train | BnMode::Eval => (Some(&self.running_mean), Some(&self.running_var)),
+        };
         x.batch_norm(
             Some(&self.weight),
             Some(&self.bias),
-            Some(&self.running_mean),
-            Some(&self.running_var),
-            train,
+            mean,
+            var,
+            mode != BnMode::Eval,
             Self::MOMENTUM,
             Self::EPS,
             true,

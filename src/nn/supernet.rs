@@ -37,7 +37,7 @@ use tch::nn::{Path, VarStore};
 use tch::Tensor;
 
 use super::generator::GenConfig;
-use super::layers::{instance_norm, BatchNorm2d, Conv2d, ConvTranspose2d, Linear};
+use super::layers::{instance_norm, BatchNorm2d, BnMode, Conv2d, ConvTranspose2d, Linear};
 use crate::arch::{Arch, Cell, ConvBlock, Norm, Up, NUM_CELLS};
 
 /// Conv `k x k` from `c_in` to `c_out` with bias (also a transposed conv with kernel `k`).
@@ -101,10 +101,10 @@ fn bn_vars(b: &BatchNorm2d) -> [(&'static str, &Tensor); 4] {
 }
 
 /// Normalisation `norm`, with `bn` the batch norm of this (cell, block, variant).
-fn normalise(x: &Tensor, norm: Norm, bn: &BatchNorm2d, train: bool) -> Tensor {
+fn normalise(x: &Tensor, norm: Norm, bn: &BatchNorm2d, mode: BnMode) -> Tensor {
     match norm {
         Norm::None => x.shallow_clone(),
-        Norm::Batch => bn.forward_t(x, train),
+        Norm::Batch => bn.forward_mode(x, mode),
         Norm::Instance => instance_norm(x),
     }
 }
@@ -210,18 +210,24 @@ impl SuperCell {
     // `a = a + b`, not `a += b`: tch's `+=` adds in place, which would break the backward
     // pass through a ReLU output (SPEC section 8).
     #[allow(clippy::assign_op_pattern)]
-    fn forward_t(&self, x: &Tensor, cell: &Cell, prev: &[Tensor], train: bool) -> (Tensor, Tensor) {
+    fn forward_t(
+        &self,
+        x: &Tensor,
+        cell: &Cell,
+        prev: &[Tensor],
+        mode: BnMode,
+    ) -> (Tensor, Tensor) {
         let s = x.size();
         let size = [s[2] * 2, s[3] * 2];
         let v = self.variant(cell.conv);
         let mut h = match cell.conv {
             ConvBlock::Pre => {
-                let a = normalise(x, cell.norm, &v.n1, train).relu();
+                let a = normalise(x, cell.norm, &v.n1, mode).relu();
                 v.c1.forward(&upsample(&a, cell.up, &v.up1, size))
             }
             ConvBlock::Post => {
                 let a = v.c1.forward(&upsample(x, cell.up, &v.up1, size));
-                normalise(&a, cell.norm, &v.n1, train).relu()
+                normalise(&a, cell.norm, &v.n1, mode).relu()
             }
         };
         for &from in &cell.skip_from {
@@ -236,8 +242,8 @@ impl SuperCell {
         }
         let skip_out = h.shallow_clone();
         let mut out = match cell.conv {
-            ConvBlock::Pre => v.c2.forward(&normalise(&h, cell.norm, &v.n2, train).relu()),
-            ConvBlock::Post => normalise(&v.c2.forward(&h), cell.norm, &v.n2, train).relu(),
+            ConvBlock::Pre => v.c2.forward(&normalise(&h, cell.norm, &v.n2, mode).relu()),
+            ConvBlock::Post => normalise(&v.c2.forward(&h), cell.norm, &v.n2, mode).relu(),
         };
         if cell.shortcut {
             out = out + self.c_sc.forward(&upsample(x, cell.up, &self.up_sc, size));
@@ -370,6 +376,13 @@ impl SuperGenerator {
     /// Panics when `arch` has no cell or more than three, or a skip from a cell that is not
     /// an earlier one ([`Arch::validate`] rules these out; archs come from code, not users).
     pub fn forward_t(&self, z: &Tensor, arch: &Arch, train: bool) -> Tensor {
+        self.forward_mode(z, arch, train.into())
+    }
+
+    /// [`SuperGenerator::forward_t`] with the batch norms in `mode`: [`BnMode::Batch`] scores
+    /// an architecture with its own batch statistics instead of the running ones that every
+    /// architecture through the same batch norm has shared in training.
+    pub fn forward_mode(&self, z: &Tensor, arch: &Arch, mode: BnMode) -> Tensor {
         let n_cells = arch.cells.len();
         assert!(
             (1..=NUM_CELLS).contains(&n_cells),
@@ -381,11 +394,11 @@ impl SuperGenerator {
         let mut h = crate::device::channels_last(&h);
         let mut skips: Vec<Tensor> = Vec::with_capacity(n_cells);
         for (cell, ops) in arch.cells.iter().zip(&self.cells) {
-            let (out, skip) = ops.forward_t(&h, cell, &skips, train);
+            let (out, skip) = ops.forward_t(&h, cell, &skips, mode);
             skips.push(skip);
             h = out;
         }
-        let h = self.to_rgb_bn.forward_t(&h, train).relu();
+        let h = self.to_rgb_bn.forward_mode(&h, mode).relu();
         self.to_rgb_conv.forward(&h).tanh()
     }
 

@@ -131,13 +131,18 @@ impl Search {
     }
 
     /// The scorer's IS of an architecture prefix: `rl_num_eval_img` images from the supernet
-    /// in eval mode at the prefix's stage.
+    /// at the prefix's stage, its batch norms as `reward_bn` says (nothing is updated).
     pub fn score_arch(&self, arch: &Arch, scorer: &dyn Scorer) -> Result<f64> {
-        let n = self.cfg.rl_num_eval_img;
+        self.score_arch_with(arch, scorer, self.cfg.rl_num_eval_img)
+    }
+
+    /// [`Search::score_arch`] on `n` images.
+    pub fn score_arch_with(&self, arch: &Arch, scorer: &dyn Scorer, n: i64) -> Result<f64> {
+        let mode = self.cfg.reward_bn.mode();
         let mut acc = Accumulator::new(true, false);
         let gen = |_, b| {
             let z = Tensor::randn([b, self.cfg.latent_dim], (Kind::Float, self.device));
-            let imgs = tch::no_grad(|| self.gan.g.forward_t(&z, arch, false));
+            let imgs = tch::no_grad(|| self.gan.g.forward_mode(&z, arch, mode));
             Ok(crate::data::from_gan(&imgs))
         };
         crate::metrics::score_stream(&mut acc, scorer, n, scoring_batch(self.device), gen, |_| {})?;
@@ -238,6 +243,9 @@ impl Search {
             self.ctrl_vs = VarStore::new(Device::Cpu);
             self.strategy.begin_stage(stage + 1, &self.ctrl_vs)?;
         }
+        // After the last iteration nothing is trained any more: a reset would only throw away
+        // the supernet that ranked the top-K (and that `arch score` reads from the checkpoint).
+        let reset_pending = reset_pending && next < cfg.iterations;
         if reset_pending {
             self.apply_reset();
         }
@@ -316,7 +324,10 @@ impl Search {
     /// Rebuild a search from [`Search::save_checkpoint`]'s file.
     pub fn load_checkpoint(path: &Path, device: Device) -> Result<Search> {
         let meta = Meta::read(path, CHECKPOINT_FORMAT, "search")?;
-        let cfg: SearchConfig = meta.json("config")?;
+        let mut recorded: serde_json::Value = meta.json("config")?;
+        crate::config::RewardBn::fill_recorded(&mut recorded);
+        let cfg: SearchConfig = serde_json::from_value(recorded)
+            .with_context(|| format!("{}: the recorded search configuration", path.display()))?;
         let mut s = Search::new(cfg, meta.parse("seed")?, device)?;
         s.iteration = meta.parse("iteration")?;
         s.gan.d_step = meta.parse("d_step")?;
