@@ -361,6 +361,9 @@ fn compare_dir(name: &str) -> PathBuf {
         "kendall": [{"search": "reinforce-s0", "k": 3, "tau_classifier_is": 0.333,
                      "tau_classifier_fid": -1.0}],
         "kendall_tau_mean": {"classifier_is": 0.333, "classifier_fid": -1.0},
+        "kendall_all": [{"search": "reinforce-s0", "group": "reinforce", "n": 9,
+                         "tau_classifier_is": 0.5278, "tau_classifier_fid": 0.4722}],
+        "kendall_all_tau_mean": {"classifier_is": 0.5278, "classifier_fid": 0.4722},
     });
     std::fs::write(d.join("compare.json"), r.to_string()).unwrap();
     std::fs::write(
@@ -390,7 +393,7 @@ fn compare_report_shows_each_group_distribution_and_the_tables() {
     for v in ["1.42", "99", "55.5"] {
         assert!(html.contains(&format!("data-value=\"{v}\"")), "{v}");
     }
-    for class in ["groups", "runs", "kendall", "config"] {
+    for class in ["groups", "runs", "kendall", "kendall-all", "config"] {
         assert_eq!(
             count(&html, &format!("<table class=\"{class}\">")),
             1,
@@ -398,6 +401,10 @@ fn compare_report_shows_each_group_distribution_and_the_tables() {
         );
     }
     assert!(html.contains("reinforce-s0-top1 (found)") && html.contains("0.012"));
+    assert!(
+        html.contains("0.528") && html.contains("0.472"),
+        "tau over every trained arch"
+    );
     if let Some(bin) = chromium() {
         let img = screenshot(&bin, &d);
         // The first group's colour (the box outline and points of reinforce) is drawn.

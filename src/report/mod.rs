@@ -507,6 +507,40 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         page.table(&header, &rows, "kendall");
     }
+    let all = r["kendall_all"].as_array().cloned().unwrap_or_default();
+    if !all.is_empty() {
+        page.note(
+            "per search, Kendall's tau between its final supernet's scores of every trained \
+             architecture (autogan arch score, the same latents for each) and their trained \
+             scores",
+        );
+        let mut header = vec!["search".to_string(), "n".into()];
+        for sc in &scorers {
+            header.extend([format!("tau {sc} IS"), format!("tau {sc} FID")]);
+        }
+        let mut rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|k| {
+                let mut row = vec![
+                    k["search"].as_str().unwrap_or("?").to_string(),
+                    fmt(&k["n"], 0),
+                ];
+                for sc in &scorers {
+                    row.push(fmt(&k[format!("tau_{sc}_is")], 3));
+                    row.push(fmt(&k[format!("tau_{sc}_fid")], 3));
+                }
+                row
+            })
+            .collect();
+        let mut mean = vec!["mean".to_string(), String::new()];
+        for sc in &scorers {
+            mean.push(fmt(&r["kendall_all_tau_mean"][format!("{sc}_is")], 3));
+            mean.push(fmt(&r["kendall_all_tau_mean"][format!("{sc}_fid")], 3));
+        }
+        rows.push(mean);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        page.table(&header, &rows, "kendall-all");
+    }
     Ok(())
 }
 
