@@ -464,30 +464,7 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
             "per search, Kendall's tau between the supernet's scores of its trained top-K and \
              their trained scores (FID negated: +1 means the same order)",
         );
-        let mut header = vec!["search".to_string(), "k".into()];
-        for sc in &scorers {
-            header.extend([format!("tau {sc} IS"), format!("tau {sc} FID")]);
-        }
-        let mut rows: Vec<Vec<String>> = kendall
-            .iter()
-            .map(|k| {
-                let mut row = vec![
-                    k["search"].as_str().unwrap_or("?").to_string(),
-                    k["k"].to_string(),
-                ];
-                for sc in &scorers {
-                    row.push(fmt(&k[format!("tau_{sc}_is")], 3));
-                    row.push(fmt(&k[format!("tau_{sc}_fid")], 3));
-                }
-                row
-            })
-            .collect();
-        let mut mean = vec!["mean".to_string(), String::new()];
-        for sc in &scorers {
-            mean.push(fmt(&r["kendall_tau_mean"][format!("{sc}_is")], 3));
-            mean.push(fmt(&r["kendall_tau_mean"][format!("{sc}_fid")], 3));
-        }
-        rows.push(mean);
+        let (header, mut rows) = tau_table(&kendall, "k", &r["kendall_tau_mean"], &scorers);
         let pooled = &r["kendall_tau_pooled"];
         if pooled.is_object() {
             let first = scorers
@@ -514,34 +491,46 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
              architecture (autogan arch score, the same latents for each) and their trained \
              scores",
         );
-        let mut header = vec!["search".to_string(), "n".into()];
-        for sc in &scorers {
-            header.extend([format!("tau {sc} IS"), format!("tau {sc} FID")]);
-        }
-        let mut rows: Vec<Vec<String>> = all
-            .iter()
-            .map(|k| {
-                let mut row = vec![
-                    k["search"].as_str().unwrap_or("?").to_string(),
-                    fmt(&k["n"], 0),
-                ];
-                for sc in &scorers {
-                    row.push(fmt(&k[format!("tau_{sc}_is")], 3));
-                    row.push(fmt(&k[format!("tau_{sc}_fid")], 3));
-                }
-                row
-            })
-            .collect();
-        let mut mean = vec!["mean".to_string(), String::new()];
-        for sc in &scorers {
-            mean.push(fmt(&r["kendall_all_tau_mean"][format!("{sc}_is")], 3));
-            mean.push(fmt(&r["kendall_all_tau_mean"][format!("{sc}_fid")], 3));
-        }
-        rows.push(mean);
+        let (header, rows) = tau_table(&all, "n", &r["kendall_all_tau_mean"], &scorers);
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         page.table(&header, &rows, "kendall-all");
     }
     Ok(())
+}
+
+/// A Kendall-tau table of compare.json: a row per search (`count` its number of points) and
+/// the row of `mean`, IS and FID columns per scorer.
+fn tau_table(
+    per_search: &[Value],
+    count: &str,
+    mean: &Value,
+    scorers: &[String],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header = vec!["search".to_string(), count.to_string()];
+    for sc in scorers {
+        header.extend([format!("tau {sc} IS"), format!("tau {sc} FID")]);
+    }
+    let mut rows: Vec<Vec<String>> = per_search
+        .iter()
+        .map(|k| {
+            let mut row = vec![
+                k["search"].as_str().unwrap_or("?").to_string(),
+                fmt(&k[count], 0),
+            ];
+            for sc in scorers {
+                row.push(fmt(&k[format!("tau_{sc}_is")], 3));
+                row.push(fmt(&k[format!("tau_{sc}_fid")], 3));
+            }
+            row
+        })
+        .collect();
+    let mut last = vec!["mean".to_string(), String::new()];
+    for sc in scorers {
+        last.push(fmt(&mean[format!("{sc}_is")], 3));
+        last.push(fmt(&mean[format!("{sc}_fid")], 3));
+    }
+    rows.push(last);
+    (header, rows)
 }
 
 fn decision_name(d: usize) -> &'static str {
