@@ -280,9 +280,14 @@ impl Search {
         self.gan.reset_models(&self.cfg);
     }
 
-    /// Images of `arch` (a prefix or complete) for the fixed latents, eval mode: the grids.
+    /// Images of `arch` (a prefix or complete) for the fixed latents, the batch norms as the
+    /// reward sees them (`reward_bn`): the grids.
     pub fn sample_grid(&self, arch: &Arch) -> Tensor {
-        tch::no_grad(|| self.gan.g.forward_t(&self.fixed_z, arch, false))
+        tch::no_grad(|| {
+            self.gan
+                .g
+                .forward_mode(&self.fixed_z, arch, self.cfg.reward_bn.mode())
+        })
     }
 
     /// Write everything needed to continue after the last completed iteration.
