@@ -1,8 +1,9 @@
 //! `autogan compare`: searches per strategy, random architectures and the paper's ones, all
 //! trained with the same preset, budget and seed and scored alike. The jobs run through the
-//! launcher (`launch::run_jobs`: here, one per GPU, or as Slurm job arrays) in three phases,
+//! launcher (`launch::run_jobs`: here, one per GPU, or as Slurm job arrays) in four phases,
 //! each one batch: the searches, then the trainings of their top-K and of the random and
-//! paper architectures, then the evaluations. Prints the table and writes `compare.json`.
+//! paper architectures, then the evaluations, then every trained architecture scored on each
+//! search's supernet. Prints the table and writes `compare.json`.
 //! `--resume DIR` re-attaches to recorded Slurm jobs and runs only the jobs that have not
 //! finished.
 use anyhow::{bail, Context, Result};
@@ -122,12 +123,8 @@ fn phase_jobs(plan: &Plan, layout: &Layout, phase: Phase) -> Result<Vec<Job>> {
     Ok(match phase {
         Phase::Search => compare::search_jobs(plan, layout),
         Phase::Train => compare::train_jobs(plan, layout, &compare::entries(plan, layout)?),
-        Phase::Eval => {
-            let entries = compare::entries(plan, layout)?;
-            let mut jobs = compare::eval_jobs(plan, layout, &entries);
-            jobs.extend(compare::supernet_jobs(plan, layout, &entries));
-            jobs
-        }
+        Phase::Eval => compare::eval_jobs(plan, layout, &compare::entries(plan, layout)?),
+        Phase::Supernet => compare::supernet_jobs(plan, layout, &compare::entries(plan, layout)?),
     })
 }
 
@@ -187,11 +184,14 @@ fn dry_run(
         .iter()
         .chain(&compare::train_jobs(plan, layout, &entries))
         .chain(&compare::eval_jobs(plan, layout, &entries))
+        .chain(&compare::supernet_jobs(plan, layout, &entries))
         .filter(|j| !j.has_result())
         .cloned()
         .collect::<Vec<_>>();
     if cfg.launcher == LauncherKind::Slurm {
-        println!("# each phase (search, train, eval) is submitted as one Slurm job array");
+        println!(
+            "# each phase (search, train, eval, supernet) is submitted as one Slurm job array"
+        );
     }
     for job in &jobs {
         let line: Vec<String> = std::iter::once(exe.display().to_string())
@@ -203,7 +203,8 @@ fn dry_run(
     }
     if searches.iter().any(|j| !j.has_result()) {
         println!(
-            "# then the trainings and evaluations of each search's top {} (after it ends)",
+            "# then the trainings and evaluations of each search's top {} (after it ends), and \
+             the scores of every architecture on its supernet",
             plan.topk_train
         );
     }

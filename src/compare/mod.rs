@@ -340,6 +340,8 @@ pub enum Phase {
     Search,
     Train,
     Eval,
+    /// Every trained architecture scored on each search's supernet (`arch score`).
+    Supernet,
 }
 
 impl Phase {
@@ -348,15 +350,16 @@ impl Phase {
             Phase::Search => "search",
             Phase::Train => "train",
             Phase::Eval => "eval",
+            Phase::Supernet => "supernet",
         }
     }
 
     /// The phases in the order they run; a phase's name is also its batch name
     /// (`DIR/jobs/<name>.json`) and the prefix of its jobs' names.
-    pub const ALL: [Phase; 3] = [Phase::Search, Phase::Train, Phase::Eval];
+    pub const ALL: [Phase; 4] = [Phase::Search, Phase::Train, Phase::Eval, Phase::Supernet];
 
     fn of_job(name: &str) -> Option<Phase> {
-        [Phase::Search, Phase::Train, Phase::Eval]
+        Phase::ALL
             .into_iter()
             .find(|p| name.starts_with(&format!("{}-", p.name())))
     }
@@ -567,7 +570,7 @@ pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job
         args.extend(plan.dataset_args(false));
         args.extend(["--json-out".into(), out.display().to_string()]);
         jobs.push(Job {
-            name: format!("eval-supernet-{}", search_label(&strategy, seed)),
+            name: format!("supernet-{}", search_label(&strategy, seed)),
             global: plan.global_args(plan.seed),
             command: "arch".into(),
             args,
