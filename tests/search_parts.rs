@@ -594,10 +594,15 @@ fn a_checkpoint_without_reward_bn_resumes_with_the_running_statistics() {
     let _g = lock();
     let dir = std::env::temp_dir().join(format!("autogan-rewardbn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut cfg = autogan::config::SearchConfig::default();
-    cfg.gf_dim = 8;
-    cfg.df_dim = 8;
-    cfg.latent_dim = 8;
+    let cfg = autogan::config::SearchConfig {
+        gan: autogan::config::GanConfig {
+            gf_dim: 8,
+            df_dim: 8,
+            latent_dim: 8,
+            ..autogan::config::GanConfig::search()
+        },
+        ..Default::default()
+    };
     assert_eq!(cfg.reward_bn, RewardBn::Batch);
     let s = Search::new(cfg, 3, Device::Cpu).unwrap();
     let new = dir.join("new.safetensors");
