@@ -1,0 +1,476 @@
+//! The results of a comparison: every trained architecture's scores, the groups with their
+//! statistics, the Kendall tau of the supernets' rankings, and the table for a terminal.
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::jobs::{entries, supernet_scores_file, Entry, Role};
+use super::{paper_label, random_label, search_label, stats, Layout, Phase, Plan};
+use crate::arch::Arch;
+
+/// The scores of `supernet_jobs`'s file by architecture file; empty when missing.
+fn read_supernet_scores(path: &Path) -> BTreeMap<String, f64> {
+    let Some(v) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    else {
+        return BTreeMap::new();
+    };
+    v["archs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a["file"].as_str()?.to_string(), a["score"].as_f64()?)))
+        .collect()
+}
+
+/// The IS mean and FID of an `eval --json-out` file; None when missing or unreadable.
+pub fn read_eval(path: &Path) -> Option<(f64, f64)> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    Some((v["is_mean"].as_f64()?, v["fid"].as_f64()?))
+}
+
+/// The supernet's score of a search's top-K file: the `<scorer>_is` entry of its `scores`.
+fn supernet_score(path: &Path) -> Option<f64> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    v["scores"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.ends_with("_is"))
+        .and_then(|(_, s)| s.as_f64())
+}
+
+/// Mean, sample std, best and the values of one metric in one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub n: usize,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub best: Option<f64>,
+    pub values: Vec<f64>,
+    /// Welch's one-sided test that this group is better than the random one.
+    pub vs_random: Option<stats::Welch>,
+}
+
+/// `higher_better`: IS (true) or FID (false).
+pub fn summarise(values: &[f64], random: &[f64], higher_better: bool, test: bool) -> Summary {
+    let best = values
+        .iter()
+        .copied()
+        .reduce(if higher_better { f64::max } else { f64::min });
+    let vs_random = if !test {
+        None
+    } else if higher_better {
+        stats::welch_greater(values, random)
+    } else {
+        stats::welch_greater(random, values)
+    };
+    Summary {
+        n: values.len(),
+        mean: stats::mean(values),
+        std: stats::std_dev(values),
+        best,
+        values: values.to_vec(),
+        vs_random,
+    }
+}
+
+/// The results of a comparison directory as they stand (missing evaluations are left out;
+/// `complete` says whether anything is missing). `wall` gives the seconds of each finished
+/// job by name.
+pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Result<Value> {
+    let entries = entries(plan, layout)?;
+    // Complete when every search has ended and every entry has every score (checked below).
+    let mut complete = true;
+    let mut runs = Vec::new();
+    // (entry, scorer) -> (IS, FID)
+    let mut scores: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    for e in &entries {
+        let vector = Arch::load(&e.arch_file)?.to_vector();
+        let mut r = json!({
+            "label": e.label,
+            "group": e.group,
+            "role": e.role,
+            "vector": vector,
+            "arch_file": e.arch_file.display().to_string(),
+            "train_dir": layout.train_dir(&e.label).display().to_string(),
+        });
+        if let Role::Top { .. } = e.role {
+            r["supernet_score"] = json!(supernet_score(&e.arch_file));
+        }
+        for s in &plan.scorers {
+            match read_eval(&layout.eval_file(&e.label, s)) {
+                Some((is, fid)) => {
+                    r[format!("{s}_is")] = json!(is);
+                    r[format!("{s}_fid")] = json!(fid);
+                    scores.insert((e.label.clone(), s.clone()), (is, fid));
+                }
+                None => complete = false,
+            }
+        }
+        runs.push(r);
+    }
+    // The found architecture of each search: its best.json (a top-K entry or its own).
+    let mut found: BTreeMap<String, String> = BTreeMap::new(); // search -> label
+    for (strategy, seed) in plan.searches() {
+        let search = search_label(&strategy, seed);
+        let dir = layout.search_dir(&strategy, seed);
+        let Ok(best) = Arch::load(&dir.join("best.json")) else {
+            complete = false;
+            continue;
+        };
+        let best = best.to_vector();
+        for e in &entries {
+            let mine = match &e.role {
+                Role::Top { search: s, .. } | Role::Best { search: s } => s == &search,
+                _ => false,
+            };
+            if mine && Arch::load(&e.arch_file)?.to_vector() == best {
+                found.insert(search.clone(), e.label.clone());
+                break;
+            }
+        }
+    }
+    for r in runs.iter_mut() {
+        let label = r["label"].as_str().unwrap_or_default().to_string();
+        r["found"] = json!(found.values().any(|l| *l == label));
+    }
+    let mut groups = Vec::new();
+    let mut metrics_order = Vec::new();
+    for s in &plan.scorers {
+        metrics_order.push((format!("{s}_is"), s.clone(), true));
+        metrics_order.push((format!("{s}_fid"), s.clone(), false));
+    }
+    let pick = |labels: &[String], scorer: &str, is: bool| -> Vec<f64> {
+        labels
+            .iter()
+            .filter_map(|l| scores.get(&(l.clone(), scorer.to_string())))
+            .map(|&(i, f)| if is { i } else { f })
+            .collect()
+    };
+    let random_labels: Vec<String> = (0..plan.random_archs.len()).map(random_label).collect();
+    let mut group_labels: Vec<(String, Vec<String>)> = Vec::new();
+    for strategy in &plan.strategies {
+        let labels = plan
+            .searches()
+            .iter()
+            .filter(|(s, _)| s == strategy)
+            .filter_map(|(s, seed)| found.get(&search_label(s, *seed)).cloned())
+            .collect();
+        group_labels.push((strategy.clone(), labels));
+    }
+    group_labels.push(("random".into(), random_labels.clone()));
+    group_labels.push((
+        "paper".into(),
+        plan.paper.iter().map(|p| paper_label(p)).collect(),
+    ));
+    for (group, labels) in &group_labels {
+        let mut m = serde_json::Map::new();
+        for (key, scorer, is) in &metrics_order {
+            let values = pick(labels, scorer, *is);
+            let random = pick(&random_labels, scorer, *is);
+            let s = summarise(&values, &random, *is, group != "random");
+            m.insert(key.clone(), serde_json::to_value(s)?);
+        }
+        groups.push(json!({"group": group, "labels": labels, "metrics": m}));
+    }
+    // Kendall tau of the supernet's scores of each search's trained top-K against their
+    // stand-alone scores (FID negated, so that +1 means the same order as "better").
+    let mut kendall = Vec::new();
+    let mut taus: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // Every search's trained top-K in one list: a top-K of 2 or 3 gives a per-search tau of
+    // +-1 or +-1/3, the pooled tau over all of them says more.
+    let mut pooled: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for (strategy, seed) in plan.searches() {
+        let search = search_label(&strategy, seed);
+        let tops: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| matches!(&e.role, Role::Top { search: s, .. } if *s == search))
+            .collect();
+        let supernet: Vec<Option<f64>> =
+            tops.iter().map(|e| supernet_score(&e.arch_file)).collect();
+        let mut k = json!({"search": search, "group": strategy, "k": tops.len(),
+                           "labels": tops.iter().map(|e| e.label.clone()).collect::<Vec<_>>(),
+                           "supernet_score": supernet});
+        for (key, scorer, is) in &metrics_order {
+            let mut xs = Vec::new();
+            let mut ys = Vec::new();
+            for (e, sup) in tops.iter().zip(&supernet) {
+                if let (Some(x), Some(&(i, f))) =
+                    (sup, scores.get(&(e.label.clone(), scorer.clone())))
+                {
+                    xs.push(*x);
+                    ys.push(if *is { i } else { -f });
+                }
+            }
+            let tau = stats::kendall_tau(&xs, &ys);
+            let all = pooled.entry(key.clone()).or_default();
+            all.0.extend(&xs);
+            all.1.extend(&ys);
+            k[format!("trained_{key}")] = json!(ys
+                .iter()
+                .map(|y| if *is { *y } else { -*y })
+                .collect::<Vec<_>>());
+            k[format!("tau_{key}")] = json!(tau);
+            if let Some(t) = tau {
+                taus.entry(key.clone()).or_default().push(t);
+            }
+        }
+        kendall.push(k);
+    }
+    // The same over every trained architecture, each search's supernet scoring all of them
+    // (`arch score`, with the same latents for every architecture).
+    let mut kendall_all = Vec::new();
+    let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (strategy, seed) in plan.searches() {
+        let search = search_label(&strategy, seed);
+        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)));
+        if sup.is_empty() {
+            continue;
+        }
+        let mut k = json!({"search": search, "group": strategy});
+        for (key, scorer, is) in &metrics_order {
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            for e in &entries {
+                let x = sup.get(&e.arch_file.display().to_string());
+                if let (Some(x), Some(&(i, f))) =
+                    (x, scores.get(&(e.label.clone(), scorer.clone())))
+                {
+                    xs.push(*x);
+                    ys.push(if *is { i } else { -f });
+                }
+            }
+            let tau = stats::kendall_tau(&xs, &ys);
+            k["n"] = json!(xs.len());
+            k[format!("tau_{key}")] = json!(tau);
+            if let Some(t) = tau {
+                taus_all.entry(key.clone()).or_default().push(t);
+            }
+        }
+        kendall_all.push(k);
+    }
+    let tau_all_mean: BTreeMap<String, Option<f64>> = taus_all
+        .iter()
+        .map(|(k, v)| (k.clone(), stats::mean(v)))
+        .collect();
+    let tau_mean: BTreeMap<String, Option<f64>> = taus
+        .iter()
+        .map(|(k, v)| (k.clone(), stats::mean(v)))
+        .collect();
+    let tau_pooled: BTreeMap<String, serde_json::Value> = pooled
+        .iter()
+        .map(|(k, (xs, ys))| {
+            (
+                k.clone(),
+                json!({"n": xs.len(), "tau": stats::kendall_tau(xs, ys)}),
+            )
+        })
+        .collect();
+    let mut wall_s: BTreeMap<&str, f64> = BTreeMap::new();
+    for (job, s) in wall {
+        if let Some(p) = Phase::of_job(job) {
+            *wall_s.entry(p.name()).or_default() += s;
+        }
+    }
+    Ok(json!({
+        "command": "compare",
+        "dir": layout.root.display().to_string(),
+        "complete": complete,
+        "plan": plan,
+        "groups": groups,
+        "runs": runs,
+        "kendall": kendall,
+        "kendall_tau_mean": tau_mean,
+        "kendall_tau_pooled": tau_pooled,
+        "kendall_all": kendall_all,
+        "kendall_all_tau_mean": tau_all_mean,
+        "wall_s": wall_s,
+    }))
+}
+
+fn num(v: &Value, digits: usize) -> String {
+    v.as_f64()
+        .map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The results as a table for a terminal.
+pub fn table(results: &Value) -> String {
+    use std::fmt::Write;
+    let plan = &results["plan"];
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "trained {} G steps each (preset {}, seed {}), {} generated images per score; \
+         mean ± sample std, best; p: Welch one-sided test of \"better than random\"",
+        plan["train_steps"],
+        plan["preset"].as_str().unwrap_or("?"),
+        plan["seed"],
+        plan["eval_images"]
+    );
+    let scorers: Vec<String> = plan["scorers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    for sc in &scorers {
+        let _ = writeln!(
+            s,
+            "\n{:<11} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+            "group",
+            "n",
+            format!("{sc} IS"),
+            "best",
+            "p",
+            format!("{sc} FID"),
+            "best",
+            "p"
+        );
+        for g in results["groups"].as_array().into_iter().flatten() {
+            let is = &g["metrics"][format!("{sc}_is")];
+            let fid = &g["metrics"][format!("{sc}_fid")];
+            let pm = |m: &Value, d: usize| {
+                if m["std"].is_null() {
+                    num(&m["mean"], d)
+                } else {
+                    format!("{} ± {}", num(&m["mean"], d), num(&m["std"], d))
+                }
+            };
+            let _ = writeln!(
+                s,
+                "{:<11} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+                g["group"].as_str().unwrap_or("?"),
+                is["n"],
+                pm(is, 3),
+                num(&is["best"], 3),
+                num(&is["vs_random"]["p"], 3),
+                pm(fid, 2),
+                num(&fid["best"], 2),
+                num(&fid["vs_random"]["p"], 3),
+            );
+        }
+    }
+    let _ = writeln!(s, "\nper architecture:");
+    for r in results["runs"].as_array().into_iter().flatten() {
+        let vector: Vec<i64> = r["vector"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect();
+        let vector = Arch::from_vector(&vector)
+            .map(|a| a.vector_string())
+            .unwrap_or_default();
+        let mut line = format!(
+            "  {:<26} {:<35}",
+            format!(
+                "{}{}",
+                r["label"].as_str().unwrap_or("?"),
+                if r["found"] == true { " (found)" } else { "" }
+            ),
+            vector
+        );
+        for sc in &scorers {
+            let _ = write!(
+                line,
+                "  {sc} IS {:>6}  FID {:>8}",
+                num(&r[format!("{sc}_is")], 3),
+                num(&r[format!("{sc}_fid")], 2)
+            );
+        }
+        if !r["supernet_score"].is_null() {
+            let _ = write!(line, "  supernet {}", num(&r["supernet_score"], 3));
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    let kendall = results["kendall"].as_array().cloned().unwrap_or_default();
+    if !kendall.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nKendall tau of the supernet's score of each search's trained top-K against the \
+             trained score (FID negated; +1 = same order):"
+        );
+        for k in &kendall {
+            let mut line = format!("  {:<18} k={}", k["search"].as_str().unwrap_or("?"), k["k"]);
+            for sc in &scorers {
+                let _ = write!(
+                    line,
+                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                    num(&k[format!("tau_{sc}_is")], 3),
+                    num(&k[format!("tau_{sc}_fid")], 3)
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let mut line = format!("  {:<18}    ", "mean");
+        for sc in &scorers {
+            let _ = write!(
+                line,
+                "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                num(&results["kendall_tau_mean"][format!("{sc}_is")], 3),
+                num(&results["kendall_tau_mean"][format!("{sc}_fid")], 3)
+            );
+        }
+        let _ = writeln!(s, "{line}");
+        let pooled = &results["kendall_tau_pooled"];
+        let n = pooled[format!("{}_is", scorers.first().map(|x| x.as_str()).unwrap_or(""))]["n"]
+            .as_u64()
+            .unwrap_or(0);
+        let mut line = format!("  {:<18} n={n}", "pooled");
+        for sc in &scorers {
+            let _ = write!(
+                line,
+                "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                num(&pooled[format!("{sc}_is")]["tau"], 3),
+                num(&pooled[format!("{sc}_fid")]["tau"], 3)
+            );
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    let all = results["kendall_all"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !all.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nKendall tau of each search's supernet score (arch score, the same latents for \
+             every architecture) against the trained score, over every trained architecture:"
+        );
+        let mut rows: Vec<(String, &Value)> = all
+            .iter()
+            .map(|k| {
+                (
+                    format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
+                    k,
+                )
+            })
+            .collect();
+        rows.push(("mean".into(), &results["kendall_all_tau_mean"]));
+        for (name, k) in rows {
+            let mut line = format!("  {name:<24}");
+            for sc in &scorers {
+                let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
+                    Some(v) => v.clone(),
+                    None => k[format!("{sc}_{m}")].clone(),
+                };
+                let _ = write!(
+                    line,
+                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                    num(&key("is"), 3),
+                    num(&key("fid"), 3)
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    if results["complete"] != true {
+        let _ = writeln!(s, "\n(incomplete: some jobs have not finished)");
+    }
+    s
+}
