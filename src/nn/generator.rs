@@ -84,12 +84,6 @@ impl NormLayer {
             NormLayer::Instance => instance_norm(x),
         }
     }
-
-    fn reset(&self) {
-        if let NormLayer::Batch(bn) = self {
-            bn.reset();
-        }
-    }
 }
 
 /// Upsampling to a target size: interpolation, or a transposed conv of a fixed factor.
@@ -116,12 +110,6 @@ impl Upsample {
             Upsample::Bilinear => x.upsample_bilinear2d(size, false, None, None),
             Upsample::Nearest => x.upsample_nearest2d(size, None, None),
             Upsample::Deconv(d) => d.forward(x),
-        }
-    }
-
-    fn reset(&self) {
-        if let Upsample::Deconv(d) = self {
-            d.reset();
         }
     }
 }
@@ -178,22 +166,6 @@ impl GenCell {
             c2: Conv2d::new(&(p / "c2"), gf, gf, 3),
             shortcut,
             skips,
-        }
-    }
-
-    fn reset(&self) {
-        self.n1.reset();
-        self.n2.reset();
-        self.up1.reset();
-        self.c1.reset();
-        self.c2.reset();
-        if let Some((up, c)) = &self.shortcut {
-            up.reset();
-            c.reset();
-        }
-        for s in &self.skips {
-            s.up.reset();
-            s.conv.reset();
         }
     }
 
@@ -273,17 +245,6 @@ impl Generator {
     /// Output image side (`8 * bottom_width` with three cells).
     pub fn img_size(&self) -> i64 {
         self.cfg.bottom_width << self.cells.len()
-    }
-
-    /// Re-draws every parameter with the initialisation of a fresh model (batch-norm running
-    /// statistics back to 0 / 1), in place, so optimisers holding the variables stay valid.
-    pub fn reset_parameters(&self) {
-        self.l1.reset();
-        for c in &self.cells {
-            c.reset();
-        }
-        self.to_rgb_bn.reset();
-        self.to_rgb_conv.reset();
     }
 }
 
