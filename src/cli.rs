@@ -452,7 +452,7 @@ pub enum ArchCommand {
     Score {
         /// A run directory of `autogan search`
         search: PathBuf,
-        /// Architecture files: complete, or prefixes of a stage the search has reached
+        /// Architecture files (complete; the search must have reached its last stage)
         #[arg(required = true)]
         archs: Vec<PathBuf>,
         /// Images per architecture (default: the search's rl_num_eval_img)

@@ -182,8 +182,8 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     assert!(out.join("samples/iter_003.png").is_file());
 
     // `arch score`: the found arch and the paper's a on the finished supernet. The same latents
-    // for every call, so the same numbers twice; the running batch-norm statistics (the paper's
-    // a has batch norm in cell 3 and every arch in to_rgb) give other numbers.
+    // for every call, so the same numbers twice; the running batch-norm statistics give other
+    // numbers (every arch has the batch norm of to_rgb, which every arch shares).
     let top1 = out.join("archs/top1.json");
     let paper_a = "configs/arch/autogan_cifar10_a.json";
     let score = |extra: &[&str]| -> serde_json::Value {

@@ -633,5 +633,22 @@ fn a_checkpoint_without_reward_bn_resumes_with_the_running_statistics() {
             .reward_bn,
         RewardBn::Running
     );
+    // `arch score` refuses to score complete architectures on a supernet that has not trained
+    // all their cells yet (here: before the first iteration), naming the file and the fix.
+    let run = dir.join("run");
+    std::fs::create_dir_all(run.join("checkpoint")).unwrap();
+    std::fs::copy(&new, run.join("checkpoint/last.safetensors")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args(["--device", "cpu", "--quiet", "arch", "score"])
+        .arg(&run)
+        .arg("configs/arch/autogan_cifar10_a.json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("autogan_cifar10_a.json: 3 cells") && err.contains("last stage"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,8 +118,9 @@ fn score(
     for (f, a) in files.iter().zip(&archs) {
         if a.cells.len() > cells {
             bail!(
-                "{}: {} cells, but the supernet in {} has trained only {cells} (iteration {} of \
-                 {}): give a prefix of {cells} cells or wait for the search to reach that stage",
+                "{}: {} cells, but the supernet in {} has trained only {cells} so far \
+                 (iteration {} of {}): score complete architectures once the search has reached \
+                 its last stage",
                 f.display(),
                 a.cells.len(),
                 ckpt.display(),
