@@ -203,27 +203,10 @@ fn tiny_run() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tmp("run");
-        ok(&[
-            "train",
-            "--arch",
-            ARCH_A,
-            "--preset",
-            "quick",
-            "--gf-dim",
-            "8",
-            "--df-dim",
-            "8",
-            "--latent-dim",
-            "8",
-            "--batch-size",
-            "4",
-            "--gen-batch-size",
-            "4",
-            "--steps",
-            "2",
-            "--out",
-            s(&dir),
-        ]);
+        let mut args = vec!["train", "--arch", ARCH_A];
+        args.extend(common::quick_tiny());
+        args.extend(["--steps", "2", "--out", s(&dir)]);
+        ok(&args);
         dir
     })
 }

@@ -50,21 +50,6 @@ fn autogan(home: &Path, args: &[&str]) {
     );
 }
 
-const TINY: [&str; 12] = [
-    "--preset",
-    "quick",
-    "--gf-dim",
-    "8",
-    "--df-dim",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch-size",
-    "4",
-    "--gen-batch-size",
-    "4",
-];
-
 /// Everything TensorBoard's EventAccumulator finds in a folder of event files, as JSON:
 /// scalars {tag: [[step, value]]}, images {tag: [[step, width, height, is_png]]}, texts
 /// {tag: [[step, text, plugin]]}, and the number of event files.
@@ -178,7 +163,7 @@ fn train_and_search_event_files_hold_the_logs_grids_and_best_architectures() {
     // Training with evaluations, so the metric values are logged too.
     let run = root.join("train");
     let mut args = vec!["train", "--arch", "configs/arch/autogan_cifar10_a.json"];
-    args.extend(TINY);
+    args.extend(common::quick_tiny());
     args.extend([
         "--dataset",
         d,
@@ -219,7 +204,7 @@ fn train_and_search_event_files_hold_the_logs_grids_and_best_architectures() {
     // A three-stage search: each stage ends with a best architecture.
     let out = root.join("search");
     let mut args = vec!["search"];
-    args.extend(TINY);
+    args.extend(common::quick_tiny());
     args.extend([
         "--dataset",
         d,
@@ -339,7 +324,7 @@ fn a_resumed_training_drops_the_events_after_its_checkpoint() {
     let r = run.to_str().unwrap();
     let ckpt = run.join("checkpoint/last.safetensors");
     let mut args = vec!["train", "--arch", "configs/arch/autogan_cifar10_a.json"];
-    args.extend(TINY);
+    args.extend(common::quick_tiny());
     args.extend([
         "--dataset",
         data(),
@@ -391,7 +376,7 @@ fn no_tensorboard_writes_no_event_files_and_is_recorded() {
     let root = tmp("off");
     let run = root.join("run");
     let mut args = vec!["train", "--arch", "configs/arch/autogan_cifar10_a.json"];
-    args.extend(TINY);
+    args.extend(common::quick_tiny());
     args.extend([
         "--dataset",
         data(),

@@ -19,21 +19,6 @@ use autogan::gan::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 
 const ARCH_A: &str = "configs/arch/autogan_cifar10_a.json";
-/// Tiny models and batches: a G step takes milliseconds.
-const TINY: [&str; 12] = [
-    "--preset",
-    "quick",
-    "--gf-dim",
-    "8",
-    "--df-dim",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch-size",
-    "4",
-    "--gen-batch-size",
-    "4",
-];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,10 +63,10 @@ fn fails(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `train --arch a` on TINY settings into `out` with extra flags.
+/// `train --arch a` on the tiny settings (`common::quick_tiny`) into `out` with extra flags.
 fn train_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec!["train", "--arch", ARCH_A];
-    v.extend_from_slice(&TINY);
+    v.extend(common::quick_tiny());
     v.extend_from_slice(&["--out", out]);
     v.extend_from_slice(extra);
     v
@@ -592,7 +577,7 @@ fn existing_run_dir_and_bad_arch_are_refused() {
         std::fs::write(&arch, text).unwrap();
         let out = bad.join(format!("run-{file}"));
         let mut args = vec!["train", "--arch", s(&arch)];
-        args.extend_from_slice(&TINY);
+        args.extend(common::quick_tiny());
         args.extend_from_slice(&["--out", s(&out), "--steps", "1"]);
         let err = fails(&args);
         assert!(err.contains(file), "{file}: {err}");

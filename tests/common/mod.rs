@@ -140,3 +140,10 @@ pub const TINY: [&str; 10] = [
     "--gen-batch-size",
     "4",
 ];
+
+/// `--preset quick` then [`TINY`]: the tiny model on the quick preset's other settings.
+pub fn quick_tiny() -> Vec<&'static str> {
+    let mut v = vec!["--preset", "quick"];
+    v.extend(TINY);
+    v
+}
