@@ -437,6 +437,31 @@ pub struct SampleArgs {
     pub save_tensor: Option<PathBuf>,
 }
 
+/// `autogan arch score`.
+#[derive(Args, Debug)]
+pub struct ArchScoreArgs {
+    /// A run directory of `autogan search`
+    pub search: PathBuf,
+    /// Architecture files (complete; the search must have reached its last stage)
+    #[arg(required = true)]
+    pub archs: Vec<PathBuf>,
+    /// Images per architecture (default: the search's rl_num_eval_img)
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Batch-norm statistics: batch or running (default: the search's reward_bn)
+    #[arg(long, value_enum)]
+    pub reward_bn: Option<crate::config::RewardBn>,
+    /// Where named data sets live (for the scorer of the search's data set)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON result to this file (atomically)
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ArchCommand {
     /// Print an architecture's cells in words
@@ -449,28 +474,7 @@ pub enum ArchCommand {
     /// scorer's IS of images the shared weights generate at each architecture, the same latents
     /// for every one. With the architectures' trained scores this measures how well weight
     /// sharing ranks them.
-    Score {
-        /// A run directory of `autogan search`
-        search: PathBuf,
-        /// Architecture files (complete; the search must have reached its last stage)
-        #[arg(required = true)]
-        archs: Vec<PathBuf>,
-        /// Images per architecture (default: the search's rl_num_eval_img)
-        #[arg(long)]
-        images: Option<usize>,
-        /// Batch-norm statistics: batch or running (default: the search's reward_bn)
-        #[arg(long, value_enum)]
-        reward_bn: Option<crate::config::RewardBn>,
-        /// Where named data sets live (for the scorer of the search's data set)
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Also write the JSON result to this file (atomically)
-        #[arg(long)]
-        json_out: Option<PathBuf>,
-    },
+    Score(ArchScoreArgs),
     /// Parameter counts of G and D for an architecture
     Info {
         file: PathBuf,

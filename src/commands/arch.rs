@@ -1,7 +1,6 @@
 //! `autogan arch`: show an architecture file in words or as canonical JSON (`show`); parameter
 //! counts of G and D (`info`); scores of architectures on a search's supernet (`score`).
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
 use crate::cli::ArchCommand;
@@ -24,23 +23,7 @@ pub fn run(ctx: &Ctx, args: ArchCommand) -> Result<()> {
             }
             Ok(())
         }
-        ArchCommand::Score {
-            search,
-            archs,
-            images,
-            reward_bn,
-            data_dir,
-            json,
-            json_out,
-        } => score(
-            ctx,
-            &search,
-            &archs,
-            (images, reward_bn),
-            data_dir.as_deref(),
-            json,
-            json_out.as_deref(),
-        ),
+        ArchCommand::Score(a) => score(ctx, &a),
         ArchCommand::Info { file, size, json } => {
             let arch = Arch::load(&file)?;
             let g = GenConfig {
@@ -75,15 +58,10 @@ pub fn run(ctx: &Ctx, args: ArchCommand) -> Result<()> {
 /// `arch score`: every architecture's IS under the search's scorer, from images of the
 /// supernet in the search's last checkpoint. The latents are drawn anew from the seed for
 /// every architecture, so all of them see the same ones.
-fn score(
-    ctx: &Ctx,
-    dir: &Path,
-    files: &[PathBuf],
-    (images, reward_bn): (Option<usize>, Option<crate::config::RewardBn>),
-    data_dir: Option<&Path>,
-    json: bool,
-    json_out: Option<&Path>,
-) -> Result<()> {
+fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
+    let dir = args.search.as_path();
+    let files = &args.archs;
+    let json_out = args.json_out.as_deref();
     let ckpt = dir.join("checkpoint").join("last.safetensors");
     if !ckpt.is_file() {
         bail!(
@@ -107,7 +85,7 @@ fn score(
         archs.push(Arch::load(f)?);
     }
     let mut search = crate::search::run::Search::load_checkpoint(&ckpt, ctx.device)?;
-    if let Some(bn) = reward_bn {
+    if let Some(bn) = args.reward_bn {
         search.cfg.reward_bn = bn;
     }
     let cells = if search.iteration == 0 {
@@ -129,12 +107,12 @@ fn score(
             );
         }
     }
-    let n = match images {
+    let n = match args.images {
         Some(0) => bail!("--images 0: must be at least 1"),
         Some(n) => n as i64,
         None => search.cfg.rl_num_eval_img,
     };
-    let spec = super::search::data_spec(&search.cfg, data_dir);
+    let spec = super::search::data_spec(&search.cfg, args.data_dir.as_deref());
     let scorer = super::scoring::pick(search.cfg.scorer, &spec, None, ctx.device, ctx.quiet)
         .with_context(|| format!("the scorer of the search in {}", dir.display()))?;
     let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
@@ -165,7 +143,7 @@ fn score(
         let text = serde_json::to_string_pretty(&out)? + "\n";
         crate::run::atomic::atomic_write(f, text.as_bytes())?;
     }
-    if json {
+    if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
