@@ -10,26 +10,71 @@ use super::jobs::{entries, supernet_scores_file, Entry, Role};
 use super::{paper_label, random_label, search_label, stats, Layout, Phase, Plan};
 use crate::arch::Arch;
 
-/// The scores of `supernet_jobs`'s file by architecture file; empty when missing.
-fn read_supernet_scores(path: &Path) -> BTreeMap<String, f64> {
-    let Some(v) = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-    else {
-        return BTreeMap::new();
+/// The scores of `supernet_jobs`'s file by architecture (its 14-integer vector: the same
+/// architecture gets the same score on one supernet, and vectors survive a moved comparison
+/// directory, where the recorded file paths do not); empty when the file is missing, an error
+/// naming the file when it is there but unreadable.
+fn read_supernet_scores(path: &Path) -> Result<BTreeMap<Vec<i64>, f64>> {
+    let Some(v) = read_result_json(path)? else {
+        return Ok(BTreeMap::new());
     };
-    v["archs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| Some((a["file"].as_str()?.to_string(), a["score"].as_f64()?)))
-        .collect()
+    let mut m = BTreeMap::new();
+    for a in v["archs"].as_array().into_iter().flatten() {
+        let vector: Option<Vec<i64>> = a["vector"]
+            .as_array()
+            .and_then(|x| x.iter().map(|i| i.as_i64()).collect());
+        match (vector, a["score"].as_f64()) {
+            (Some(vec), Some(score)) => {
+                m.insert(vec, score);
+            }
+            _ => {
+                return Err(bad_result(
+                    path,
+                    "an entry of \"archs\" without \"vector\" and \"score\"",
+                ))
+            }
+        }
+    }
+    if m.is_empty() {
+        return Err(bad_result(path, "no scored architectures in \"archs\""));
+    }
+    Ok(m)
 }
 
-/// The IS mean and FID of an `eval --json-out` file; None when missing or unreadable.
-pub fn read_eval(path: &Path) -> Option<(f64, f64)> {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some((v["is_mean"].as_f64()?, v["fid"].as_f64()?))
+/// A result file's JSON: None when it is missing; an error that names it when it is there
+/// but does not parse.
+fn read_result_json(path: &Path) -> Result<Option<Value>> {
+    let text = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad_result(path, &format!("cannot be read: {e}"))),
+        Ok(t) => t,
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(bad_result(path, &format!("not valid JSON: {e}"))),
+    }
+}
+
+/// The error of a result file that is there but unusable: it names the file and the fix
+/// (the comparison runs the job again once the file is gone).
+fn bad_result(path: &Path, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: {why}; a comparison never leaves a member out silently: remove (or move) the file \
+         and run `autogan compare --resume DIR`, which runs its job again",
+        path.display()
+    )
+}
+
+/// The IS mean and FID of an `eval --json-out` file; None when missing, an error naming the
+/// file when it is there but lacks either number.
+pub fn read_eval(path: &Path) -> Result<Option<(f64, f64)>> {
+    let Some(v) = read_result_json(path)? else {
+        return Ok(None);
+    };
+    match (v["is_mean"].as_f64(), v["fid"].as_f64()) {
+        (Some(is), Some(fid)) => Ok(Some((is, fid))),
+        _ => Err(bad_result(path, "no numbers \"is_mean\" and \"fid\"")),
+    }
 }
 
 /// The supernet's score of a search's top-K file: the `<scorer>_is` entry of its `scores`.
@@ -101,7 +146,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             r["supernet_score"] = json!(supernet_score(&e.arch_file));
         }
         for s in &plan.scorers {
-            match read_eval(&layout.eval_file(&e.label, s)) {
+            match read_eval(&layout.eval_file(&e.label, s))? {
                 Some((is, fid)) => {
                     r[format!("{s}_is")] = json!(is);
                     r[format!("{s}_fid")] = json!(fid);
@@ -159,9 +204,9 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             .filter(|(s, _)| s == strategy)
             .filter_map(|(s, seed)| found.get(&search_label(s, *seed)).cloned())
             .collect();
-        group_labels.push((strategy.clone(), labels));
+        group_labels.push((super::group_name(strategy), labels));
     }
-    group_labels.push(("random".into(), random_labels.clone()));
+    group_labels.push((super::RANDOM_GROUP.into(), random_labels.clone()));
     group_labels.push((
         "paper".into(),
         plan.paper.iter().map(|p| paper_label(p)).collect(),
@@ -171,7 +216,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         for (key, scorer, is) in &metrics_order {
             let values = pick(labels, scorer, *is);
             let random = pick(&random_labels, scorer, *is);
-            let s = summarise(&values, &random, *is, group != "random");
+            let s = summarise(&values, &random, *is, group != super::RANDOM_GROUP);
             m.insert(key.clone(), serde_json::to_value(s)?);
         }
         groups.push(json!({"group": group, "labels": labels, "metrics": m}));
@@ -191,7 +236,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             .collect();
         let supernet: Vec<Option<f64>> =
             tops.iter().map(|e| supernet_score(&e.arch_file)).collect();
-        let mut k = json!({"search": search, "group": strategy, "k": tops.len(),
+        let mut k = json!({"search": search, "group": super::group_name(&strategy), "k": tops.len(),
                            "labels": tops.iter().map(|e| e.label.clone()).collect::<Vec<_>>(),
                            "supernet_score": supernet});
         for (key, scorer, is) in &metrics_order {
@@ -223,18 +268,22 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     // The same over every trained architecture, each search's supernet scoring all of them
     // (`arch score`, with the same latents for every architecture).
     let mut kendall_all = Vec::new();
+    let vectors = entries
+        .iter()
+        .map(|e| Ok(Arch::load(&e.arch_file)?.to_vector()))
+        .collect::<Result<Vec<_>>>()?;
     let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (strategy, seed) in plan.searches() {
         let search = search_label(&strategy, seed);
-        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)));
+        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)))?;
         if sup.is_empty() {
             continue;
         }
-        let mut k = json!({"search": search, "group": strategy});
+        let mut k = json!({"search": search, "group": super::group_name(&strategy)});
         for (key, scorer, is) in &metrics_order {
             let (mut xs, mut ys) = (Vec::new(), Vec::new());
-            for e in &entries {
-                let x = sup.get(&e.arch_file.display().to_string());
+            for (e, vector) in entries.iter().zip(&vectors) {
+                let x = sup.get(vector);
                 if let (Some(x), Some(&(i, f))) =
                     (x, scores.get(&(e.label.clone(), scorer.clone())))
                 {
@@ -321,7 +370,7 @@ pub fn table(results: &Value) -> String {
     for sc in &scorers {
         let _ = writeln!(
             s,
-            "\n{:<11} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+            "\n{:<13} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
             "group",
             "n",
             format!("{sc} IS"),
@@ -343,7 +392,7 @@ pub fn table(results: &Value) -> String {
             };
             let _ = writeln!(
                 s,
-                "{:<11} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+                "{:<13} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
                 g["group"].as_str().unwrap_or("?"),
                 is["n"],
                 pm(is, 3),

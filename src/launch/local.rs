@@ -56,6 +56,10 @@ pub fn run(dir: &BatchDir, rec: &Record, opts: &Options) -> Result<Vec<Outcome>>
         for gpu in slots {
             let (tx, queue, exe) = (tx.clone(), &queue, &exe);
             s.spawn(move || loop {
+                // After a Ctrl-C no job starts; the running ones stop at their checkpoints.
+                if crate::run::interrupt::requested() {
+                    break;
+                }
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                 let Some(i) = next else { break };
                 let r = run_one(exe, dir, &rec.jobs[i], i + 1, gpu, opts);
@@ -84,6 +88,15 @@ pub fn run(dir: &BatchDir, rec: &Record, opts: &Options) -> Result<Vec<Outcome>>
         }
     });
     pb.finish_and_clear();
+    if crate::run::interrupt::requested() {
+        let ended = outcomes.iter().flatten().filter(|o| o.ok()).count();
+        return Err(crate::run::interrupt::Interrupted::new(format!(
+            "interrupted by Ctrl-C: {ended} of {n} {} jobs have ended; the ones that were \
+             running stopped at their last checkpoint",
+            dir.name
+        ))
+        .into());
+    }
     if let Some(e) = first_err {
         return Err(e);
     }

@@ -152,6 +152,45 @@ pub enum Restart {
     Rerun,
 }
 
+/// Whether a job's result file marks it finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResultState {
+    /// Not there: the job has not finished.
+    Missing,
+    /// There and whole: the job has finished.
+    Valid,
+    /// There but unreadable (cut short, edited by hand, not a file): why.
+    Invalid(String),
+}
+
+/// The one rule for every fan-out command's result files: a `.json` file must parse as JSON,
+/// a `.safetensors` file must have a whole header whose tensors fill the file, and anything
+/// else must be a regular file.
+pub fn result_state(path: &Path) -> ResultState {
+    let meta = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ResultState::Missing,
+        Err(e) => return ResultState::Invalid(format!("cannot be read: {e}")),
+        Ok(m) => m,
+    };
+    if !meta.is_file() {
+        return ResultState::Invalid("not a regular file".into());
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => match std::fs::read(path) {
+            Err(e) => ResultState::Invalid(format!("cannot be read: {e}")),
+            Ok(b) => match serde_json::from_slice::<serde_json::Value>(&b) {
+                Ok(_) => ResultState::Valid,
+                Err(e) => ResultState::Invalid(format!("not valid JSON: {e}")),
+            },
+        },
+        Some("safetensors") => match crate::safetensors::read_metadata(path) {
+            Ok(_) => ResultState::Valid,
+            Err(e) => ResultState::Invalid(format!("{e:#}")),
+        },
+        _ => ResultState::Valid,
+    }
+}
+
 fn is_default<T: Default + PartialEq>(x: &T) -> bool {
     *x == T::default()
 }
@@ -228,9 +267,44 @@ impl Job {
         }
     }
 
-    /// Its `result` file exists.
+    /// Its `result` file exists and is whole (see [`result_state`]).
     pub fn has_result(&self) -> bool {
-        self.result.as_ref().is_some_and(|p| p.is_file())
+        self.result_state() == ResultState::Valid
+    }
+
+    /// The state of its `result` file (Missing for a job without one).
+    pub fn result_state(&self) -> ResultState {
+        match &self.result {
+            Some(p) => result_state(p),
+            None => ResultState::Missing,
+        }
+    }
+
+    /// A `result` file that is there but unreadable is moved aside to `NAME.invalid-N` (kept,
+    /// never deleted) so that the job runs again; returns the line that says so.
+    pub fn set_aside_invalid_result(&self) -> Result<Option<String>> {
+        let (Some(p), ResultState::Invalid(why)) = (&self.result, self.result_state()) else {
+            return Ok(None);
+        };
+        let aside = (1..)
+            .map(|n| PathBuf::from(format!("{}.invalid-{n}", p.display())))
+            .find(|q| std::fs::symlink_metadata(q).is_err())
+            .context("no free name")?;
+        std::fs::rename(p, &aside).with_context(|| {
+            format!(
+                "job {}: its result {} is unreadable ({why}) and cannot be moved aside to {}",
+                self.name,
+                p.display(),
+                aside.display()
+            )
+        })?;
+        Ok(Some(format!(
+            "job {}: its result {} is unreadable ({why}); moved it to {} and running the job \
+             again",
+            self.name,
+            p.display(),
+            aside.display()
+        )))
     }
 
     /// The command line of the next attempt: it continues from a checkpoint left by an earlier
@@ -417,7 +491,7 @@ impl BatchDir {
     /// a job without one, it left exit status 0.
     pub fn succeeded(&self, task: usize, job: &Job) -> bool {
         match &job.result {
-            Some(p) => p.is_file(),
+            Some(_) => job.has_result(),
             None => self.read_exit(task) == Some(0),
         }
     }
@@ -589,6 +663,13 @@ pub fn run_jobs(
     std::fs::create_dir_all(dir.task_dir())
         .with_context(|| format!("cannot create {}", dir.task_dir().display()))?;
     write_record(&dir, &rec)?;
+    // A result cut short or edited by hand does not count as finished: it is named, kept
+    // aside, and its job runs again.
+    for job in &rec.jobs {
+        if let Some(line) = job.set_aside_invalid_result()? {
+            eprintln!("warning: {line}");
+        }
+    }
     match cfg.launcher {
         LauncherKind::Local => local::run(&dir, &rec, opts).map(Finished::Done),
         LauncherKind::Slurm => slurm::run(&dir, &mut rec, opts),
@@ -670,6 +751,57 @@ mod tests {
         }
         assert_eq!(parse_timestamp("2026-1127"), None);
         assert_eq!(parse_timestamp("Slurm"), None);
+    }
+
+    #[test]
+    fn result_files_count_only_when_whole_and_a_bad_one_is_set_aside() {
+        let root = std::env::temp_dir().join(format!("autogan-result-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let mut j = job("e", &root);
+        j.restart = Restart::Rerun;
+        let out = root.join("eval.json");
+        j.result = Some(out.clone());
+        assert_eq!(j.result_state(), ResultState::Missing);
+        std::fs::write(&out, "{\"is_mean\": \"x\"").unwrap();
+        assert!(
+            matches!(j.result_state(), ResultState::Invalid(w) if w.contains("not valid JSON"))
+        );
+        assert!(!j.has_result());
+        let line = j.set_aside_invalid_result().unwrap().unwrap();
+        assert!(
+            line.contains("eval.json is unreadable") && line.contains("eval.json.invalid-1"),
+            "{line}"
+        );
+        assert!(!out.exists());
+        assert_eq!(
+            std::fs::read_to_string(root.join("eval.json.invalid-1")).unwrap(),
+            "{\"is_mean\": \"x\""
+        );
+        std::fs::write(&out, "{\"is_mean\": 1.5}").unwrap();
+        assert!(j.has_result());
+        assert_eq!(
+            j.set_aside_invalid_result().unwrap(),
+            None,
+            "a whole file stays"
+        );
+        // A weight file must hold what its header says; a folder is no result.
+        let w = root.join("generator.safetensors");
+        j.result = Some(w.clone());
+        std::fs::write(&w, "x").unwrap();
+        assert!(matches!(j.result_state(), ResultState::Invalid(_)));
+        let t = tch::Tensor::zeros([3], (tch::Kind::Float, tch::Device::Cpu));
+        tch::Tensor::write_safetensors(&[("t", &t)], &w).unwrap();
+        assert!(j.has_result());
+        let len = std::fs::metadata(&w).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&w).unwrap();
+        f.set_len(len - 4).unwrap();
+        assert!(matches!(j.result_state(), ResultState::Invalid(w) if w.contains("truncated")));
+        std::fs::remove_file(&w).unwrap();
+        std::fs::create_dir(&w).unwrap();
+        assert!(
+            matches!(j.result_state(), ResultState::Invalid(w) if w.contains("not a regular file"))
+        );
     }
 
     #[test]
