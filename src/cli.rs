@@ -16,15 +16,16 @@ use crate::search::strategy::StrategyKind;
     long_about = None
 )]
 pub struct Cli {
-    /// Where to compute: auto (CUDA if available, else CPU), cpu, cuda or cuda:N
-    #[arg(long, global = true, default_value = "auto")]
-    pub device: crate::device::DeviceChoice,
+    /// Where to compute: auto (CUDA if available, else CPU), cpu, cuda or cuda:N [default: auto]
+    #[arg(long, global = true)]
+    pub device: Option<crate::device::DeviceChoice>,
     /// Intra-op CPU threads for libtorch (default: libtorch's own choice)
     #[arg(long, global = true, allow_negative_numbers = true)]
     pub threads: Option<i32>,
     /// Seed for libtorch and for every random choice of autogan (same seed, same run on CPU)
-    #[arg(long, global = true, default_value_t = 0, allow_negative_numbers = true, value_parser = whole)]
-    pub seed: u64,
+    /// [default: 0]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = whole)]
+    pub seed: Option<u64>,
     /// Print results only: no progress bars, no log lines
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -549,9 +550,11 @@ pub struct CompareArgs {
     #[arg(long)]
     pub topk_train: Option<usize>,
     /// Extra flags for every search, in one string, e.g. "--iterations 30 --ctrl-steps 10"
+    /// (with --resume: replaces the recorded ones while no search has run yet)
     #[arg(long, allow_hyphen_values = true)]
     pub search_args: Option<String>,
     /// Extra flags for every training, in one string, e.g. "--gf-dim 64 --df-dim 64"
+    /// (with --resume: replaces the recorded ones while no training has run yet)
     #[arg(long, allow_hyphen_values = true)]
     pub train_args: Option<String>,
     /// Comparison directory (default runs/compare-<timestamp>)
@@ -561,8 +564,8 @@ pub struct CompareArgs {
     /// finished
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Write the plan (or read it with --resume) and print the jobs that would run now, without
-    /// running them (the trainings of found architectures follow their searches)
+    /// Print the jobs that would run now, without running them and without writing anything
+    /// (the trainings of found architectures follow their searches)
     #[arg(long)]
     pub dry_run: bool,
     /// Where the jobs run (see "Running on a cluster" in the README); each phase (searches,

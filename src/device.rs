@@ -9,6 +9,9 @@ pub struct Ctx {
     pub device: Device,
     pub seed: u64,
     pub quiet: bool,
+    /// The global flags given on the command line (`--device`, `--threads`, `--seed`), for
+    /// commands that continue a run with its recorded settings and must refuse others.
+    pub given: Vec<&'static str>,
 }
 
 /// Where to compute, as `--device` spells it: `auto`, `cpu`, `cuda` or `cuda:N`.
@@ -82,11 +85,32 @@ pub fn parse_device(s: &str) -> Result<Device> {
     s.parse::<DeviceChoice>()?.resolve()
 }
 
+/// The path of a shared library this process has loaded whose path contains `name`.
+pub fn loaded_lib(name: &str) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.contains(name))
+        .map(str::to_string)
+}
+
 fn cuda(i: usize) -> Result<Device> {
     if !tch::Cuda::is_available() {
+        let which = if i > 0 {
+            format!(":{i}")
+        } else {
+            String::new()
+        };
+        if loaded_lib("libtorch_cuda").is_some() {
+            bail!(
+                "--device cuda{which}: this build links CUDA (libtorch_cuda), but no GPU was \
+                 found (no NVIDIA device, or its driver is missing or too old: check \
+                 `nvidia-smi`; `autogan doctor` says more); use --device cpu"
+            );
+        }
         bail!(
-            "--device cuda{}: CUDA is not available to this build (run `autogan doctor`); use --device cpu",
-            if i > 0 { format!(":{i}") } else { String::new() }
+            "--device cuda{which}: this libtorch has no CUDA (a CPU-only build; run `autogan \
+             doctor`); use --device cpu, or set up a CUDA build of torch"
         );
     }
     let n = tch::Cuda::device_count() as usize;
@@ -123,16 +147,27 @@ impl Ctx {
             }
             tch::set_num_threads(cap_threads(t));
         }
-        let device = cli.device.resolve()?;
+        let device = cli.device.unwrap_or_default().resolve()?;
         if let Device::Cuda(_) = device {
             // cuDNN picks the fastest convolution algorithms per shape (timed on first use).
             tch::Cuda::cudnn_set_benchmark(true);
         }
-        tch::manual_seed(cli.seed as i64);
+        let seed = cli.seed.unwrap_or(0);
+        tch::manual_seed(seed as i64);
+        let given = [
+            ("--device", cli.device.is_some()),
+            ("--threads", cli.threads.is_some()),
+            ("--seed", cli.seed.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, g)| *g)
+        .map(|(n, _)| n)
+        .collect();
         Ok(Ctx {
             device,
-            seed: cli.seed,
+            seed,
             quiet: cli.quiet,
+            given,
         })
     }
 }

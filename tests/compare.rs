@@ -249,13 +249,53 @@ fn labelled_folder(root: &Path) {
     common::labelled_folder(root, &common::THREE_CLASSES, 30, 5);
 }
 
+/// `autogan ARGS` on the CPU with one thread; a resumed comparison runs with its plan's device
+/// and threads (and refuses those flags), so they are left out there.
 fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .env("AUTOGAN_HOME", home)
-        .args(["--device", "cpu", "--threads", "1"])
-        .args(args)
-        .output()
-        .unwrap()
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
+    c.env("AUTOGAN_HOME", home);
+    if !args.contains(&"--resume") {
+        c.args(["--device", "cpu", "--threads", "1"]);
+    }
+    c.args(args).output().unwrap()
+}
+
+/// A plan of `random` random architectures and nothing else, written as `compare` writes a
+/// new comparison (config.json and the architecture files) into `out`.
+fn create_plan(out: &Path, random: usize) -> compare::Plan {
+    let plan = compare::Plan {
+        strategies: vec!["reinforce".into()],
+        seeds: 0,
+        seed: 0,
+        random,
+        paper: Vec::new(),
+        train_steps: 2,
+        preset: "quick".into(),
+        dataset: None,
+        data_dir: None,
+        eval_images: 20,
+        topk_train: 1,
+        search_args: Vec::new(),
+        train_args: Vec::new(),
+        scorers: vec!["classifier".into()],
+        device: "cpu".into(),
+        threads: Some(1),
+        random_archs: compare::random_archs(random, 0)
+            .iter()
+            .map(|a| a.to_vector())
+            .collect(),
+    };
+    let layout = compare::Layout {
+        root: out.to_path_buf(),
+    };
+    compare::create(&layout, &plan, &autogan::launch::LauncherConfig::default()).unwrap();
+    plan
+}
+
+/// A small but whole safetensors file (a result file the launcher accepts as finished).
+fn write_safetensors(path: &Path) {
+    let t = tch::Tensor::zeros([2], (tch::Kind::Float, tch::Device::Cpu));
+    tch::Tensor::write_safetensors(&[("x", &t)], path).unwrap();
 }
 
 fn read(p: &Path) -> Value {
@@ -466,6 +506,68 @@ fn tiny_comparison_runs_reports_and_resumes() {
     );
     assert!(!out.join("jobs").exists(), "a job ran");
     assert_eq!(read(&out.join("compare.json"))["runs"], r["runs"]);
+    // An evaluation cut short does not count as finished: it is named, kept aside, and its
+    // job runs again; no member of the table is lost.
+    let eval1 = out.join("train/random-01/eval-classifier.json");
+    std::fs::write(&eval1, "{\"is_mean\": \"x\"").unwrap();
+    std::fs::remove_file(out.join("compare.json")).unwrap();
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("eval-classifier.json is unreadable") && err.contains("running the job again"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("train/random-01/eval-classifier.json.invalid-1"))
+            .unwrap(),
+        "{\"is_mean\": \"x\""
+    );
+    let again = read(&out.join("compare.json"));
+    assert_eq!(again["runs"], r["runs"], "the rerun evaluation differs");
+    assert_eq!(again["groups"], r["groups"]);
+    // One that parses but lacks its numbers is refused by name, never left out of the table.
+    std::fs::write(&eval1, "{\"is_mean\": \"x\"}").unwrap();
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "a table lost a member silently");
+    assert!(
+        err.contains(&format!("{}: no numbers", eval1.display())) && err.contains("--resume"),
+        "{err}"
+    );
+    std::fs::remove_file(&eval1).unwrap();
+    let o = autogan(
+        &home,
+        &["--quiet", "compare", "--resume", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&out.join("compare.json"))["runs"], r["runs"]);
+    // The supernet scores match the architectures by their vectors, so a moved comparison
+    // directory keeps its Kendall tau over every trained architecture.
+    let moved = root.join("cmp-moved");
+    std::fs::rename(&out, &moved).unwrap();
+    std::fs::remove_file(moved.join("compare.json")).unwrap();
+    let o = autogan(
+        &home,
+        &[
+            "--quiet",
+            "compare",
+            "--resume",
+            moved.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["kendall_all"][0]["n"], r["kendall_all"][0]["n"], "{m}");
+    assert_eq!(m["kendall_all"][0]["n"], 5);
+    std::fs::rename(&moved, &out).unwrap();
     // Flags that would change the plan are refused with --resume.
     let o = autogan(
         &home,
@@ -538,7 +640,7 @@ fn bad_plans_are_refused_before_anything_is_written() {
 }
 
 #[test]
-fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
+fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
     let root = tmp("compare-dry");
     let out = root.join("cmp");
     let o = autogan(
@@ -580,31 +682,42 @@ fn dry_run_writes_the_plan_and_prints_the_jobs_without_running_them() {
     assert!(lines.iter().any(|l| l.contains(" eval ")
         && l.contains("--json-out ")
         && l.contains("eval-classifier.json")));
-    // The plan is written, with its random architectures; nothing ran.
-    let cfg = read(&out.join("config.json"));
-    assert_eq!(cfg["plan"]["random_archs"].as_array().unwrap().len(), 3);
-    let want: Vec<Vec<i64>> = compare::random_archs(3, 7)
-        .iter()
-        .map(|a| a.to_vector())
-        .collect();
-    assert_eq!(cfg["plan"]["random_archs"], json!(want));
-    assert!(out.join("archs/paper-b.json").is_file());
-    assert!(!out.join("search").exists() && !out.join("train").exists());
-}
-
-#[test]
-fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
-    use autogan::launch::{Job, LauncherConfig, LauncherKind, Record, Submission};
-    let root = tmp("compare-launcher");
-    let out = root.join("cmp");
+    // The trainings name the random architectures' files the real run writes.
+    assert!(train[0].contains("archs/random-01.json"), "{}", train[0]);
+    // Nothing is written, and nothing ran.
+    assert!(!out.exists(), "a dry run wrote {}", out.display());
+    // Counts no comparison could run are refused at once, without a plan drawn or written.
+    for (flag, n, says) in [
+        ("--seeds", "4294967295", "at most 1000 searches"),
+        ("--random", "100000", "at most 10000 random"),
+    ] {
+        let t = std::time::Instant::now();
+        let mut a = vec!["compare", "--paper", "none", flag, n, "--out"];
+        a.extend([out.to_str().unwrap(), "--dry-run"]);
+        if flag == "--seeds" {
+            a.extend(["--random", "0"]);
+        }
+        let o = autogan(&root, &a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{err}");
+        assert!(
+            t.elapsed().as_secs() < 30,
+            "{flag} {n} took {:?}",
+            t.elapsed()
+        );
+        assert!(!out.exists());
+    }
+    // A base seed whose later searches' seeds would pass 2^64 - 1.
     let o = autogan(
         &root,
         &[
+            "--seed",
+            "18446744073709551615",
             "compare",
             "--seeds",
-            "0",
+            "2",
             "--random",
-            "1",
+            "0",
             "--paper",
             "none",
             "--out",
@@ -612,7 +725,19 @@ fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
             "--dry-run",
         ],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("give a smaller --seed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
+    use autogan::launch::{Job, LauncherConfig, LauncherKind, Record, Submission};
+    let root = tmp("compare-launcher");
+    let out = root.join("cmp");
+    create_plan(&out, 1);
     // The training batch as a Slurm submission left it: job 42 runs the one training.
     let train = out.join("train/random-01");
     let rec = Record {
@@ -657,12 +782,317 @@ fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
     assert!(!train.exists(), "a refused resume ran the training");
     // Once the job's result is there, nothing can run twice: another launcher may collect.
     std::fs::create_dir_all(&train).unwrap();
-    std::fs::write(train.join("generator.safetensors"), "x").unwrap();
+    write_safetensors(&train.join("generator.safetensors"));
     let o = resume(&["--launcher", "local", "--dry-run"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         !text.contains(" train ") && text.contains(" eval "),
         "{text}"
+    );
+}
+
+#[test]
+fn a_comparison_directory_is_locked_keeps_its_plan_settings_and_is_no_sweep() {
+    let root = tmp("compare-guard");
+    let out = root.join("cmp");
+    create_plan(&out, 1);
+    let bin = env!("CARGO_BIN_EXE_autogan");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .env("AUTOGAN_HOME", &root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir = out.to_str().unwrap();
+    // A second process is refused while one holds the directory, naming the holder.
+    {
+        let _held = autogan::run::lock::lock_run_dir(&out).unwrap();
+        let o = run(&["compare", "--resume", dir]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("is in use by process {}", std::process::id())),
+            "{err}"
+        );
+        assert!(!out.join("train").exists() && !out.join("jobs").exists());
+    }
+    // The seed, device and threads of the jobs are the plan's: such flags are refused.
+    for extra in [
+        vec!["--threads", "2", "--seed", "9"],
+        vec!["--device", "cpu"],
+    ] {
+        let mut a = extra.clone();
+        a.extend(["compare", "--resume", dir, "--dry-run"]);
+        let o = run(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{a:?} was accepted");
+        for flag in extra.iter().filter(|f| f.starts_with("--")) {
+            assert!(
+                err.contains(&format!("drop {flag}")) || err.contains(flag),
+                "{err}"
+            );
+        }
+        assert!(err.contains("drop"), "{err}");
+    }
+    // `sweep --resume` of a comparison says what the directory is.
+    let o = run(&["sweep", "--resume", dir]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("is a compare directory, not a sweep")
+            && err.contains("autogan compare --resume"),
+        "{err}"
+    );
+    assert!(!out.join("sweep.json").exists());
+}
+
+#[test]
+fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended() {
+    let root = tmp("compare-pass");
+    let out = root.join("cmp");
+    let dir = out.to_str().unwrap();
+    // A flag no search knows is refused, with or without --dry-run, and nothing is written.
+    for dry in [true, false] {
+        let mut a = vec![
+            "compare", "--seeds", "1", "--random", "0", "--paper", "none",
+        ];
+        a.extend(["--search-args", "--bogus 3", "--out", dir]);
+        if dry {
+            a.push("--dry-run");
+        }
+        let o = autogan(&root, &a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{err}");
+        assert!(
+            err.contains("--search-args \"--bogus 3\"") && err.contains("--bogus"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--random",
+            "1",
+            "--paper",
+            "none",
+            "--seeds",
+            "0",
+            "--train-args",
+            "--gf-dim eight",
+            "--out",
+            dir,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--train-args"), "{err}");
+    assert!(!out.exists());
+    // More trained top-K than the searches write is refused, not silently cut.
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--topk-train",
+            "10",
+            "--random",
+            "0",
+            "--paper",
+            "none",
+            "--out",
+            dir,
+            "--dry-run",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("only their top 3"),
+        "{err}"
+    );
+
+    // A directory an earlier version wrote with a bad training flag is mended on resume: the
+    // flags are replaced while no training has run, then it runs through.
+    let data = root.join("data");
+    labelled_folder(&data);
+    let mut plan = create_plan(&out, 1);
+    plan.dataset = Some(data.display().to_string());
+    plan.train_args = vec!["--bogus".into()];
+    let mut cfg = read(&out.join("config.json"));
+    cfg["plan"] = serde_json::to_value(&plan).unwrap();
+    std::fs::write(out.join("config.json"), cfg.to_string()).unwrap();
+    // A dry run says what would run and changes nothing.
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--resume",
+            dir,
+            "--train-args",
+            SIZES,
+            "--dry-run",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains(" train --arch ") && text.contains(SIZES),
+        "{text}"
+    );
+    assert_eq!(
+        read(&out.join("config.json"))["plan"]["train_args"],
+        json!(["--bogus"])
+    );
+    let o = autogan(
+        &root,
+        &["--quiet", "compare", "--resume", dir, "--train-args", SIZES],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: Vec<&str> = SIZES.split_whitespace().collect();
+    assert_eq!(
+        read(&out.join("config.json"))["plan"]["train_args"],
+        json!(want)
+    );
+    let r = read(&out.join("compare.json"));
+    assert!(r["runs"][0]["classifier_is"].is_number(), "{r}");
+    // Once a training has run, its flags can no longer change.
+    let o = autogan(
+        &root,
+        &["compare", "--resume", dir, "--train-args", "--lr 0.1"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("ran with the recorded flags already") && err.contains("train-random-01"),
+        "{err}"
+    );
+}
+
+#[test]
+fn random_search_and_random_architectures_are_separate_groups() {
+    let root = tmp("compare-groups");
+    let out = root.join("cmp");
+    let mut plan = create_plan(&out, 2);
+    plan.strategies = vec!["evolution".into(), "random".into()];
+    plan.seeds = 1;
+    plan.eval_images = 20;
+    let layout = compare::Layout { root: out.clone() };
+    let paper = compare::paper_arch_file("a");
+    // Each search found the paper's arch a; every trained architecture has its scores.
+    for s in ["evolution-s0", "random-s0"] {
+        let d = out.join("search").join(s);
+        std::fs::create_dir_all(d.join("archs")).unwrap();
+        std::fs::copy(&paper, d.join("best.json")).unwrap();
+        std::fs::copy(&paper, d.join("archs/top1.json")).unwrap();
+    }
+    let labels = [
+        "evolution-s0-top1",
+        "random-s0-top1",
+        "random-01",
+        "random-02",
+    ];
+    for (i, l) in labels.iter().enumerate() {
+        let f = layout.eval_file(l, "classifier");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        let v = json!({"is_mean": 1.0 + i as f64, "fid": 100.0 - i as f64});
+        std::fs::write(&f, v.to_string()).unwrap();
+    }
+    let r = compare::collect(&plan, &layout, &Default::default()).unwrap();
+    let groups: Vec<(&str, u64)> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap(),
+                g["metrics"]["classifier_is"]["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("evolution", 1),
+            ("random-search", 1),
+            ("random", 2),
+            ("paper", 0)
+        ]
+    );
+    let run_group = |label: &str| {
+        r["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["label"] == label)
+            .map(|x| x["group"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(run_group("random-s0-top1"), "random-search");
+    assert_eq!(run_group("random-01"), "random");
+    // The table names both.
+    let t = compare::table(&r);
+    for g in ["random-search ", "random        "] {
+        assert!(t.lines().any(|l| l.starts_with(g)), "no row {g:?}:\n{t}");
+    }
+    // A result file cut short is named by the collector, never left out.
+    std::fs::write(
+        layout.eval_file("random-02", "classifier"),
+        "{\"is_mean\": 1",
+    )
+    .unwrap();
+    let e = compare::collect(&plan, &layout, &Default::default()).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("random-02/eval-classifier.json: not valid JSON"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() {
+    use std::os::unix::process::CommandExt;
+    let root = tmp("compare-ctrl-c");
+    let data = root.join("data");
+    labelled_folder(&data);
+    let out = root.join("cmp");
+    let mut child = common::Running::new(
+        Command::new(env!("CARGO_BIN_EXE_autogan"))
+            .env("AUTOGAN_HOME", root.join("home"))
+            .args(["--device", "cpu", "--threads", "1", "compare", "--dataset"])
+            .arg(&data)
+            .args(["--seeds", "0", "--random", "2", "--paper", "none"])
+            .args(["--train-steps", "100000", "--train-args"])
+            .arg(format!("{SIZES} --log-every 1"))
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    let log = out.join("train/random-01/train.jsonl");
+    child.wait_until(
+        "the first training logged a step",
+        std::time::Duration::from_secs(300),
+        || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() >= 2),
+    );
+    // Ctrl-C in a terminal reaches the whole process group: compare and its running job.
+    let o = child.signal_group_and_wait(libc::SIGINT);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by Ctrl-C"), "{err}");
+    assert!(
+        err.contains(&format!("autogan compare --resume {}", out.display())),
+        "no resume command in:\n{err}"
+    );
+    assert!(
+        out.join("train/random-01/checkpoint/last.safetensors")
+            .is_file(),
+        "the running training kept its checkpoint"
+    );
+    assert!(
+        !out.join("train/random-02").exists(),
+        "a job started after Ctrl-C"
     );
 }

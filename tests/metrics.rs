@@ -483,6 +483,7 @@ fn eval_command_on_a_folder_matches_the_library() {
         device: Device::Cpu,
         seed: 0,
         quiet: true,
+        given: Vec::new(),
     };
     let out = dir.join("a20-stats.npz");
     autogan::commands::eval::write_reference_stats(

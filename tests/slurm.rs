@@ -97,9 +97,14 @@ fn home() -> PathBuf {
 fn cmd(slurm: &Slurm, args: &[String]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
     c.env("AUTOGAN_HOME", home())
-        .env("SLURM_CONF", slurm.conf())
-        .args(["--device", "cpu", "--threads", "1"])
-        .args(args);
+        .env("SLURM_CONF", slurm.conf());
+    // A resumed comparison runs with its plan's device and threads (and refuses the flags).
+    let resumed_compare =
+        args.iter().any(|a| a == "compare") && args.iter().any(|a| a == "--resume");
+    if !resumed_compare {
+        c.args(["--device", "cpu", "--threads", "1"]);
+    }
+    c.args(args);
     c
 }
 
@@ -157,7 +162,7 @@ fn search_args(data: &Path, out: &Path, launcher: &[String]) -> Vec<String> {
         "--ctrl-sample-batch",
         "2",
         "--rl-num-eval-img",
-        "10",
+        "20",
         "--num-candidate",
         "3",
         "--topk",
@@ -348,21 +353,34 @@ fn failed_and_cancelled_tasks_are_reported_the_others_collected_and_resume_rerun
     };
     let root = tmp("slurm-sweep");
     std::fs::create_dir_all(&root).unwrap();
-    let corrupt = root.join("corrupt.json");
-    std::fs::write(&corrupt, "{\"cells\": 3}").unwrap();
+    // The second job trains on a folder that is not there yet: it fails when it runs.
+    let missing = root.join("missing-images");
     let arch = |n: &str| {
         root_path(&format!("configs/arch/autogan_cifar10_{n}.json"))
             .display()
             .to_string()
     };
     let out = root.join("sweep");
+    let jobs = root.join("jobs.json");
+    let entry = |name: &str, a: &str, extra: &[&Path]| {
+        let mut args = vec!["--arch".to_string(), arch(a)];
+        for p in extra {
+            args.extend(["--dataset".to_string(), p.display().to_string()]);
+        }
+        serde_json::json!({"name": name, "seed": 0, "args": args})
+    };
+    std::fs::write(
+        &jobs,
+        serde_json::json!([
+            entry("corrupt-s0", "b", &[missing.as_path()]),
+            entry("autogan_cifar10_b-s0", "b", &[]),
+            entry("autogan_cifar10_c-s0", "c", &[]),
+        ])
+        .to_string(),
+    )
+    .unwrap();
     let mut a = strings(&["sweep", "--arch"]);
-    a.extend([
-        arch("a"),
-        corrupt.display().to_string(),
-        arch("b"),
-        arch("c"),
-    ]);
+    a.extend([arch("a"), "--jobs".into(), jobs.display().to_string()]);
     a.extend(strings(&[
         "--steps",
         "2",
@@ -415,7 +433,7 @@ fn failed_and_cancelled_tasks_are_reported_the_others_collected_and_resume_rerun
     assert!(
         std::fs::read_to_string(&log2)
             .unwrap()
-            .contains("corrupt.json"),
+            .contains("missing-images"),
         "the log holds the task's error"
     );
     let sweep = json(&out.join("sweep.json"));
@@ -432,7 +450,7 @@ fn failed_and_cancelled_tasks_are_reported_the_others_collected_and_resume_rerun
     }
 
     // Fixed, resumed: only the failed and the cancelled task are submitted again.
-    std::fs::copy(arch("a"), &corrupt).unwrap();
+    labelled_folder(&missing);
     let o = ok(
         &slurm,
         &strings(&["sweep", "--resume", out.to_str().unwrap()]),
@@ -560,7 +578,7 @@ fn a_tiny_comparison_runs_its_phases_as_job_arrays() {
     a.push("--search-args".into());
     a.push(format!(
         "{tiny} --iterations 3 --stage-changes 1,2 --max-shared-steps 2 --ctrl-steps 1 \
-         --ctrl-sample-batch 2 --rl-num-eval-img 10 --num-candidate 2 --topk 1"
+         --ctrl-sample-batch 2 --rl-num-eval-img 20 --num-candidate 2 --topk 1"
     ));
     a.push("--train-args".into());
     a.push(tiny);

@@ -1,6 +1,8 @@
 //! `autogan sweep` with the local launcher (the jobs run one after another as child processes
 //! of the same binary), and the launcher settings refused before anything is written. The
 //! Slurm launcher is tested against a real Slurm in tests/slurm.rs.
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -107,11 +109,19 @@ fn local_sweep_runs_every_arch_seed_and_listed_job_and_collects_them() {
 #[test]
 fn local_sweep_reports_a_failed_job_collects_the_others_and_resume_reruns_only_it() {
     let root = tmp("sweep-local-fail");
-    let corrupt = root.join("corrupt.json");
-    std::fs::write(&corrupt, "{\"cells\": 3}").unwrap();
+    // The second job trains on a folder that is not there yet: it fails when it runs.
+    let missing = root.join("missing-images");
+    let jobs = root.join("jobs.json");
+    std::fs::write(
+        &jobs,
+        serde_json::json!([{"name": "corrupt-s0", "seed": 0,
+                            "args": ["--arch", arch("b"), "--dataset", missing]}])
+        .to_string(),
+    )
+    .unwrap();
     let out = root.join("run");
     let mut a = strings(&["sweep", "--arch"]);
-    a.extend([arch("a"), corrupt.display().to_string()]);
+    a.extend([arch("a"), "--jobs".into(), jobs.display().to_string()]);
     a.extend(strings(&["--steps", "2", "--preset", "quick", "--out"]));
     a.push(out.display().to_string());
     a.extend(strings(&TINY));
@@ -129,13 +139,13 @@ fn local_sweep_reports_a_failed_job_collects_the_others_and_resume_reruns_only_i
     assert!(stderr.contains(&format!("autogan sweep --resume {}", out.display())));
     assert!(std::fs::read_to_string(&log)
         .unwrap()
-        .contains("corrupt.json"));
+        .contains("missing-images"));
     let s = json(&out.join("sweep.json"));
     assert_eq!(s["finished"], 1);
     assert_eq!(s["outcomes"][0]["result"]["steps"], 2);
     assert_eq!(s["outcomes"][1]["exit_code"], 1);
 
-    std::fs::copy(arch("b"), &corrupt).unwrap();
+    common::labelled_folder(&missing, &common::THREE_CLASSES, 8, 1);
     let o = autogan(&strings(&["sweep", "--resume", out.to_str().unwrap()]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(&out.join("sweep.json"))["finished"], 2);
@@ -161,7 +171,43 @@ fn launcher_settings_that_do_not_fit_are_refused_before_anything_is_written() {
     std::fs::write(&settings, r#"{"launcher": "local", "partition": "gpu"}"#).unwrap();
     let unknown = root.join("unknown.json");
     std::fs::write(&unknown, r#"{"launcher": "slurm", "nodes": 2}"#).unwrap();
+    let entry = |name: &str, spec: serde_json::Value| {
+        let f = root.join(name);
+        std::fs::write(&f, spec.to_string()).unwrap();
+        f.display().to_string()
+    };
+    let not_a_list = entry(
+        "not-a-list.json",
+        serde_json::json!([{"args": "not a list"}]),
+    );
+    let negative = entry(
+        "negative.json",
+        serde_json::json!([["--arch", arch("a")], {"seed": -3, "args": ["--arch", arch("a")]}]),
+    );
+    let unknown_field = entry("field.json", serde_json::json!([{"argz": []}]));
+    let number_flag = entry("number.json", serde_json::json!([["--steps", 3]]));
+    let broken = root.join("broken.json");
+    std::fs::write(&broken, "{\"cells\": [").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            base(&["--jobs", &not_a_list]),
+            "entry 1: \"args\" must be a list of strings (the flags), not the string \"not a list\"",
+        ),
+        (
+            base(&["--jobs", &negative]),
+            "entry 2: \"seed\" must be a whole number of 0 or more, not the number -3",
+        ),
+        (
+            base(&["--jobs", &unknown_field]),
+            "entry 1: unknown field \"argz\"",
+        ),
+        (
+            base(&["--jobs", &number_flag]),
+            "entry 1: the entry[1] must be a string (write numbers as \"3\")",
+        ),
+        (base(&[broken.to_str().unwrap()]), "broken.json"),
+        (base(&[&arch("a")]), "are the same architecture"),
+        (base(&["--seeds", "0,0"]), "names seed 0 twice"),
         (
             base(&["--launcher-config", settings.to_str().unwrap()]),
             "--partition only apply to --launcher slurm",

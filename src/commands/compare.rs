@@ -11,6 +11,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 use crate::cli::CompareArgs;
+use clap::Parser;
+
 use crate::compare::{self, Layout, Phase, Plan, DEFAULT_STRATEGY};
 use crate::device::Ctx;
 use crate::launch::{self, Finished, Job, LauncherConfig, LauncherKind};
@@ -20,7 +22,7 @@ use crate::launch::{self, Finished, Job, LauncherConfig, LauncherKind};
 pub const DEFAULT_TRAIN_STEPS: u64 = 2000;
 
 pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
-    let (plan, layout, cfg) = match &args.resume {
+    let (plan, layout, cfg, _lock) = match &args.resume {
         Some(dir) => {
             let given = plan_flags_given(&args);
             if !given.is_empty() {
@@ -29,17 +31,33 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
                     given.join(", ")
                 );
             }
+            if !ctx.given.is_empty() {
+                bail!(
+                    "--resume runs the comparison's jobs with the seed, device and threads of its \
+                     plan (config.json), so that they give the numbers they would have given \
+                     uninterrupted: drop {}",
+                    ctx.given.join(", ")
+                );
+            }
             let layout = Layout {
                 root: launch::absolute(dir)?,
             };
-            let plan = compare::load_plan(&layout)?;
+            let mut plan = compare::load_plan(&layout)?;
+            let lock = match args.dry_run {
+                true => None,
+                false => Some(crate::run::lock::lock_run_dir(&layout.root)?),
+            };
+            if args.search_args.is_some() || args.train_args.is_some() {
+                plan = fix_pass_through(&layout, plan, &args, args.dry_run)?;
+            }
             let base = recorded_launcher(&layout)?;
             let cfg = super::sweep::launcher_config(&args.launcher, base.as_ref())?;
             check_slurm_records(&layout, &cfg)?;
-            (plan, layout, cfg)
+            (plan, layout, cfg, lock)
         }
         None => {
             let plan = build_plan(ctx, &args)?;
+            check_pass_through(&plan)?;
             let cfg = super::sweep::launcher_config(&args.launcher, None)?;
             let root = args
                 .out
@@ -48,10 +66,50 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
             let layout = Layout {
                 root: launch::absolute(&root)?,
             };
+            if args.dry_run {
+                // Nothing is written: the plan as it would start, and its first jobs.
+                crate::run::check_new_run_dir(&layout.root)?;
+                let opts = launch::Options {
+                    resume: false,
+                    wait: !args.launcher.no_wait,
+                    quiet: ctx.quiet,
+                    device: plan.device.clone(),
+                    threads: plan.threads,
+                };
+                return dry_run(&plan, &layout, &cfg, &opts);
+            }
             compare::create(&layout, &plan, &cfg)?;
-            (plan, layout, cfg)
+            let lock = crate::run::lock::lock_run_dir(&layout.root)?;
+            (plan, layout, cfg, Some(lock))
         }
     };
+    // The first Ctrl-C lets the running jobs stop at their checkpoints and starts no other.
+    if !args.dry_run {
+        crate::run::interrupt::catch_ctrl_c()?;
+    }
+    let res = run_phases(ctx, &args, &plan, &layout, &cfg);
+    match res {
+        Err(e) if crate::run::interrupt::is_interrupted(&e) => {
+            Err(crate::run::interrupt::Interrupted::new(format!(
+                "{e:#}\nthe comparison in {} keeps every finished job; continue it with\n  \
+                 autogan compare --resume {}",
+                layout.root.display(),
+                launch::shell_quote(&layout.root.display().to_string())
+            ))
+            .into())
+        }
+        r => r,
+    }
+}
+
+fn run_phases(
+    ctx: &Ctx,
+    args: &CompareArgs,
+    plan: &Plan,
+    layout: &Layout,
+    cfg: &LauncherConfig,
+) -> Result<()> {
+    let (plan, layout, cfg) = (plan.clone(), layout.clone(), cfg.clone());
     if !ctx.quiet {
         eprintln!(
             "comparison in {}: {} searches, {} random and {} paper architectures, {} G steps each",
@@ -268,8 +326,6 @@ fn plan_flags_given(a: &CompareArgs) -> Vec<&'static str> {
         ("--preset", a.preset.is_some()),
         ("--eval-images", a.eval_images.is_some()),
         ("--topk-train", a.topk_train.is_some()),
-        ("--search-args", a.search_args.is_some()),
-        ("--train-args", a.train_args.is_some()),
         ("--out", a.out.is_some()),
         ("--dataset", a.data.dataset.is_some()),
         ("--data-dir", a.data.data_dir.is_some()),
@@ -304,6 +360,8 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
         Some(v) => v.iter().map(|p| p.trim().to_ascii_lowercase()).collect(),
     };
     let random = a.random.unwrap_or(8);
+    // Before anything is drawn: a count far beyond any budget is refused at once.
+    compare::check_counts(ctx.seed, a.seeds.unwrap_or(3), strategies.len(), random)?;
     let preset = a
         .preset
         .clone()
@@ -316,6 +374,23 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
             "--preset {preset}: {} needs both a \"search\" and a \"train\" section",
             path.display()
         );
+    }
+    // The trainings take each search's top-K files: as many as the searches write.
+    let search_args = split_flags(a.search_args.as_deref());
+    let search_topk = search_args
+        .iter()
+        .rposition(|x| x == "--topk")
+        .and_then(|i| search_args.get(i + 1))
+        .and_then(|v| v.parse::<usize>().ok())
+        .or_else(|| p.search.as_ref().map(|s| s.topk));
+    if let (Some(k), Some(want)) = (search_topk, a.topk_train) {
+        if want > k && a.seeds != Some(0) {
+            bail!(
+                "--topk-train {want}: the searches write only their top {k} (the preset's topk, \
+                 or --topk in --search-args); give --topk-train {k} or less, or --search-args \
+                 \"--topk {want}\""
+            );
+        }
     }
     let mut scorers = vec!["classifier".to_string()];
     if crate::paths::inception_weights(None).is_file() {
@@ -349,6 +424,141 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
     };
     plan.validate()?;
     Ok(plan)
+}
+
+/// Every search and training command line of the plan must parse (its `--search-args` and
+/// `--train-args` included): checked before anything is written, as `sweep` checks its jobs.
+fn check_pass_through(plan: &Plan) -> Result<()> {
+    let layout = Layout {
+        root: std::path::PathBuf::from("compare-check"),
+    };
+    let probe = compare::Entry {
+        label: "check".into(),
+        group: compare::RANDOM_GROUP.into(),
+        role: compare::Role::Random,
+        arch_file: "check.json".into(),
+    };
+    let mut lines = Vec::new();
+    let mut strategies_seen = Vec::new();
+    for job in compare::search_jobs(plan, &layout) {
+        let strategy = job
+            .args
+            .iter()
+            .skip_while(|a| *a != "--strategy")
+            .nth(1)
+            .cloned();
+        if strategies_seen.contains(&strategy) {
+            continue;
+        }
+        strategies_seen.push(strategy);
+        lines.push(("--search-args", plan.search_args.join(" "), job));
+    }
+    for job in compare::train_jobs(plan, &layout, &[probe]) {
+        lines.push(("--train-args", plan.train_args.join(" "), job));
+    }
+    for (flag, given, job) in lines {
+        let mut argv = vec!["autogan".to_string()];
+        argv.extend(job.fresh_argv());
+        if let Err(e) = crate::cli::Cli::try_parse_from(&argv) {
+            let msg = e.to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            bail!(
+                "{flag} \"{given}\": `autogan {}` would not run: {first}",
+                job.command
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--resume DIR --search-args ... / --train-args ...`: replace the plan's pass-through flags
+/// of a comparison whose jobs of that kind have not run yet (their command lines failed, e.g.
+/// on a misspelt flag), so that such a directory can be mended instead of abandoned. The
+/// phase's batch record, which holds the old command lines, is moved aside.
+fn fix_pass_through(
+    layout: &Layout,
+    mut plan: Plan,
+    args: &CompareArgs,
+    dry: bool,
+) -> Result<Plan> {
+    let mut phases = Vec::new();
+    if let Some(a) = &args.search_args {
+        let jobs = compare::search_jobs(&plan, layout);
+        refuse_if_started(&jobs, "--search-args", "searches")?;
+        plan.search_args = split_flags(Some(a));
+        phases.push(Phase::Search);
+    }
+    if let Some(a) = &args.train_args {
+        let jobs = compare::train_jobs(&plan, layout, &compare::entries(&plan, layout)?);
+        refuse_if_started(&jobs, "--train-args", "trainings")?;
+        plan.train_args = split_flags(Some(a));
+        phases.push(Phase::Train);
+    }
+    plan.validate()?;
+    check_pass_through(&plan)?;
+    if dry {
+        return Ok(plan);
+    }
+    for phase in phases {
+        let record = launch::BatchDir::new(&layout.root, phase.name()).record();
+        if let Some(r) = launch::recorded(&layout.root, phase.name())? {
+            if !r.submissions.is_empty() {
+                bail!(
+                    "{} records Slurm submissions of the {} jobs: cancel them (scancel) and move \
+                     that record aside before changing their flags",
+                    record.display(),
+                    phase.name()
+                );
+            }
+            let aside = (1..)
+                .map(|n| std::path::PathBuf::from(format!("{}.replaced-{n}", record.display())))
+                .find(|p| !p.exists())
+                .context("no free name")?;
+            std::fs::rename(&record, &aside).with_context(|| {
+                format!(
+                    "cannot move {} aside to {}",
+                    record.display(),
+                    aside.display()
+                )
+            })?;
+        }
+    }
+    let mut v: serde_json::Value = crate::config::read_json(&layout.config())?;
+    v["plan"] = serde_json::to_value(&plan)?;
+    crate::run::atomic_write(
+        &layout.config(),
+        serde_json::to_string_pretty(&v)?.as_bytes(),
+    )?;
+    eprintln!(
+        "{}: the searches run with \"{}\", the trainings with \"{}\" from now on",
+        layout.config().display(),
+        plan.search_args.join(" "),
+        plan.train_args.join(" ")
+    );
+    Ok(plan)
+}
+
+/// Pass-through flags can change only while no job of their kind has run far enough to leave
+/// a result or a checkpoint: every job of a kind must run alike.
+fn refuse_if_started(jobs: &[Job], flag: &str, what: &str) -> Result<()> {
+    let started: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.has_result() || j.resumable())
+        .map(|j| j.name.as_str())
+        .collect();
+    if !started.is_empty() {
+        bail!(
+            "{flag} with --resume: {} of the {what} ({}) ran with the recorded flags already, \
+             and all of them must run alike; start a new comparison (--out) with the new flags",
+            started.len(),
+            started.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// `"--a 1  --b 2"` -> `["--a", "1", "--b", "2"]`.

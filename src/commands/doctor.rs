@@ -3,7 +3,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
-use crate::device::Ctx;
+use crate::device::{loaded_lib, Ctx};
 use crate::paths;
 
 pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
@@ -124,14 +124,6 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<()> {
 /// The path of the libtorch_cpu library mapped into this process, from /proc/self/maps.
 fn loaded_libtorch() -> Option<String> {
     loaded_lib("libtorch_cpu")
-}
-
-fn loaded_lib(name: &str) -> Option<String> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines()
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .find(|p| p.contains(name))
-        .map(str::to_string)
 }
 
 /// The version written beside the library: `../version.py` of a wheel, `../build-version` of

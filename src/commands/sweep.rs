@@ -4,7 +4,6 @@
 //! with `search --final-train-steps`.
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use serde::Deserialize;
 use serde_json::json;
 use std::path::Path;
 
@@ -79,19 +78,122 @@ pub fn launcher_config(a: &LauncherArgs, base: Option<&LauncherConfig>) -> Resul
 }
 
 /// A job of a `--jobs` file: an argument list, or an object with a name and seed.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum JobSpec {
     Args(Vec<String>),
     Full(FullSpec),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FullSpec {
     name: Option<String>,
     seed: Option<u64>,
     args: Vec<String>,
+}
+
+/// The jobs of a `--jobs` file, each entry checked on its own so that an error names the
+/// entry (from 1) and its field in the file's own terms.
+fn read_job_specs(f: &Path) -> Result<Vec<JobSpec>> {
+    use serde_json::Value;
+    let form = "each entry is a list of `autogan train` flags, e.g. [\"--arch\", \"a.json\"], or \
+                {\"name\": \"...\", \"seed\": 0, \"args\": [...]}";
+    let v: Value = crate::config::read_json(f).with_context(|| {
+        format!(
+            "--jobs {}: expected a JSON list of jobs; {form}",
+            f.display()
+        )
+    })?;
+    let Some(list) = v.as_array() else {
+        bail!(
+            "--jobs {}: expected a JSON list of jobs, not {}; {form}",
+            f.display(),
+            kind(&v)
+        );
+    };
+    let strings = |x: &Value, what: &str, i: usize| -> Result<Vec<String>> {
+        let Some(a) = x.as_array() else {
+            bail!(
+                "--jobs {}: entry {i}: {what} must be a list of strings (the flags), not {}",
+                f.display(),
+                kind(x)
+            );
+        };
+        a.iter()
+            .enumerate()
+            .map(|(j, s)| match s.as_str() {
+                Some(s) => Ok(s.to_string()),
+                None => bail!(
+                    "--jobs {}: entry {i}: {what}[{j}] must be a string (write numbers as \
+                     \"3\"), not {}",
+                    f.display(),
+                    kind(s)
+                ),
+            })
+            .collect()
+    };
+    let mut specs = Vec::new();
+    for (k, e) in list.iter().enumerate() {
+        let i = k + 1;
+        let spec = match e {
+            Value::Array(_) => JobSpec::Args(strings(e, "the entry", i)?),
+            Value::Object(m) => {
+                if let Some(key) = m
+                    .keys()
+                    .find(|k| !["name", "seed", "args"].contains(&k.as_str()))
+                {
+                    bail!(
+                        "--jobs {}: entry {i}: unknown field \"{key}\" (the fields are name, \
+                         seed and args)",
+                        f.display()
+                    );
+                }
+                let name = match m.get("name") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(x) => bail!(
+                        "--jobs {}: entry {i}: \"name\" must be a string, not {}",
+                        f.display(),
+                        kind(x)
+                    ),
+                };
+                let seed = match m.get("seed") {
+                    None | Some(Value::Null) => None,
+                    Some(x) => match x.as_u64() {
+                        Some(s) => Some(s),
+                        None => bail!(
+                            "--jobs {}: entry {i}: \"seed\" must be a whole number of 0 or \
+                             more, not {}",
+                            f.display(),
+                            kind(x)
+                        ),
+                    },
+                };
+                let args = match m.get("args") {
+                    None => bail!(
+                        "--jobs {}: entry {i}: no \"args\" (the list of `autogan train` \
+                         flags)",
+                        f.display()
+                    ),
+                    Some(x) => strings(x, "\"args\"", i)?,
+                };
+                JobSpec::Full(FullSpec { name, seed, args })
+            }
+            x => bail!("--jobs {}: entry {i} is {}; {form}", f.display(), kind(x)),
+        };
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+/// A JSON value's kind in words, for messages.
+fn kind(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
 }
 
 /// (name, seed, train args) of every job, before run directories are given.
@@ -108,11 +210,35 @@ fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>
         common.extend(["--preset".to_string(), p.clone()]);
     }
     common.extend(args.train_args.iter().cloned());
-    let mut list = Vec::new();
+    // Every architecture file is read before the first job starts.
+    let mut seen_archs: Vec<(&Path, Vec<i64>)> = Vec::new();
     for a in &args.arch {
         if !a.is_file() {
             bail!("--arch {}: no such file", a.display());
         }
+        let v = crate::arch::Arch::load(a)
+            .with_context(|| format!("--arch {}", a.display()))?
+            .to_vector();
+        if let Some((other, _)) = seen_archs.iter().find(|(_, w)| *w == v) {
+            bail!(
+                "--arch {} and {} are the same architecture: the sweep would train it twice \
+                 alike; give each architecture once (use --seeds for repeats)",
+                other.display(),
+                a.display()
+            );
+        }
+        seen_archs.push((a, v));
+    }
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        bail!(
+            "--seeds names seed {} twice: its jobs would be identical; give each seed once",
+            w[0]
+        );
+    }
+    let mut list = Vec::new();
+    for a in &args.arch {
         let stem = a.file_stem().and_then(|s| s.to_str()).unwrap_or("arch");
         for &s in &seeds {
             let abs = launch::absolute(a)?;
@@ -122,13 +248,7 @@ fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>
         }
     }
     if let Some(f) = &args.jobs {
-        let specs: Vec<JobSpec> = crate::config::read_json(f).with_context(|| {
-            format!(
-                "--jobs {}: expected a list of jobs, each a list of `autogan train` flags or \
-                 {{\"name\": ..., \"seed\": ..., \"args\": [...]}}",
-                f.display()
-            )
-        })?;
+        let specs = read_job_specs(f)?;
         for (i, spec) in specs.into_iter().enumerate() {
             let (name, seed, a) = match spec {
                 JobSpec::Args(a) => (None, None, a),
@@ -228,7 +348,7 @@ fn check_train_args(name: &str, seed: u64, a: &[String]) -> Result<()> {
 
 pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
     let wait = !args.launcher.no_wait;
-    let (dir, jobs, cfg) = if let Some(dir) = &args.resume {
+    let (dir, jobs, cfg, _lock) = if let Some(dir) = &args.resume {
         let own = [
             ("--arch", !args.arch.is_empty()),
             ("--seeds", args.seeds.is_some()),
@@ -238,12 +358,27 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
             ("--out", args.out.is_some()),
             ("train flags after --", !args.train_args.is_empty()),
         ];
-        let given: Vec<&str> = own.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+        let mut given: Vec<&str> = own.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+        if ctx.given.contains(&"--seed") {
+            given.push("--seed (each job keeps its recorded seed)");
+        }
         if !given.is_empty() {
             bail!(
                 "--resume continues a sweep with its own jobs: drop {}",
                 given.join(", ")
             );
+        }
+        // Another command's directory (a comparison, a search) holds batch records too.
+        let written_by = dir.join("config.json");
+        if let Ok(v) = crate::config::read_json::<serde_json::Value>(&written_by) {
+            if let Some(c) = v["command"].as_str().filter(|c| *c != "sweep") {
+                bail!(
+                    "{} is a {c} directory, not a sweep (its config.json was written by \
+                     `autogan {c}`): continue it with `autogan {c} --resume {}`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
         }
         let rec = launch::recorded(dir, BATCH)?.with_context(|| {
             format!(
@@ -253,7 +388,8 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
             )
         })?;
         let cfg = launcher_config(&args.launcher, Some(&rec.launcher))?;
-        (dir.clone(), rec.jobs, cfg)
+        let lock = run::lock::lock_run_dir(dir)?;
+        (dir.clone(), rec.jobs, cfg, lock)
     } else {
         // Everything that can fail on bad input happens before the run directory exists.
         let list = job_list(ctx, &args)?;
@@ -272,6 +408,7 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
         }
         std::fs::create_dir_all(dir.join("runs"))
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let lock = run::lock::lock_run_dir(&dir)?;
         let abs = launch::absolute(&dir)?;
         let jobs: Vec<Job> = list
             .iter()
@@ -294,10 +431,24 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
             &dir.join("config.json"),
             serde_json::to_string_pretty(&snapshot)?.as_bytes(),
         )?;
-        (dir, jobs, cfg)
+        (dir, jobs, cfg, lock)
     };
     let opts = launch::Options::from_ctx(ctx, args.resume.is_some(), wait);
-    let outcomes = match launch::run_jobs(&cfg, BATCH, &jobs, &dir, &opts)? {
+    // The first Ctrl-C lets the running jobs stop at their checkpoints and starts no other.
+    run::interrupt::catch_ctrl_c()?;
+    let finished = launch::run_jobs(&cfg, BATCH, &jobs, &dir, &opts).map_err(|e| {
+        match run::interrupt::is_interrupted(&e) {
+            true => run::interrupt::Interrupted::new(format!(
+                "{e:#}\nthe sweep in {} keeps every finished job; continue it with\n  autogan \
+                 sweep --resume {}",
+                dir.display(),
+                launch::shell_quote(&dir.display().to_string())
+            ))
+            .into(),
+            false => e,
+        }
+    })?;
+    let outcomes = match finished {
         Finished::Submitted { job_ids } => {
             let collect = format!("autogan sweep --resume {}", dir.display());
             if args.json {

@@ -87,7 +87,7 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
             best_is_top |= Arch::load(&f)?.to_vector() == best_vec;
             v.push(Entry {
                 label: format!("{search}-top{rank}"),
-                group: strategy.clone(),
+                group: super::group_name(&strategy),
                 role: Role::Top {
                     search: search.clone(),
                     rank,
@@ -98,7 +98,7 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
         if !best_is_top {
             v.push(Entry {
                 label: format!("{search}-best"),
-                group: strategy.clone(),
+                group: super::group_name(&strategy),
                 role: Role::Best {
                     search: search.clone(),
                 },
@@ -111,7 +111,7 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
         v.push(Entry {
             arch_file: layout.arch_file(&label),
             label,
-            group: "random".into(),
+            group: super::RANDOM_GROUP.into(),
             role: Role::Random,
         });
     }

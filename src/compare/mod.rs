@@ -43,6 +43,19 @@ pub const STRATEGIES: [&str; 3] = ["reinforce", "random", "evolution"];
 pub const DEFAULT_STRATEGY: &str = "reinforce";
 /// The paper's CIFAR-10 architectures, by letter (`configs/arch/autogan_cifar10_<x>.json`).
 pub const PAPER: [&str; 3] = ["a", "b", "c"];
+/// The group of the random architectures (uniform over the space, no search) in the results.
+pub const RANDOM_GROUP: &str = "random";
+
+/// The group of a strategy's found architectures in the results: its name, except that the
+/// `random` strategy (random search on the shared supernet) is `random-search`, so that it is
+/// never mixed up with the random architectures' group `random`.
+pub fn group_name(strategy: &str) -> String {
+    match strategy {
+        "random" => "random-search".to_string(),
+        s => s.to_string(),
+    }
+}
+
 /// Mixed with the base seed to draw the random architectures.
 const RANDOM_ARCH_STREAM: u64 = 0x7a4d_0a5c;
 
@@ -152,6 +165,7 @@ impl Plan {
                 }
             }
         }
+        check_counts(self.seed, self.seeds, self.strategies.len(), self.random)?;
         if self.search_count() == 0 && self.random == 0 && self.paper.is_empty() {
             bail!("nothing to compare: give --seeds, --random or --paper");
         }
@@ -198,6 +212,36 @@ impl Plan {
         }
         v
     }
+}
+
+/// The most searches per strategy (`--seeds`) and random architectures (`--random`) of one
+/// comparison: far beyond any real budget, and small enough that a plan is made at once.
+pub const MAX_SEEDS: u64 = 1000;
+pub const MAX_RANDOM: usize = 10_000;
+
+/// Refuse counts no comparison can run (before anything is drawn or written), and a base seed
+/// whose last search's seed would not fit in 64 bits.
+pub fn check_counts(seed: u64, seeds: u64, strategies: usize, random: usize) -> Result<()> {
+    if seeds > MAX_SEEDS {
+        bail!(
+            "--seeds {seeds}: at most {MAX_SEEDS} searches per strategy (each one is a whole \
+             search)"
+        );
+    }
+    if random > MAX_RANDOM {
+        bail!(
+            "--random {random}: at most {MAX_RANDOM} random architectures (each one is a whole \
+             training)"
+        );
+    }
+    if strategies > 0 && seeds > 0 && seed.checked_add(seeds - 1).is_none() {
+        bail!(
+            "--seed {seed} with --seeds {seeds}: search i uses seed {seed} + i, which passes \
+             the largest seed ({}); give a smaller --seed",
+            u64::MAX
+        );
+    }
+    Ok(())
 }
 
 /// `n` architectures, each decision uniform in its range (uniform over all 373,248), drawn

@@ -47,8 +47,8 @@ pub fn lock_run_dir(dir: &Path) -> Result<RunLock> {
                 Err(_) => "another process".to_string(),
             };
             bail!(
-                "run {} is in use by {holder} (an autogan train or search holds {}): wait for \
-                 it to end or stop it, then run the command again",
+                "run {} is in use by {holder} (an autogan command holds {}): wait for it to \
+                 end or stop it, then run the command again",
                 dir.display(),
                 path.display()
             );

@@ -92,9 +92,24 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Send `signal` to the child's whole process group (a child spawned with
+    /// `process_group(0)` and the runs it started, as Ctrl-C in a terminal does), then wait
+    /// for the child's exit, collecting piped output.
+    pub fn signal_group_and_wait(mut self, signal: i32) -> Output {
+        let c = self.0.take().expect("a running child");
+        // SAFETY: kill(2) on the process group our own child leads.
+        assert_eq!(unsafe { libc::kill(-(c.id() as i32), signal) }, 0);
+        c.wait_with_output().unwrap()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(c) = self.0.as_mut() {
+            // The runs a group leader started go too (ESRCH, harmless, for any other child).
+            // SAFETY: kill(2) on a process group id that is our child's pid.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
             let _ = c.kill();
             let _ = c.wait();
         }
