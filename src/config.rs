@@ -16,6 +16,9 @@ use crate::search::reset::Mode as ResetMode;
 use crate::search::strategy::evolution::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
 use crate::search::strategy::StrategyKind;
 
+/// The largest evolution population a search accepts.
+pub const MAX_POPULATION: usize = 100_000;
+
 /// The GAN that training and search share: data, sizes of G and D, optimiser, D/G schedule,
 /// scorer and precision (SPEC sections 2-5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -481,10 +484,12 @@ impl SearchConfig {
                 bail!("{n} = {v}: must be at least 1");
             }
         }
-        if self.rl_num_eval_img < 10 {
+        if self.rl_num_eval_img < crate::metrics::MIN_RANKING_IMAGES {
             bail!(
-                "rl_num_eval_img = {}: the IS needs at least 10 images (10 splits)",
-                self.rl_num_eval_img
+                "rl_num_eval_img = {}: the reward needs at least {} images (2 per IS split; with \
+                 fewer every architecture scores 1.0)",
+                self.rl_num_eval_img,
+                crate::metrics::MIN_RANKING_IMAGES
             );
         }
         let [a, b] = self.stage_changes;
@@ -515,6 +520,13 @@ impl SearchConfig {
         }
         if self.loss_read_every < 1 {
             bail!("loss_read_every = 0: must be at least 1 (D steps between loss reads)");
+        }
+        if self.population > MAX_POPULATION {
+            bail!(
+                "population {}: at most {MAX_POPULATION} (each member is an architecture scored \
+                 by the reward; the paper-scale searches score a few thousand in all)",
+                self.population
+            );
         }
         if self.strategy == StrategyKind::Evolution
             && (self.population < 1 || self.tournament < 1 || self.tournament > self.population)

@@ -30,3 +30,24 @@ pub fn log(pb: &ProgressBar, quiet: bool, line: &str) {
         pb.println(line);
     }
 }
+
+/// A duration for people: `45 s`, `3 min 20 s`, `2 h 05 min`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s / 60 % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(super::duration(0.4), "0 s");
+        assert_eq!(super::duration(59.4), "59 s");
+        assert_eq!(super::duration(200.0), "3 min 20 s");
+        assert_eq!(super::duration(7500.0), "2 h 05 min");
+    }
+}

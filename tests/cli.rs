@@ -160,10 +160,67 @@ fn search_rejects_bad_settings_before_creating_a_run() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("stage_changes"), "{}", stderr(&o));
+    // Flags the chosen strategy would ignore, and sizes no search can hold.
+    for (args, says) in [
+        (
+            vec!["--population", "8"],
+            "--population applies to --strategy evolution only",
+        ),
+        (
+            vec!["--strategy", "random", "--tournament", "2"],
+            "--tournament applies to --strategy evolution only",
+        ),
+        (
+            vec![
+                "--strategy",
+                "evolution",
+                "--population",
+                "18446744073709551615",
+            ],
+            "at most 100000",
+        ),
+        (vec!["--rl-num-eval-img", "10"], "at least 20 images"),
+    ] {
+        let mut a = vec!["--device", "cpu", "search"];
+        a.extend(&args);
+        a.extend(["--out", out.to_str().unwrap()]);
+        let o = autogan(&a);
+        assert!(!o.status.success(), "{args:?} was accepted");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
     assert!(
         !out.exists(),
         "a refused search must not create its run directory"
     );
+}
+
+/// `--device cuda` on a machine without a usable GPU says whether this build has CUDA at all.
+#[test]
+fn cuda_without_a_gpu_says_what_is_missing() {
+    let doctor = autogan(&["doctor", "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    if d["cuda_available"] == true {
+        println!("SKIP cuda_without_a_gpu_says_what_is_missing: a GPU is available");
+        return;
+    }
+    let o = autogan(&[
+        "--device",
+        "cuda",
+        "arch",
+        "show",
+        "configs/arch/autogan_cifar10_a.json",
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    if d["cuda_linked"] == true {
+        assert!(
+            err.contains("links CUDA") && err.contains("no GPU was found"),
+            "{err}"
+        );
+    } else {
+        assert!(err.contains("has no CUDA"), "{err}");
+    }
+    assert!(!err.contains("not available to this build"), "{err}");
 }
 
 /// Configurations keep their JSON shape: a search config.json written before the shared GAN
@@ -437,6 +494,54 @@ fn output_locations_are_checked_before_the_work() {
     let err = fails(&o);
     assert!(err.contains("AUTOGAN_HOME"), "{err}");
     assert!(!err.contains("training"), "{err}");
+    // eval --json-out onto a FIFO or through a dangling link: refused before any scoring, the
+    // FIFO left as it is; through a link to a regular file: written there, the link kept.
+    let fifo = dir.join("pipe");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let dangling = dir.join("dangling.json");
+    std::os::unix::fs::symlink(dir.join("nowhere/x.json"), &dangling).unwrap();
+    let eval_to = |out: &Path| {
+        autogan_at(
+            root(),
+            &[("AUTOGAN_HOME", scorer_home())],
+            &[
+                "eval",
+                "--images",
+                s(tiny_labelled()),
+                "--metric",
+                "is",
+                "--scorer",
+                "classifier",
+                "--dataset",
+                s(tiny_labelled()),
+                "--json-out",
+                s(out),
+            ],
+        )
+    };
+    for (out, says) in [(&fifo, "FIFO"), (&dangling, "symbolic link")] {
+        let err = fails(&eval_to(out));
+        assert!(err.contains("--json-out") && err.contains(says), "{err}");
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let target = dir.join("target.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = eval_to(&link);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert!(v["is_mean"].is_number(), "{v}");
     // data stats --out below a file
     let o = autogan_at(
         root(),

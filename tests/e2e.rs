@@ -77,6 +77,10 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     assert_eq!(evals.len(), 2, "evaluations at steps 2 and 4:\n{log}");
     for e in &evals {
         assert_eq!(e["scorer"], "classifier");
+        assert_eq!(
+            e["scorer_dataset"], d,
+            "the log names the scorer's data set"
+        );
         assert!(
             e["fid"].as_f64().unwrap().is_finite() && e["is_mean"].as_f64().unwrap() >= 1.0 - 1e-9
         );
@@ -120,8 +124,52 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["scorer"], "classifier");
+    assert_eq!(v["scorer_dataset"], d);
     assert_eq!(v["num_images"], 30);
     assert!(v["fid"].as_f64().unwrap().is_finite() && v["is_mean"].as_f64().unwrap().is_finite());
+    // Without --dataset and --fid-ref the run's own data set is the classifier's and the
+    // reference (not the built-in shapes): the same numbers, and every result says so.
+    let eval_out = root.join("eval-default.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .env("AUTOGAN_HOME", &home)
+        .args([
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "eval",
+            run.to_str().unwrap(),
+            "--scorer",
+            "classifier",
+        ])
+        .args(["--num-images", "30", "--batch-size", "10", "--json-out"])
+        .arg(&eval_out)
+        .output()
+        .unwrap();
+    let (out_text, err_text) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err_text}");
+    assert!(
+        out_text.contains(&format!("trained on {d}")),
+        "the table names the scorer's data set:\n{out_text}"
+    );
+    assert!(err_text.contains(&format!("--fid-ref {d}")), "{err_text}");
+    let w: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&eval_out).unwrap()).unwrap();
+    for k in ["is_mean", "fid", "scorer_dataset", "fid_ref"] {
+        assert_eq!(w[k], v[k], "{k}: {w} vs {v}");
+    }
+    assert!(
+        !home
+            .join("scorers")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("shapes")),
+        "a classifier of the built-in set was trained"
+    );
 
     // A complete three-stage search with the paper's final selection by FID.
     let out = root.join("search");
@@ -147,7 +195,7 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
         "--ctrl-sample-batch",
         "2",
         "--rl-num-eval-img",
-        "10",
+        "20",
         "--num-candidate",
         "3",
         "--topk",
@@ -194,7 +242,7 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
             top1.to_str().unwrap(),
             paper_a,
             "--images",
-            "12",
+            "20",
             "--json",
         ];
         args.extend(extra);
@@ -204,7 +252,7 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     assert_eq!(s1["archs"], s2["archs"]);
     assert_eq!(
         (&s1["reward_bn"], &s1["iteration"], &s1["images"]),
-        (&"batch".into(), &3.into(), &12.into()),
+        (&"batch".into(), &3.into(), &20.into()),
         "{s1}"
     );
     assert_eq!(s1["archs"][0]["vector"], best_vector_of(&top1));
@@ -219,16 +267,24 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
         "{running}"
     );
     // Bad input: a directory without a search checkpoint, a broken arch file; each named.
+    // Fewer than 20 images (2 per IS split) would score every architecture 1.0: refused.
     let broken = root.join("broken.json");
     std::fs::write(&broken, "{\"cells\": [").unwrap();
-    for (dir, arch, says) in [
-        (root.as_path(), paper_a, "no search checkpoint"),
-        (out.as_path(), broken.to_str().unwrap(), "broken.json"),
+    for (dir, arch, extra, says) in [
+        (root.as_path(), paper_a, "20", "no search checkpoint"),
+        (out.as_path(), broken.to_str().unwrap(), "20", "broken.json"),
+        (
+            out.as_path(),
+            paper_a,
+            "10",
+            "--images 10: give at least 20",
+        ),
+        (out.as_path(), paper_a, "1", "--images 1: give at least 20"),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
             .env("AUTOGAN_HOME", &home)
             .args(["--device", "cpu", "--quiet", "arch", "score"])
-            .args([dir.to_str().unwrap(), arch])
+            .args([dir.to_str().unwrap(), arch, "--images", extra])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -485,11 +541,11 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
             "classifier",
             "--strategy",
             strategy,
-            "--population",
-            "3",
-            "--tournament",
-            "2",
         ];
+        // Evolution's own flags (another strategy refuses them).
+        if strategy == "evolution" {
+            args.extend(["--population", "3", "--tournament", "2"]);
+        }
         args.extend(TINY);
         args.extend([
             "--iterations",
@@ -503,7 +559,7 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
             "--ctrl-sample-batch",
             "2",
             "--rl-num-eval-img",
-            "10",
+            "20",
             "--num-candidate",
             "3",
             "--topk",
@@ -519,8 +575,10 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
             serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
                 .unwrap();
         assert_eq!(config["search"]["strategy"], strategy);
-        assert_eq!(config["search"]["population"], 3);
-        assert_eq!(config["search"]["tournament"], 2);
+        if strategy == "evolution" {
+            assert_eq!(config["search"]["population"], 3);
+            assert_eq!(config["search"]["tournament"], 2);
+        }
         assert_eq!(config["reward_budget_per_iteration"], 4);
         let log = std::fs::read_to_string(out.join("search.jsonl")).unwrap();
         let ctrl: Vec<serde_json::Value> = log

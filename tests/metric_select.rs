@@ -291,7 +291,7 @@ fn search_final_training_picks_best_json_by_the_selected_metric() {
         "--ctrl-sample-batch",
         "2",
         "--rl-num-eval-img",
-        "10",
+        "20",
         "--num-candidate",
         "2",
         "--topk",

@@ -423,4 +423,19 @@ fn compare_report_shows_each_group_distribution_and_the_tables() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("compare --resume"), "{err}");
     assert!(!d.join("report.html").exists());
+    // A compare.json cut short or edited by hand is named with the field it lacks, never drawn
+    // as a page of "null G steps".
+    let d = compare_dir("compare-malformed");
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("compare.json")).unwrap()).unwrap();
+    r["plan"]["train_steps"] = serde_json::Value::Null;
+    std::fs::write(d.join("compare.json"), r.to_string()).unwrap();
+    let o = report(&d);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "a malformed compare.json gave a page");
+    assert!(
+        err.contains("\"plan.train_steps\" is missing") && err.contains("compare --resume"),
+        "{err}"
+    );
+    assert!(!d.join("report.html").exists());
 }

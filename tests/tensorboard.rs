@@ -221,7 +221,7 @@ fn train_and_search_event_files_hold_the_logs_grids_and_best_architectures() {
         "--ctrl-sample-batch",
         "2",
         "--rl-num-eval-img",
-        "10",
+        "20",
         "--num-candidate",
         "3",
         "--topk",

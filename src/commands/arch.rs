@@ -71,13 +71,18 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
             ckpt.display()
         );
     }
-    if let Some(f) = json_out {
-        if f.is_dir() {
+    if let Some(n) = args.images {
+        let min = crate::metrics::MIN_RANKING_IMAGES;
+        if (n as i64) < min {
             bail!(
-                "--json-out {}: this is a folder; give a file name such as scores.json",
-                f.display()
+                "--images {n}: give at least {min} (2 per IS split; with fewer every \
+                 architecture scores 1.0, as a search's reward needs too)"
             );
         }
+    }
+    if let Some(f) = json_out {
+        crate::run::atomic::destination(f)
+            .with_context(|| format!("--json-out {}", f.display()))?;
     }
     // Check every file before the (slow) loading of the supernet and the scorer.
     let mut archs = Vec::new();
@@ -108,7 +113,6 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
         }
     }
     let n = match args.images {
-        Some(0) => bail!("--images 0: must be at least 1"),
         Some(n) => n as i64,
         None => search.cfg.rl_num_eval_img,
     };

@@ -422,6 +422,36 @@ fn scorer_identity(scorer: &dyn Scorer, args: &EvalArgs, spec: &DataSpec) -> Str
     )
 }
 
+/// The data set a training run was trained on (`shapes` for the built-in set) and its run
+/// directory, when `input` is a training run directory or a file in one (its
+/// `generator.safetensors`, `checkpoint/*.safetensors`); None for anything else.
+fn recorded_dataset(input: &Path) -> Result<Option<(String, PathBuf)>> {
+    let run = if input.is_dir() {
+        input.to_path_buf()
+    } else {
+        match input.parent() {
+            Some(p) if p.file_name().is_some_and(|n| n == "checkpoint") => {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+            Some(p) => p.to_path_buf(),
+            None => return Ok(None),
+        }
+    };
+    let cfg = run.join("config.json");
+    if !cfg.is_file() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = crate::config::read_json(&cfg)?;
+    if v["command"] != "train" || !v["train"].is_object() {
+        return Ok(None); // not a training run's configuration
+    }
+    let name = v["train"]["dataset"]
+        .as_str()
+        .unwrap_or(data::DEFAULT_NAME)
+        .to_string();
+    Ok(Some((name, run)))
+}
+
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
     let metrics = metric::parse_list(&args.metric, "--metric")?;
     let needs = Needs::of(&metrics);
@@ -440,6 +470,9 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
                 f.display()
             );
         }
+        // A FIFO, a device or a dangling link is refused now, before the slow scoring.
+        let f = &crate::run::atomic::destination(f)
+            .with_context(|| format!("--json-out {}", f.display()))?;
         let parent = f.parent().filter(|p| !p.as_os_str().is_empty());
         crate::paths::ensure_writable_dir(
             parent.unwrap_or(Path::new(".")),
@@ -448,7 +481,29 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         )?;
     }
     let names = |ms: &[&dyn Metric]| ms.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
-    let fid_ref = match (&args.fid_ref, needs.reference()) {
+    // A training run records its data set: its classifier scorer and its FID reference are
+    // that data set's unless --dataset / --fid-ref say otherwise.
+    let recorded = match (&args.input, args.images.is_none()) {
+        (Some(input), true) => recorded_dataset(input)?,
+        _ => None,
+    };
+    let dataset = args.dataset.clone().or_else(|| {
+        recorded
+            .as_ref()
+            .and_then(|(d, _)| (d != data::DEFAULT_NAME).then(|| d.clone()))
+    });
+    let fid_ref = match (&args.fid_ref, needs.reference(), &recorded) {
+        (None, true, Some((d, run))) => {
+            if !ctx.quiet {
+                eprintln!(
+                    "--fid-ref {d}: the data set {} was trained on (give --fid-ref to compare \
+                     with another reference)",
+                    run.display()
+                );
+            }
+            Some(d.clone())
+        }
+        (r, need, _) => match (r, need) {
         (Some(r), true) => Some(r.clone()),
         (None, true) => bail!(
             "--metric {} needs --fid-ref: a statistics file (.npz, e.g. from `autogan data stats cifar10 --out \
@@ -457,6 +512,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
             data::KNOWN.join(", ")
         ),
         (_, false) => None,
+        },
     };
     let from_generator = args.input.is_some() || args.generator.is_some();
     let src = match (args.images.as_deref(), from_generator) {
@@ -511,7 +567,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
             crate::paths::home().join("refs").display()
         );
     }
-    let spec = DataSpec::named(args.dataset.as_deref(), args.data_dir.as_deref());
+    let spec = DataSpec::named(dataset.as_deref(), args.data_dir.as_deref());
     let scorer: Box<dyn Scorer> = match args.scorer {
         ScorerKind::Inception => {
             Box::new(load_inception(ctx, args.inception.as_deref(), protocol)?)
@@ -556,6 +612,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         "num_images": n,
         "protocol": protocol.name(),
         "scorer": scorer.name(),
+        "scorer_dataset": scorer.data_set(),
         "fid_ref": fid_ref,
         "metrics": metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
     });
@@ -569,7 +626,15 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         println!("{v}");
     } else {
         println!("{:<10} {}", "images", src.describe());
-        println!("{:<10} {} (protocol {protocol})", "scorer", scorer.name());
+        let on = scorer
+            .data_set()
+            .map(|d| format!(", trained on {d}"))
+            .unwrap_or_default();
+        println!(
+            "{:<10} {} (protocol {protocol}{on})",
+            "scorer",
+            scorer.name()
+        );
         for m in &metrics {
             let v: Vec<f64> = m
                 .keys()

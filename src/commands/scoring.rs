@@ -81,13 +81,21 @@ pub fn check_cache_writable(path: &Path) -> Result<()> {
 pub struct ScorerProgress {
     pb: ProgressBar,
     quiet: bool,
+    /// Steps of the training, and when its second step ended (the first one warms up).
+    total: u64,
+    timer: Option<std::time::Instant>,
 }
+
+/// Steps timed (after the first) before the whole training's duration is estimated.
+const TIMED_STEPS: u64 = 20;
 
 impl ScorerProgress {
     pub fn new(quiet: bool) -> ScorerProgress {
         ScorerProgress {
             pb: progress::bar(0, "classifier scorer", quiet),
             quiet,
+            total: 0,
+            timer: None,
         }
     }
 
@@ -112,13 +120,28 @@ impl ScorerProgress {
                 n_heldout,
             } => {
                 self.pb.set_length(total_steps);
+                self.total = total_steps;
                 self.log(&format!(
                     "classifier scorer: training on {n_train} images, {n_heldout} held out"
                 ));
             }
-            TrainEvent::Step { loss, .. } => {
+            TrainEvent::Step { step, loss } => {
                 self.pb.inc(1);
                 self.pb.set_message(format!("loss {loss:.3}"));
+                if step == 1 {
+                    self.timer = Some(std::time::Instant::now());
+                } else if step == 1 + TIMED_STEPS && self.total > step {
+                    if let Some(t) = self.timer {
+                        let per_step = t.elapsed().as_secs_f64() / TIMED_STEPS as f64;
+                        let left = per_step * (self.total - step) as f64;
+                        self.log(&format!(
+                            "classifier scorer: about {} more on this machine ({} steps; timed \
+                             over its first {TIMED_STEPS}); it is trained once and cached",
+                            progress::duration(left),
+                            self.total
+                        ));
+                    }
+                }
             }
             TrainEvent::Epoch {
                 epoch,

@@ -54,6 +54,18 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(loss_read_every, args.loss_read_every);
     set!(scorer, args.scorer);
     set!(strategy, args.strategy);
+    for (flag, given) in [
+        ("--population", args.population.is_some()),
+        ("--tournament", args.tournament.is_some()),
+    ] {
+        if given && c.strategy != crate::search::strategy::StrategyKind::Evolution {
+            bail!(
+                "{flag} applies to --strategy evolution only; this search's strategy is {}: drop \
+                 {flag}, or add --strategy evolution",
+                c.strategy.name()
+            );
+        }
+    }
     set!(population, args.population);
     set!(tournament, args.tournament);
     set!(precision, args.precision);

@@ -446,6 +446,7 @@ fn train_loop(
                     "step": step,
                     "kind": "eval",
                     "scorer": name,
+                    "scorer_dataset": ev.scorer.data_set(),
                     "num_images": cfg.eval_images,
                 });
                 for (k, v) in &values {
@@ -482,6 +483,7 @@ fn train_loop(
                     let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score});
                     tr.save_checkpoint(&dir.join("checkpoint").join("best.safetensors"), &extra)?;
                     let mut info = json!({"step": step, "select_by": sel.name, "scorer": name,
+                                          "scorer_dataset": ev.scorer.data_set(),
                                           "num_images": cfg.eval_images});
                     for (k, v) in &values {
                         info[*k] = json!(v);

@@ -24,6 +24,8 @@ pub mod stl10;
 /// Number of images of the built-in set when nothing else is asked.
 pub const DEFAULT_SHAPES_COUNT: usize = 20_000;
 
+/// The name of the built-in data set, used when none is named.
+pub const DEFAULT_NAME: &str = "shapes";
 /// The data sets known by name (a folder path is accepted too).
 pub const KNOWN: [&str; 3] = ["shapes", "cifar10", "stl10"];
 

@@ -427,6 +427,10 @@ impl Scorer for ClassifierScorer {
         NAME
     }
 
+    fn data_set(&self) -> Option<String> {
+        Some(self.info.dataset.clone())
+    }
+
     fn feature_dim(&self) -> i64 {
         FEATURE_DIM
     }

@@ -533,6 +533,10 @@ impl Scorer for InceptionScorer {
         "inception"
     }
 
+    fn data_set(&self) -> Option<String> {
+        Some("imagenet".into())
+    }
+
     fn feature_dim(&self) -> i64 {
         FEATURE_DIM
     }

@@ -8,6 +8,10 @@ use tch::{Device, Kind, Tensor};
 /// Number of splits of the standard protocol.
 pub const IS_SPLITS: i64 = 10;
 
+/// The fewest images whose IS can rank generators: 2 per split. With one image per split every
+/// split's score is exactly 1, whatever the images, so every architecture would tie at 1.0.
+pub const MIN_RANKING_IMAGES: i64 = 2 * IS_SPLITS;
+
 /// Mean and population standard deviation of the per-split scores.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IsResult {

@@ -33,7 +33,7 @@ pub mod stats;
 
 pub use classifier::ClassifierScorer;
 pub use inception::{Inception, InceptionScorer};
-pub use is::{inception_score, IsResult, IS_SPLITS};
+pub use is::{inception_score, IsResult, IS_SPLITS, MIN_RANKING_IMAGES};
 pub use metric::{Collected, Metric, Needs, RealSide};
 pub use stats::{frechet_distance, Stats, StatsAccumulator};
 
@@ -135,6 +135,11 @@ impl std::str::FromStr for Protocol {
 pub trait Scorer {
     /// Short name for reports: `inception`, `classifier`.
     fn name(&self) -> &str;
+    /// The data set the scorer's network was trained on, for results to name: `imagenet` for
+    /// Inception, the data set of a classifier scorer (`shapes`, `cifar10`, a folder).
+    fn data_set(&self) -> Option<String> {
+        None
+    }
     /// Width of the feature vector (2048 for Inception).
     fn feature_dim(&self) -> i64;
     /// Number of logits (1008 for Inception).
@@ -223,6 +228,9 @@ pub fn at_precision(
 impl Scorer for AtPrecision {
     fn name(&self) -> &str {
         self.inner.name()
+    }
+    fn data_set(&self) -> Option<String> {
+        self.inner.data_set()
     }
     fn feature_dim(&self) -> i64 {
         self.inner.feature_dim()

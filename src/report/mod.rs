@@ -7,7 +7,7 @@ pub mod data;
 pub mod page;
 pub mod svg;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -329,6 +329,74 @@ fn fmt(v: &Value, digits: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The fields of compare.json the page reads must be there with their types: a file edited
+/// or cut short by hand is named, never drawn as a page of "null"s.
+fn check_compare_json(path: &Path, r: &Value) -> Result<()> {
+    let fix = "write it again with `autogan compare --resume DIR` (it collects the finished jobs)";
+    if r["command"] != "compare" {
+        bail!(
+            "{}: no \"command\": \"compare\": not written by autogan compare; {fix}",
+            path.display()
+        );
+    }
+    type Check<'a> = (&'a str, &'a Value, fn(&Value) -> bool, &'a str);
+    let checks: [Check; 8] = [
+        (
+            "plan.train_steps",
+            &r["plan"]["train_steps"],
+            Value::is_u64,
+            "a whole number",
+        ),
+        (
+            "plan.preset",
+            &r["plan"]["preset"],
+            Value::is_string,
+            "a string",
+        ),
+        (
+            "plan.seed",
+            &r["plan"]["seed"],
+            Value::is_u64,
+            "a whole number",
+        ),
+        (
+            "plan.eval_images",
+            &r["plan"]["eval_images"],
+            Value::is_u64,
+            "a whole number",
+        ),
+        (
+            "plan.scorers",
+            &r["plan"]["scorers"],
+            |v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "a list of names",
+        ),
+        ("groups", &r["groups"], Value::is_array, "a list"),
+        ("runs", &r["runs"], Value::is_array, "a list"),
+        (
+            "complete",
+            &r["complete"],
+            Value::is_boolean,
+            "true or false",
+        ),
+    ];
+    for (name, v, ok, want) in checks {
+        if !ok(v) {
+            bail!(
+                "{}: \"{name}\" is {} where {want} belongs: the file was cut short or edited; \
+                 {fix}",
+                path.display(),
+                if v.is_null() {
+                    "missing".to_string()
+                } else {
+                    format!("{v}")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A comparison: per scorer, the distribution of IS and FID in each group (strip plots) and
 /// the table of group statistics; every architecture's scores; the Kendall tau of the
 /// supernet's ranking; the plan.
@@ -336,6 +404,7 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
     let path = dir.join("compare.json");
     let r: Value = crate::config::read_json(&path)
         .with_context(|| format!("{}: not a compare.json of autogan compare", path.display()))?;
+    check_compare_json(&path, &r)?;
     let plan = &r["plan"];
     let scorers: Vec<String> = plan["scorers"]
         .as_array()
