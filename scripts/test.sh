@@ -13,6 +13,8 @@ if [ "${CI:-}" = true ] && ! command -v chromium >/dev/null 2>&1 \
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "chromium could not be installed: the browser test of tests/report.rs will SKIP"
 fi
+echo "== import circles and upward imports between the files of src/"
+python3 scripts/dev/import_cycles.py
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

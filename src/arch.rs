@@ -251,6 +251,15 @@ pub fn skip_choices(k: usize) -> usize {
     1 << (k - 1)
 }
 
+/// Number of values of each decision of the cell that search stage `stage` decides (stage 0
+/// decides cell 1), as the controller's tensors want them.
+pub fn stage_decision_sizes(stage: usize) -> Vec<i64> {
+    decision_sizes(stage + 1)
+        .into_iter()
+        .map(|n| n as i64)
+        .collect()
+}
+
 /// Number of values of each decision of cell `k` (1-based), in vector order:
 /// `[2, 3, 3, 2]` for cell 1, `[2, 3, 3, 2, 2^(k-1)]` for the others.
 pub fn decision_sizes(k: usize) -> Vec<usize> {

@@ -33,6 +33,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The run context of the global flags (threads and seed set, device resolved).
+    pub fn ctx(&self) -> anyhow::Result<crate::device::Ctx> {
+        crate::device::Ctx::new(self.device, self.threads, self.seed, self.quiet)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Search the generator space (RNN controller, shared weights, multi-level beam search)

@@ -12,9 +12,62 @@ use std::path::{Path, PathBuf};
 
 pub use crate::device::Precision;
 use crate::metrics::ScorerKind;
-use crate::search::reset::Mode as ResetMode;
-use crate::search::strategy::evolution::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
-use crate::search::strategy::StrategyKind;
+
+// The search's vocabulary lives with its configuration (search/ re-exports it).
+
+/// The search strategies, as `--strategy` and config.json spell them.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyKind {
+    /// The paper's: an LSTM controller per stage trained by REINFORCE, multi-level beam
+    #[default]
+    Reinforce,
+    /// Uniform architectures; the best scored ones are ranked at a stage change
+    Random,
+    /// Regularised (aging) evolution: tournament, one-decision mutation, oldest removed
+    Evolution,
+}
+
+impl StrategyKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategyKind::Reinforce => "reinforce",
+            StrategyKind::Random => "random",
+            StrategyKind::Evolution => "evolution",
+        }
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which spread of a loss window is compared with the threshold.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetMode {
+    /// Unbiased sample variance (n - 1), the reference code's test.
+    Variance,
+    /// Square root of the unbiased sample variance, the paper's wording.
+    Std,
+}
+
+pub const DEFAULT_POPULATION: usize = 20;
+pub const DEFAULT_TOURNAMENT: usize = 5;
 
 /// The largest evolution population a search accepts.
 pub const MAX_POPULATION: usize = 100_000;
@@ -228,8 +281,8 @@ pub const DEFAULT_SELECT_BY: &str = "fid";
 /// Check a metric list and a selection together: both known, the selection's metric in the
 /// list, and `images` enough for every metric. `what` names the settings in errors.
 pub fn check_metrics(metrics: &str, select_by: &str, images: i64, what: &str) -> Result<()> {
-    let list = crate::metrics::metric::parse_list(metrics, &format!("{what} metric"))?;
-    let (m, _) = crate::metrics::metric::selection(select_by)?;
+    let list = crate::metrics::registry::parse_list(metrics, &format!("{what} metric"))?;
+    let (m, _) = crate::metrics::registry::selection(select_by)?;
     if !list.iter().any(|x| x.name() == m.name()) {
         bail!(
             "select_by = {select_by} needs the metric {} in metric = {metrics}: add it (e.g. \

@@ -2,8 +2,6 @@
 use anyhow::{bail, Result};
 use tch::{Device, Tensor};
 
-use crate::cli::Cli;
-
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub device: Device,
@@ -80,6 +78,15 @@ impl DeviceChoice {
     }
 }
 
+/// A device as `--device` spells it (`cpu`, `cuda:0`), for results and messages.
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
 /// Parse `auto|cpu|cuda|cuda:N` and resolve it.
 pub fn parse_device(s: &str) -> Result<Device> {
     s.parse::<DeviceChoice>()?.resolve()
@@ -140,33 +147,40 @@ fn cap_threads(t: i32) -> i32 {
 }
 
 impl Ctx {
-    pub fn from_cli(cli: &Cli) -> Result<Ctx> {
-        if let Some(t) = cli.threads {
+    /// The context of a command from its global settings (`None`: not given): sets libtorch's
+    /// threads and seed, resolves the device. The command line builds it (`Cli::ctx`).
+    pub fn new(
+        device: Option<DeviceChoice>,
+        threads: Option<i32>,
+        seed: Option<u64>,
+        quiet: bool,
+    ) -> Result<Ctx> {
+        if let Some(t) = threads {
             if t < 1 {
                 bail!("--threads {t}: must be at least 1");
             }
             tch::set_num_threads(cap_threads(t));
         }
-        let device = cli.device.unwrap_or_default().resolve()?;
-        if let Device::Cuda(_) = device {
+        let resolved = device.unwrap_or_default().resolve()?;
+        if let Device::Cuda(_) = resolved {
             // cuDNN picks the fastest convolution algorithms per shape (timed on first use).
             tch::Cuda::cudnn_set_benchmark(true);
         }
-        let seed = cli.seed.unwrap_or(0);
-        tch::manual_seed(seed as i64);
         let given = [
-            ("--device", cli.device.is_some()),
-            ("--threads", cli.threads.is_some()),
-            ("--seed", cli.seed.is_some()),
+            ("--device", device.is_some()),
+            ("--threads", threads.is_some()),
+            ("--seed", seed.is_some()),
         ]
         .into_iter()
         .filter(|(_, g)| *g)
         .map(|(n, _)| n)
         .collect();
+        let seed = seed.unwrap_or(0);
+        tch::manual_seed(seed as i64);
         Ok(Ctx {
-            device,
+            device: resolved,
             seed,
-            quiet: cli.quiet,
+            quiet,
             given,
         })
     }

@@ -4,7 +4,6 @@ use clap::Parser;
 
 use autogan::cli::{Cli, Command};
 use autogan::commands;
-use autogan::device::Ctx;
 
 fn main() {
     let cli = Cli::parse();
@@ -19,7 +18,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx::from_cli(&cli)?;
+    let ctx = cli.ctx()?;
     match cli.command {
         Command::Search(a) => commands::search::run(&ctx, a),
         Command::Train(a) => commands::train::run(&ctx, a),

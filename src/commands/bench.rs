@@ -206,13 +206,7 @@ pub fn run(ctx: &Ctx, args: BenchCommand) -> Result<()> {
     }
 }
 
-pub fn device_name(d: Device) -> String {
-    match d {
-        Device::Cpu => "cpu".into(),
-        Device::Cuda(i) => format!("cuda:{i}"),
-        other => format!("{other:?}").to_lowercase(),
-    }
-}
+pub use crate::device::device_name;
 
 /// CPU time (user + system) this process has used, in seconds: on a machine shared with
 /// other work it varies far less than the wall clock.
@@ -343,7 +337,7 @@ fn search(
 ) -> Result<serde_json::Value> {
     let dev = ctx.device;
     let scorer: Box<dyn Scorer> = if tiny_scorer {
-        Box::new(super::selftest::TinyScorer::new(dev))
+        Box::new(crate::metrics::tiny::TinyScorer::new(dev))
     } else {
         tch::manual_seed(ctx.seed as i64);
         Box::new(InceptionScorer {

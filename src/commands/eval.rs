@@ -453,7 +453,7 @@ fn recorded_dataset(input: &Path) -> Result<Option<(String, PathBuf)>> {
 }
 
 pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
-    let metrics = metric::parse_list(&args.metric, "--metric")?;
+    let metrics = crate::metrics::registry::parse_list(&args.metric, "--metric")?;
     let needs = Needs::of(&metrics);
     let protocol = args.protocol;
     let batch = check_batch(

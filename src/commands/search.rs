@@ -479,7 +479,7 @@ fn finish(
     let mut unfinished = Vec::new();
     let mut final_runs = Vec::new();
     // What the final selection reads (validated with the configuration).
-    let (_, sel) = crate::metrics::metric::selection(&search.cfg.final_select_by)?;
+    let (_, sel) = crate::metrics::registry::selection(&search.cfg.final_select_by)?;
     let label = sel.name.to_uppercase();
     if search.cfg.final_train_steps > 0 {
         // The jobs train archs/topI.json: written first, with the supernet's scores.

@@ -52,12 +52,12 @@ pub fn run(ctx: &Ctx, args: SelftestArgs) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            json!({"device": super::bench::device_name(ctx.device), "checks": checks, "failed": failed})
+            json!({"device": crate::device::device_name(ctx.device), "checks": checks, "failed": failed})
         );
     } else {
         println!(
             "selftest: {} against the CPU{}",
-            super::bench::device_name(ctx.device),
+            crate::device::device_name(ctx.device),
             if args.toy { " (toy sizes)" } else { "" }
         );
         for c in &checks {
@@ -385,7 +385,7 @@ fn short_search(device: Device) -> Result<Check> {
         topk: 1,
         ..SearchConfig::default()
     };
-    let scorer = TinyScorer::new(device);
+    let scorer = crate::metrics::tiny::TinyScorer::new(device);
     let mut s = Search::new(cfg, 6, device)?;
     while !s.is_done() {
         let data = random_data(64, s.cfg.stage_size(s.stage()), device)?;
@@ -398,42 +398,4 @@ fn short_search(device: Device) -> Result<Check> {
         0.0,
         &format!("best reward {top:.3} (tiny scorer)"),
     ))
-}
-
-/// A stand-in scorer for device checks and dry runs: 4x4 average-pooled pixels through fixed
-/// random projections (48 -> 16 features -> 10 logits). Cheap; scores nothing meaningful.
-pub struct TinyScorer {
-    w1: Tensor,
-    w2: Tensor,
-}
-
-impl TinyScorer {
-    pub fn new(device: Device) -> TinyScorer {
-        let g = |s: [i64; 2]| Tensor::randn(s, (Kind::Float, device)) * 0.2;
-        TinyScorer {
-            w1: g([48, 16]),
-            w2: g([16, 10]),
-        }
-    }
-}
-
-impl Scorer for TinyScorer {
-    fn name(&self) -> &str {
-        "tiny"
-    }
-    fn feature_dim(&self) -> i64 {
-        16
-    }
-    fn num_classes(&self) -> i64 {
-        10
-    }
-    fn features_and_logits(&self, imgs: &Tensor) -> Result<(Tensor, Tensor)> {
-        let x = imgs.to_device(self.w1.device()).to_kind(Kind::Float) / 127.5 - 1.0;
-        let f = x
-            .adaptive_avg_pool2d([4, 4])
-            .flatten(1, -1)
-            .matmul(&self.w1);
-        let l = f.matmul(&self.w2);
-        Ok((f, l))
-    }
 }

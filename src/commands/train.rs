@@ -557,9 +557,9 @@ impl Evaluator {
         data: &crate::data::Dataset,
         data_dir: Option<&Path>,
     ) -> Result<Evaluator> {
-        use crate::metrics::{metric, Accumulator, Needs};
-        let metrics = metric::parse_list(&cfg.metrics, "--metric")?;
-        let (_, select) = metric::selection(&cfg.select_by)?;
+        use crate::metrics::{Accumulator, Needs};
+        let metrics = crate::metrics::registry::parse_list(&cfg.metrics, "--metric")?;
+        let (_, select) = crate::metrics::registry::selection(&cfg.select_by)?;
         let needs = Needs::of(&metrics);
         let spec = crate::data::DataSpec::for_training(
             cfg.dataset.as_deref(),

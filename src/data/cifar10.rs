@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::{check_file, Dataset, Split};
 
+/// Where the CIFAR-10 binary version is published (`autogan data fetch cifar10`).
+pub const URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+
 /// Folder inside the data dir, as the official archive unpacks.
 pub const FOLDER: &str = "cifar-10-batches-bin";
 pub const SIZE: i64 = 32;
@@ -40,7 +43,7 @@ pub fn fix_hint(data_dir: &Path) -> String {
     format!(
         "run `autogan data fetch cifar10 --data-dir {}`, or extract cifar-10-binary.tar.gz (from {}) into {} so that {} holds all of {}",
         data_dir.display(),
-        super::fetch::CIFAR10_URL,
+        URL,
         data_dir.display(),
         data_dir.join(FOLDER).display(),
         files(Split::Train)

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use crate::progress;
 
-pub const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
-pub const STL10_URL: &str = "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz";
+// Each format owns its archive's address (`cifar10::URL`, `stl10::URL`); re-exported here.
+pub use super::cifar10::URL as CIFAR10_URL;
+pub use super::stl10::URL as STL10_URL;
 
 /// Seconds allowed to reach the server (DNS, connect, response headers).
 pub const CONNECT_TIMEOUT_S: u64 = 15;

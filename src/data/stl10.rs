@@ -12,6 +12,9 @@ use tch::{Kind, Tensor};
 
 use super::{check_file, resize_u8, Dataset, Split};
 
+/// Where the STL-10 binary version is published (`autogan data fetch stl10`).
+pub const URL: &str = "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz";
+
 /// Folder inside the data dir, as the official archive unpacks.
 pub const FOLDER: &str = "stl10_binary";
 /// Side of the stored images.
@@ -57,7 +60,7 @@ pub fn fix_hint(data_dir: &Path) -> String {
     format!(
         "run `autogan data fetch stl10 --data-dir {}`, or extract stl10_binary.tar.gz (from {}) into {} so that {} holds all of train_X.bin, train_y.bin, unlabeled_X.bin, test_X.bin, test_y.bin",
         data_dir.display(),
-        super::fetch::STL10_URL,
+        URL,
         data_dir.display(),
         data_dir.join(FOLDER).display()
     )

@@ -1,11 +1,11 @@
-//! The metric seam: a `Metric` trait and the registry of metrics by name (`is`, `fid`, `kid`,
-//! `pr`). Every metric reads what one scoring pass collected (logits, feature statistics,
+//! The metric seam: the `Metric` trait (the registry of metrics by name, `is`, `fid`, `kid`,
+//! `pr`, is `registry.rs`, above the metrics). Every metric reads what one scoring pass collected (logits, feature statistics,
 //! the features themselves) and, where it compares with real images, the reference side (its
 //! statistics or features). A command asks `Needs::of` what to keep, runs the one scoring
 //! loop (`score_stream` / `Accumulator`), and calls `compute_all`.
 //!
 //! Adding a metric: one file with a unit struct implementing `Metric`, and one line in
-//! `METRICS` below.
+//! `registry::METRICS`.
 use anyhow::{bail, Result};
 use tch::Tensor;
 
@@ -95,74 +95,6 @@ pub trait Metric: Sync {
     fn format(&self, v: &[f64]) -> String;
     /// The label of the table line (`IS`, `FID`).
     fn label(&self) -> &'static str;
-}
-
-/// Every metric, by name. Adding a metric: one line here.
-pub static METRICS: &[&dyn Metric] = &[
-    &super::is::InceptionScoreMetric,
-    &super::fid::Fid,
-    &super::kid::Kid,
-    &super::prc::PrecisionRecall,
-];
-
-/// The metric named `name` (any case).
-pub fn lookup(name: &str) -> Option<&'static dyn Metric> {
-    let name = name.trim().to_ascii_lowercase();
-    METRICS.iter().copied().find(|m| m.name() == name)
-}
-
-/// The metric names joined for messages: `is, fid, kid, pr`.
-pub fn known() -> String {
-    METRICS
-        .iter()
-        .map(|m| m.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Parse a comma-separated list (`is,fid,kid,pr`, any order and case; repeats ignored) in
-/// registry order. `flag` names the option in errors.
-pub fn parse_list(s: &str, flag: &str) -> Result<Vec<&'static dyn Metric>> {
-    let mut want = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match lookup(part) {
-            Some(m) => want.push(m.name()),
-            None => bail!(
-                "{flag}: '{part}' is not a known metric; use any of {}",
-                known()
-            ),
-        }
-    }
-    if want.is_empty() {
-        bail!(
-            "{flag} '{s}': name at least one metric of {} (e.g. {flag} is,fid)",
-            known()
-        );
-    }
-    Ok(METRICS
-        .iter()
-        .copied()
-        .filter(|m| want.contains(&m.name()))
-        .collect())
-}
-
-/// The selectable quantity `name` (`fid`, `is`, `kid`, `precision`, `recall`) and the metric
-/// that gives it.
-pub fn selection(name: &str) -> Result<(&'static dyn Metric, Selectable)> {
-    let n = name.trim().to_ascii_lowercase();
-    for m in METRICS {
-        if let Some(s) = m.selectable().iter().find(|s| s.name == n) {
-            return Ok((*m, *s));
-        }
-    }
-    let all: Vec<&str> = METRICS
-        .iter()
-        .flat_map(|m| m.selectable().iter().map(|s| s.name))
-        .collect();
-    bail!(
-        "--select-by '{name}' is not known; use one of {}",
-        all.join(", ")
-    )
 }
 
 /// Every metric's values, as `(key, value)` pairs in registry and key order.

@@ -28,8 +28,10 @@ pub mod is;
 pub mod kid;
 pub mod metric;
 pub mod prc;
+pub mod registry;
 pub mod resize;
 pub mod stats;
+pub mod tiny;
 
 pub use classifier::ClassifierScorer;
 pub use inception::{Inception, InceptionScorer};

@@ -238,7 +238,7 @@ impl Beam {
                 s.size()
             );
         }
-        let rows = super::controller::rows_i64(p);
+        let rows = rows_i64(p);
         let scores: Vec<f64> =
             Vec::<f64>::try_from(s.to_kind(Kind::Double).to_device(Device::Cpu))?;
         let h = h.to_kind(Kind::Float);
@@ -252,4 +252,13 @@ impl Beam {
             .collect();
         Ok(Beam { entries })
     }
+}
+
+/// Rows of an int64 [b, n] tensor as vectors.
+pub(crate) fn rows_i64(t: &Tensor) -> Vec<Vec<i64>> {
+    let t = t.to_device(Device::Cpu).to_kind(Kind::Int64).contiguous();
+    let size = t.size();
+    let (b, n) = (size[0] as usize, size[1] as usize);
+    let flat: Vec<i64> = Vec::<i64>::try_from(t.view([-1])).unwrap_or_default();
+    (0..b).map(|i| flat[i * n..(i + 1) * n].to_vec()).collect()
 }

@@ -12,7 +12,7 @@
 //! Sampling works for any batch size. For stage >= 1 the initial LSTM state of each sample
 //! comes from an entry of the previous stage's [`Beam`], and the sampled tokens are appended
 //! to that entry's prefix ([`Controller::draw`]).
-use super::beam::Beam;
+use super::beam::{rows_i64, Beam};
 use anyhow::{bail, Result};
 use rand::rngs::StdRng;
 use tch::nn::{Init, Path};
@@ -79,7 +79,7 @@ impl Controller {
             "controller stage {stage} out of range 0..3"
         );
         assert!(hid > 0, "controller width must be positive");
-        let sizes = super::strategy::decision_sizes(stage);
+        let sizes = crate::arch::stage_decision_sizes(stage);
         let mut offsets = Vec::with_capacity(sizes.len());
         let mut total = 0;
         for s in &sizes {
@@ -348,13 +348,4 @@ impl Controller {
             probs,
         }
     }
-}
-
-/// Rows of an int64 [b, n] tensor as vectors.
-pub(crate) fn rows_i64(t: &Tensor) -> Vec<Vec<i64>> {
-    let t = t.to_device(Device::Cpu).to_kind(Kind::Int64).contiguous();
-    let size = t.size();
-    let (b, n) = (size[0] as usize, size[1] as usize);
-    let flat: Vec<i64> = Vec::<i64>::try_from(t.view([-1])).unwrap_or_default();
-    (0..b).map(|i| flat[i * n..(i + 1) * n].to_vec()).collect()
 }

@@ -6,17 +6,7 @@
 //! controller) is the search loop's job.
 use std::collections::VecDeque;
 
-/// Which spread of a loss window is compared with the threshold.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Unbiased sample variance (n - 1), the reference code's test.
-    Variance,
-    /// Square root of the unbiased sample variance, the paper's wording.
-    Std,
-}
+pub use crate::config::ResetMode as Mode;
 
 pub const DEFAULT_WINDOW: usize = 500;
 pub const DEFAULT_THRESHOLD: f64 = 1e-3;

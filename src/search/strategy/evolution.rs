@@ -30,8 +30,7 @@ use super::{
 use crate::arch::prefix_len;
 use crate::search::beam::{Beam, BeamEntry};
 
-pub const DEFAULT_POPULATION: usize = 20;
-pub const DEFAULT_TOURNAMENT: usize = 5;
+pub use crate::config::{DEFAULT_POPULATION, DEFAULT_TOURNAMENT};
 
 #[derive(Debug)]
 pub struct Evolution {

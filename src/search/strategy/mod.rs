@@ -33,44 +33,7 @@ use super::beam::{Beam, BeamEntry};
 use crate::arch::prefix_len;
 use crate::config::SearchConfig;
 
-/// The search strategies, as `--strategy` and config.json spell them.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum StrategyKind {
-    /// The paper's: an LSTM controller per stage trained by REINFORCE, multi-level beam
-    #[default]
-    Reinforce,
-    /// Uniform architectures; the best scored ones are ranked at a stage change
-    Random,
-    /// Regularised (aging) evolution: tournament, one-decision mutation, oldest removed
-    Evolution,
-}
-
-impl StrategyKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            StrategyKind::Reinforce => "reinforce",
-            StrategyKind::Random => "random",
-            StrategyKind::Evolution => "evolution",
-        }
-    }
-}
-
-impl std::fmt::Display for StrategyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::config::StrategyKind;
 
 /// A strategy's state for the search checkpoint: named tensors (their names must not clash
 /// with the search's own: `g.*`, `d.*`, `opt_g.*`, `opt_d.*`, `beam.*`, `fixed_z`) and a JSON
@@ -237,11 +200,4 @@ pub fn mean(scores: &[f64]) -> f64 {
     scores.iter().sum::<f64>() / scores.len().max(1) as f64
 }
 
-/// Number of values of each decision of the cell that search stage `stage` decides (stage 0
-/// decides cell 1), as the controller's tensors want them.
-pub fn decision_sizes(stage: usize) -> Vec<i64> {
-    crate::arch::decision_sizes(stage + 1)
-        .into_iter()
-        .map(|n| n as i64)
-        .collect()
-}
+pub use crate::arch::stage_decision_sizes as decision_sizes;
