@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The one prepared GPU check (issue 8): device checks, training-step, Inception and search
-# timings on CUDA against PyTorch eager and torch-fidelity, all in at most 8 minutes, into one
-# summary file.
+# A check of a machine with an NVIDIA GPU, in at most 8 minutes, into one summary file: autogan's
+# device checks against the CPU, and training-step, Inception and search timings on CUDA against
+# PyTorch eager and torch-fidelity.
 #
-#   bash scripts/gpu_check.sh --prepare   # here, before a lease: build, copy torch-fidelity's
-#                                         # source to target/pydeps, say what to carry
-#   bash scripts/gpu_check.sh             # on the GPU machine, from the repo root
+#   bash scripts/gpu_check.sh --prepare   # where you build: build, copy torch-fidelity's
+#                                         # source to target/pydeps, run the dry run
+#   bash scripts/gpu_check.sh             # on the GPU machine, from the repository root
 #   bash scripts/gpu_check.sh --dry-run   # the same steps on the CPU at toy sizes (tests/cuda.rs)
 #
-# On the GPU machine it needs the prebuilt target/release/autogan and target/pydeps carried
-# over, and an installed torch 2.11.0 (found in /opt/torch/.venv or the repo's .venv; its
-# torch/lib goes on LD_LIBRARY_PATH for the binary). No Rust, no network, no Inception
+# The GPU machine needs target/release/autogan and target/pydeps (copy them there if you built
+# elsewhere) and an installed torch 2.11.0 (found in /opt/torch/.venv or the repository's .venv;
+# its torch/lib goes on LD_LIBRARY_PATH for the binary). No Rust, no network, no Inception
 # weights: timings use random weights (the same work per image).
 # Steps (each under its own `timeout`, so one hang cannot eat the budget): doctor; selftest
 # (G, D, Inception, Adam on CUDA against the CPU; a short train and search); train bench at
@@ -44,7 +44,7 @@ if [ "$MODE" = prepare ]; then
     rm -rf target/pydeps && mkdir -p target/pydeps && cp -r "$src" target/pydeps/
     rm -rf target/pydeps/torch_fidelity/__pycache__
     bash "$0" --dry-run || exit 1
-    echo "ready: run 'bash scripts/gpu_check.sh' on the GPU machine with carry = target/release/autogan, target/pydeps"
+    echo "ready: run 'bash scripts/gpu_check.sh' from the repository root on the GPU machine (if that is another machine, copy target/release/autogan and target/pydeps there first)"
     exit 0
 fi
 
@@ -62,7 +62,8 @@ SUMMARY=$OUT/gpu_check_summary.md
 STEPS=$(mktemp -d)
 trap 'rm -rf "$STEPS"' EXIT
 
-# libtorch: an installed torch 2.11.0's lib folder (the binary's rpath is this build machine's)
+# libtorch: an installed torch 2.11.0's lib folder (the binary's rpath names the folder it was
+# built against, which another machine may not have)
 PY=
 for venv in /opt/torch/.venv .venv; do
     if [ -x "$venv/bin/python" ] && lib=$("$venv/bin/python" -c \
@@ -119,7 +120,7 @@ step() {
 }
 
 if [ ! -x "$BIN" ]; then
-    echo "gpu_check.sh: $BIN not found: build it (bash scripts/gpu_check.sh --prepare) and carry it" >&2
+    echo "gpu_check.sh: $BIN not found: build it (bash scripts/gpu_check.sh --prepare), or copy it here from where you built it" >&2
     exit 1
 fi
 if [ -z "$PY" ]; then

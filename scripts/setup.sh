@@ -22,11 +22,11 @@ for a in "$@"; do
 done
 
 if ! command -v "$PY" >/dev/null 2>&1; then
-  echo "setup.sh: '$PY' not found. Install Python 3.9-3.13 (or set PYTHON=/path/to/python3)." >&2
+  echo "setup.sh: '$PY' not found. Install Python 3.10 or newer with its venv module (or set PYTHON=/path/to/python3)." >&2
   exit 1
 fi
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup.sh: cargo not found. Install Rust stable (https://rustup.rs), then run this again." >&2
+  echo "setup.sh: cargo not found. Install Rust 1.89 or newer (https://rustup.rs), then run this again." >&2
   exit 1
 fi
 

@@ -108,7 +108,8 @@ pub struct SizeArgs {
 pub struct SearchArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// cifar10, stl10 or quick (configs/*.json); default quick
+    /// cifar10, stl10, quick (configs/*.json) or a preset file; default: cifar10 with --dataset
+    /// cifar10, stl10 with --dataset stl10, else quick
     #[arg(long)]
     pub preset: Option<String>,
     /// Run directory (default runs/search-<dataset>-<timestamp>)
@@ -289,7 +290,8 @@ pub struct TrainArgs {
     pub arch: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
-    /// cifar10, stl10 or quick (configs/*.json)
+    /// cifar10, stl10, quick (configs/*.json) or a preset file; default: cifar10 with --dataset
+    /// cifar10, stl10 with --dataset stl10, else quick
     #[arg(long)]
     pub preset: Option<String>,
     /// Number of generator steps
@@ -547,7 +549,8 @@ pub struct CompareArgs {
     /// G steps of every training (found, random and paper architectures alike)
     #[arg(long)]
     pub train_steps: Option<u64>,
-    /// Preset of the searches and trainings (default quick)
+    /// Preset of the searches and trainings; default: cifar10 with --dataset cifar10, stl10 with
+    /// --dataset stl10, else quick
     #[arg(long)]
     pub preset: Option<String>,
     /// Generated images per evaluation
