@@ -84,7 +84,7 @@ if [ "$MODE" = dry ]; then
     TRAIN_IMAGES=(--images 64)
     INCEPTION=(--images 2)
     INCEPTION_BATCH=1
-    SEARCH=(--gf-dim 8 --df-dim 8 --latent-dim 8 --d-steps 3 --warmup 1 --rl-num-eval-img 10 --images 256 --tiny-scorer)
+    SEARCH=(--gf-dim 8 --df-dim 8 --latent-dim 8 --d-steps 3 --warmup 1 --rl-num-eval-img 20 --images 256 --tiny-scorer)
     SELFTEST=(--toy)
 else
     TRAIN_SIZE=(--gf-dim 256 --df-dim 128 --latent-dim 128 --batch-size 64 --gen-batch-size 128 --n-critic 5)

@@ -380,7 +380,7 @@ fn short_search(device: Device) -> Result<Check> {
         stage_changes: [1, 2],
         max_shared_steps: Some(6),
         ctrl_steps: 2,
-        rl_num_eval_img: 10,
+        rl_num_eval_img: 20,
         num_candidate: 2,
         topk: 1,
         ..SearchConfig::default()
