@@ -1,5 +1,6 @@
 //! Command-line structure (clap derive) and nothing else: every field here is parsed input;
 //! the work happens in `commands/`.
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -102,6 +103,17 @@ pub struct SizeArgs {
     /// Spatial size after l1 (4 for 32x32 output, 6 for 48x48)
     #[arg(long, allow_negative_numbers = true)]
     pub bottom_width: Option<i64>,
+}
+
+impl SizeArgs {
+    /// The sizes a bare generator weight file needs.
+    pub fn gen_sizes(&self) -> crate::gan::load::Sizes {
+        crate::gan::load::Sizes {
+            latent_dim: self.latent_dim,
+            gf_dim: self.gf_dim,
+            bottom_width: self.bottom_width,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -247,6 +259,75 @@ pub struct LauncherArgs {
     /// slurm: submit and exit; the command that collects the results is printed
     #[arg(long)]
     pub no_wait: bool,
+}
+
+impl LauncherArgs {
+    /// The launcher flags given on the command line, by name.
+    pub fn given(&self) -> Vec<&'static str> {
+        let a = self;
+        [
+            ("--launcher", a.launcher.is_some()),
+            ("--launcher-config", a.launcher_config.is_some()),
+            ("--gpus", a.gpus.is_some()),
+            ("--partition", a.partition.is_some()),
+            ("--time", a.time.is_some()),
+            ("--gpus-per-task", a.gpus_per_task.is_some()),
+            ("--cpus-per-task", a.cpus_per_task.is_some()),
+            ("--mem", a.mem.is_some()),
+            ("--sbatch-arg", !a.sbatch_arg.is_empty()),
+            ("--poll-interval", a.poll_interval.is_some()),
+            ("--no-wait", a.no_wait),
+        ]
+        .into_iter()
+        .filter(|(_, g)| *g)
+        .map(|(n, _)| n)
+        .collect()
+    }
+
+    /// Launcher settings: `base` (what a resumed run recorded, else the defaults), then
+    /// `--launcher-config FILE`, then the flags.
+    pub fn config(
+        &self,
+        base: Option<&crate::launch::LauncherConfig>,
+    ) -> anyhow::Result<crate::launch::LauncherConfig> {
+        let a = self;
+        let mut c = base.cloned().unwrap_or_default();
+        if let Some(f) = &a.launcher_config {
+            c = crate::config::read_json(f).with_context(|| {
+                format!(
+                    "--launcher-config {}: expected a JSON object with keys launcher, gpus, \
+                 partition, time, gpus_per_task, cpus_per_task, mem, sbatch_args, poll_interval",
+                    f.display()
+                )
+            })?;
+        }
+        if let Some(k) = a.launcher {
+            c.launcher = k;
+        }
+        if let Some(g) = &a.gpus {
+            c.gpus = g.clone();
+        }
+        macro_rules! set {
+            ($field:ident, $val:expr) => {
+                if let Some(v) = $val.clone() {
+                    c.$field = Some(v);
+                }
+            };
+        }
+        set!(partition, a.partition);
+        set!(time, a.time);
+        set!(gpus_per_task, a.gpus_per_task);
+        set!(cpus_per_task, a.cpus_per_task);
+        set!(mem, a.mem);
+        if !a.sbatch_arg.is_empty() {
+            c.sbatch_args = a.sbatch_arg.clone();
+        }
+        if let Some(p) = a.poll_interval {
+            c.poll_interval = p;
+        }
+        crate::launch::check(&c, !a.no_wait)?;
+        Ok(c)
+    }
 }
 
 #[derive(Args, Debug)]

@@ -378,6 +378,15 @@ pub fn configs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs")
 }
 
+/// The preset for a data set when none is named: cifar10 / stl10 for those, `quick` otherwise.
+pub fn default_preset(dataset: Option<&str>) -> &'static str {
+    match dataset {
+        Some("cifar10") => "cifar10",
+        Some("stl10") => "stl10",
+        _ => "quick",
+    }
+}
+
 /// Read a preset by name (`quick`, `cifar10`, `stl10`) or by path to a JSON file.
 pub fn load_preset(name: &str) -> Result<(PathBuf, Preset)> {
     let path = if name.ends_with(".json") || name.contains('/') {

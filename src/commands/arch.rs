@@ -116,7 +116,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
         Some(n) => n as i64,
         None => search.cfg.rl_num_eval_img,
     };
-    let spec = super::search::data_spec(&search.cfg, args.data_dir.as_deref());
+    let spec = crate::search::session::data_spec(&search.cfg, args.data_dir.as_deref());
     let scorer = super::scoring::pick(search.cfg.scorer, &spec, None, ctx.device, ctx.quiet)
         .with_context(|| format!("the scorer of the search in {}", dir.display()))?;
     let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);

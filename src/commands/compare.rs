@@ -51,14 +51,14 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
                 plan = fix_pass_through(&layout, plan, &args, args.dry_run)?;
             }
             let base = recorded_launcher(&layout)?;
-            let cfg = super::sweep::launcher_config(&args.launcher, base.as_ref())?;
+            let cfg = args.launcher.config(base.as_ref())?;
             check_slurm_records(&layout, &cfg)?;
             (plan, layout, cfg, lock)
         }
         None => {
             let plan = build_plan(ctx, &args)?;
             check_pass_through(&plan)?;
-            let cfg = super::sweep::launcher_config(&args.launcher, None)?;
+            let cfg = args.launcher.config(None)?;
             let root = args
                 .out
                 .clone()
@@ -365,7 +365,7 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
     let preset = a
         .preset
         .clone()
-        .unwrap_or_else(|| super::train::default_preset(a.data.dataset.as_deref()).to_string());
+        .unwrap_or_else(|| crate::config::default_preset(a.data.dataset.as_deref()).to_string());
     // The preset must have both sections; read it now rather than in the first job.
     let (path, p) =
         crate::config::load_preset(&preset).with_context(|| format!("--preset {preset}"))?;

@@ -5,15 +5,15 @@
 //! reference side of `--fid-ref` (a folder or data set) is cached by `refcache`.
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use tch::Tensor;
 
 use crate::cli::EvalArgs;
-use crate::data::{self, folder, DataSpec};
+use crate::data::{self, DataSpec};
 use crate::device::Ctx;
 use crate::metrics::metric::{self, Metric};
-use crate::metrics::{
-    Accumulator, InceptionScorer, Needs, Protocol, RealSide, Scorer, ScorerKind, Stats,
+use crate::metrics::source::{
+    few_images_warning, folder_source, named_source, score, ImageSource, Reference,
 };
+use crate::metrics::{Accumulator, InceptionScorer, Needs, Protocol, Scorer, ScorerKind, Stats};
 
 /// Where pytorch-fid publishes the FID-Inception weights.
 pub const INCEPTION_URL: &str =
@@ -47,356 +47,49 @@ pub fn load_inception(
     InceptionScorer::load(&path, ctx.device, protocol)
 }
 
-/// Images to score, streamed in batches.
-enum Source {
-    /// Image files, each read whole at its own size: the scorer's protocol resizes every
-    /// image to its input (299x299 for Inception) independently, as the TF code does.
-    Files { files: Vec<PathBuf>, what: String },
-    /// A data set in memory (uint8 `[N,3,H,W]`).
-    Dataset { images: Tensor, what: String },
-    /// `n` images drawn from a generator (z ~ N(0, I) from the run's seed).
-    Generator {
-        gen: Box<super::gen_source::LoadedGenerator>,
-        n: usize,
-        what: String,
-    },
-}
-
-impl Source {
-    fn len(&self) -> usize {
-        match self {
-            Source::Files { files, .. } => files.len(),
-            Source::Dataset { images, .. } => images.size()[0] as usize,
-            Source::Generator { n, .. } => *n,
-        }
-    }
-
-    fn describe(&self) -> &str {
-        match self {
-            Source::Files { what, .. }
-            | Source::Dataset { what, .. }
-            | Source::Generator { what, .. } => what,
-        }
-    }
-
-    /// Images `lo..hi` in order, as uint8 `[b, 3, H, W]` tensors on the CPU: one tensor, or
-    /// for files of mixed sizes one per run of consecutive images of the same size.
-    fn batch(&self, lo: usize, hi: usize) -> Result<Vec<Tensor>> {
-        match self {
-            Source::Files { files, .. } => {
-                let mut groups: Vec<Vec<Tensor>> = Vec::new();
-                for p in &files[lo..hi] {
-                    let img = read_whole(p)?;
-                    let same = groups
-                        .last()
-                        .and_then(|g| g.last())
-                        .is_some_and(|t| t.size() == img.size());
-                    match groups.last_mut() {
-                        Some(g) if same => g.push(img),
-                        _ => groups.push(vec![img]),
-                    }
-                }
-                Ok(groups.iter().map(|g| Tensor::stack(g, 0)).collect())
-            }
-            Source::Dataset { images, .. } => {
-                Ok(vec![images.narrow(0, lo as i64, (hi - lo) as i64)])
-            }
-            Source::Generator { gen, .. } => {
-                let z = Tensor::randn(
-                    [(hi - lo) as i64, gen.cfg.latent_dim],
-                    (tch::Kind::Float, gen.vs.device()),
-                );
-                Ok(vec![data::from_gan(&gen.generate(&z))])
-            }
-        }
-    }
-}
-
-/// One image file, whole, as uint8 `[3, H, W]`.
-fn read_whole(p: &Path) -> Result<Tensor> {
-    let img = image::open(p)
-        .with_context(|| {
-            format!(
-                "cannot decode {} as PNG/JPEG (damaged file? remove it or convert it)",
-                p.display()
-            )
-        })?
-        .to_rgb8();
-    let (w, h) = img.dimensions();
-    if w == 0 || h == 0 {
-        bail!("{} is an empty image ({w}x{h})", p.display());
-    }
-    Ok(Tensor::from_slice(img.as_raw())
-        .view([h as i64, w as i64, 3])
-        .permute([2, 0, 1]))
-}
-
-/// A folder of images, the first `limit` in sorted path order.
-fn folder_source(dir: &Path, limit: Option<usize>) -> Result<Source> {
-    let listing = folder::scan(dir)?;
-    let mut files = listing.files;
-    if files.is_empty() {
-        bail!(
-            "{} holds no PNG or JPEG images (searched recursively for *.png, *.jpg, *.jpeg)",
-            dir.display()
-        );
-    }
-    if let Some(l) = limit {
-        files.truncate(l);
-    }
-    let what = format!(
-        "{} ({} images, each at its own size)",
-        dir.display(),
-        files.len()
-    );
-    Ok(Source::Files { files, what })
-}
-
-/// A folder (read at its own size) or a data set by name (`crate::data`, its train split).
-fn named_source(name: &str, data_dir: Option<&Path>, limit: Option<usize>) -> Result<Source> {
-    let p = Path::new(name);
-    if p.is_dir() {
-        return folder_source(p, limit);
-    }
-    if data::canonical(name).is_none() {
-        bail!(
-            "'{name}' is neither a folder nor a known data set; use a folder of PNG/JPEG images or one of {}",
-            data::KNOWN.join(", ")
-        );
-    }
-    let mut spec = DataSpec::named(Some(name), data_dir);
-    spec.limit = limit;
-    let ds = data::load(&spec)?;
-    let what = format!(
-        "{} ({} images, {}x{})",
-        ds.name,
-        ds.len(),
-        ds.img_size(),
-        ds.img_size()
-    );
-    Ok(Source::Dataset {
-        images: ds.images,
-        what,
-    })
-}
-
-/// Score every image of `src` into `acc`, `batch` at a time, with a progress bar.
-fn score(
+/// Score `src` into `acc` behind a progress bar, after a line that says what is scored.
+fn score_with_bar(
     ctx: &Ctx,
     scorer: &dyn Scorer,
-    src: &Source,
+    src: &dyn ImageSource,
     batch: usize,
     acc: &mut Accumulator,
     label: &str,
 ) -> Result<()> {
-    let n = src.len();
-    let pb = crate::progress::bar(n as u64, label, ctx.quiet);
-    crate::progress::log(
-        &pb,
-        ctx.quiet,
-        &format!("{label}: scoring {} with {}", src.describe(), scorer.name()),
-    );
-    let mut lo = 0;
-    while lo < n {
-        let hi = (lo + batch).min(n);
-        for imgs in src.batch(lo, hi)? {
-            acc.add_images(scorer, &imgs)?;
-        }
-        pb.inc((hi - lo) as u64);
-        lo = hi;
-    }
-    pb.finish_and_clear();
+    let mut bar = Bar::new(label, ctx.quiet);
+    bar.line(&format!(
+        "{label}: scoring {} with {}",
+        src.describe(),
+        scorer.name()
+    ));
+    score(scorer, src, batch, acc, &mut |d, n| bar.at(d, n))?;
+    bar.done();
     Ok(())
 }
 
-/// The FID reference of `--fid-ref`, resolved (read, listed, loaded) before any scoring.
-enum Reference {
-    /// Statistics read from an `.npz` file.
-    Stats(Stats),
-    /// Images to score: a folder or a data set; the short name of its cache file (the data
-    /// set's or the real folder's name); for a data set where it was read from (its
-    /// canonical name and the absolute data folder, for the cache key).
-    Images(Source, String, String),
+/// A progress bar over images scored, made when the first count arrives.
+struct Bar {
+    pb: indicatif::ProgressBar,
+    quiet: bool,
 }
 
-impl Reference {
-    /// `--fid-ref`: an `.npz` file, a folder of images, or a data set name (in `data_dir`).
-    fn resolve(fid_ref: &str, data_dir: Option<&Path>) -> Result<Reference> {
-        let p = Path::new(fid_ref);
-        if p.is_file() || fid_ref.to_ascii_lowercase().ends_with(".npz") {
-            let st = Stats::read_npz(p).with_context(|| format!("--fid-ref {fid_ref}"))?;
-            return Ok(Reference::Stats(st));
-        }
-        let src = named_source(fid_ref, data_dir, None).with_context(|| {
-            format!("--fid-ref {fid_ref}: give a statistics file (.npz), a folder of images or a data set name")
-        })?;
-        if src.len() < 2 {
-            bail!(
-                "--fid-ref {fid_ref}: {} image(s); the covariance needs at least 2",
-                src.len()
-            );
-        }
-        let (label, origin) = match data::canonical(fid_ref).filter(|_| !p.is_dir()) {
-            Some(name) => {
-                let dir = crate::paths::data_dir(data_dir);
-                let origin = format!("{name} in {}", super::refcache::file_identity(&dir));
-                (name.to_string(), origin)
-            }
-            None => {
-                let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-                let label = real
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "folder".into());
-                (label, String::new())
-            }
-        };
-        Ok(Reference::Images(src, label, origin))
-    }
-
-    /// Statistics from a file must have the scorer's feature width.
-    fn check_width(&self, fid_ref: &str, scorer: &dyn Scorer) -> Result<()> {
-        if let Reference::Stats(st) = self {
-            if st.dim() != scorer.feature_dim() {
-                bail!(
-                    "--fid-ref {fid_ref}: its statistics are {}-dimensional, but the {} scorer's \
-                     features are {}-dimensional: the file was written for another network \
-                     (Inception's pool features are 2048-d); write matching statistics with \
-                     `autogan data stats NAME --out FILE.npz`",
-                    st.dim(),
-                    scorer.name(),
-                    scorer.feature_dim()
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Number of reference images (0 = unknown: a file that does not say).
-    fn count(&self) -> u64 {
-        match self {
-            Reference::Stats(st) => st.n,
-            Reference::Images(src, ..) => src.len() as u64,
+impl Bar {
+    fn new(label: &str, quiet: bool) -> Bar {
+        Bar {
+            pb: crate::progress::bar(0, label, quiet),
+            quiet,
         }
     }
-
-    /// What the images are, for the cache key: a data set's name, folder and image size, or
-    /// a folder's listing with sizes and modification times. None for a statistics file.
-    fn identity(&self) -> Option<(String, String)> {
-        match self {
-            Reference::Stats(_) => None,
-            Reference::Images(Source::Dataset { images, .. }, label, origin) => {
-                let sz = images.size();
-                Some((label.clone(), format!("data set {origin} shape {sz:?}")))
-            }
-            Reference::Images(Source::Files { files, .. }, label, _) => {
-                use md5::{Digest, Md5};
-                let mut h = Md5::new();
-                for f in files {
-                    h.update(super::refcache::file_identity(f).as_bytes());
-                    h.update(b"\n");
-                }
-                let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-                // The listing names every file by its absolute path, size and time.
-                Some((label.clone(), format!("folder listing {hex}")))
-            }
-            Reference::Images(Source::Generator { .. }, ..) => None,
-        }
+    fn line(&self, text: &str) {
+        crate::progress::log(&self.pb, self.quiet, text);
     }
-
-    /// The reference side the metrics need: statistics from a file, or the images' statistics
-    /// and features, from the cache (`scorer_id` names the features' maker) or scored and
-    /// cached.
-    fn side(
-        self,
-        ctx: &Ctx,
-        scorer: &dyn Scorer,
-        scorer_id: &str,
-        batch: usize,
-        needs: Needs,
-    ) -> Result<RealSide> {
-        let id = self.identity();
-        let src = match self {
-            Reference::Stats(st) => {
-                return Ok(RealSide {
-                    stats: Some(st),
-                    features: None,
-                })
-            }
-            Reference::Images(src, ..) => src,
-        };
-        let n = src.len();
-        let quiet = ctx.quiet;
-        let say = |line: &str| {
-            if !quiet {
-                eprintln!("{line}");
-            }
-        };
-        let k = id.map(|(label, source)| super::refcache::key(&label, &source, n, scorer_id));
-        if let Some(k) = &k {
-            match super::refcache::lookup(k, n, scorer.feature_dim()) {
-                super::refcache::Lookup::Hit(stats, features) => {
-                    say(&format!(
-                        "fid-ref: using the cached reference features {}",
-                        k.path.display()
-                    ));
-                    return Ok(RealSide {
-                        stats: Some(stats),
-                        features: needs.real_features.then_some(features),
-                    });
-                }
-                super::refcache::Lookup::Invalid(why) => say(&format!(
-                    "fid-ref: the cached reference {} cannot be used ({why}); rebuilding it",
-                    k.path.display()
-                )),
-                super::refcache::Lookup::Missing => {}
-            }
-        }
-        // Cached: statistics and features both, so one file serves every metric.
-        let mut acc = Accumulator::for_needs(Needs {
-            stats: true,
-            features: needs.real_features || k.is_some(),
-            ..Needs::default()
-        });
-        score(ctx, scorer, &src, batch, &mut acc, "fid-ref")?;
-        let stats = acc.stats()?;
-        let features = acc.features();
-        if let (Some(k), Some(f)) = (&k, &features) {
-            match super::refcache::store(k, &stats, f) {
-                Ok(()) => say(&format!(
-                    "fid-ref: cached the reference features in {}",
-                    k.path.display()
-                )),
-                // The cache is an optimisation: a failed write is said, not fatal.
-                Err(e) => say(&format!(
-                    "fid-ref: could not cache the reference features: {e:#}"
-                )),
-            }
-        }
-        Ok(RealSide {
-            stats: Some(stats),
-            features: if needs.real_features { features } else { None },
-        })
+    fn at(&mut self, done: usize, n: usize) {
+        self.pb.set_length(n as u64);
+        self.pb.set_position(done as u64);
     }
-}
-
-/// The warning for an FID computed from fewer images than its feature width: the covariance
-/// is then singular and the distance is biased and not comparable (None when enough).
-pub fn few_images_warning(generated: u64, reference: u64, dim: i64) -> Option<String> {
-    let dim = dim.max(0) as u64;
-    let few: Vec<String> = [("evaluated", generated), ("reference", reference)]
-        .iter()
-        .filter(|(_, n)| *n > 0 && *n < dim)
-        .map(|(what, n)| format!("{n} {what}"))
-        .collect();
-    (!few.is_empty()).then(|| {
-        format!(
-            "warning: FID from {} images, fewer than the {dim} feature dimensions: the \
-             covariance is singular, so this FID is biased upward and not comparable with \
-             published ones (use at least {dim} images; papers use 50,000)",
-            few.join(" and ")
-        )
-    })
+    fn done(&self) {
+        self.pb.finish_and_clear();
+    }
 }
 
 fn check_batch(batch: i64) -> Result<usize> {
@@ -418,7 +111,7 @@ fn scorer_identity(scorer: &dyn Scorer, args: &EvalArgs, spec: &DataSpec) -> Str
         scorer.name(),
         args.protocol.name(),
         args.scorer_precision,
-        super::refcache::file_identity(&weights)
+        crate::metrics::refcache::file_identity(&weights)
     )
 }
 
@@ -515,19 +208,18 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         },
     };
     let from_generator = args.input.is_some() || args.generator.is_some();
-    let src = match (args.images.as_deref(), from_generator) {
+    let src: Box<dyn ImageSource> = match (args.images.as_deref(), from_generator) {
         (Some(_), true) => bail!("give either --images DIR or a generator (RUN_DIR / --generator), not both"),
-        (Some(dir), false) => folder_source(dir, Some(args.num_images))?,
+        (Some(dir), false) => Box::new(folder_source(dir, Some(args.num_images))?),
         (None, true) => {
-            let gen = super::gen_source::load(
+            let gen = crate::gan::load::load(
                 args.input.as_deref(),
                 args.generator.as_deref(),
                 args.arch.as_deref(),
-                &args.size,
+                &args.size.gen_sizes(),
                 ctx.device,
             )?;
-            let what = format!("{} ({} generated images)", gen.source, args.num_images);
-            Source::Generator { gen: Box::new(gen), n: args.num_images, what }
+            Box::new(crate::gan::load::Generated::new(gen, args.num_images))
         }
         (None, false) => bail!(
             "nothing to evaluate: give a run directory or checkpoint, --generator W.safetensors --arch FILE, \
@@ -591,7 +283,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         r.check_width(name, scorer)?;
     }
     let mut acc = Accumulator::for_needs(needs);
-    score(ctx, scorer, &src, batch, &mut acc, "eval")?;
+    score_with_bar(ctx, scorer, src.as_ref(), batch, &mut acc, "eval")?;
     let real = match reference {
         Some(r) => {
             if needs.real_stats {
@@ -599,7 +291,18 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
                     eprintln!("{w}");
                 }
             }
-            Some(r.side(ctx, scorer, &scorer_id, batch, needs)?)
+            let quiet = ctx.quiet;
+            let mut say = |line: &str| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            };
+            let mut bar = Bar::new("fid-ref", quiet);
+            let side = r.side(scorer, &scorer_id, batch, needs, &mut say, &mut |d, n| {
+                bar.at(d, n)
+            })?;
+            bar.done();
+            Some(side)
         }
         None => None,
     };
@@ -690,7 +393,7 @@ pub fn write_reference_stats(
     let scorer = load_inception(ctx, inception, protocol)?;
     let mut acc = Accumulator::new(false, true);
     let batch = crate::metrics::scoring_batch(ctx.device) as usize;
-    score(ctx, &scorer, &src, batch, &mut acc, "stats")?;
+    score_with_bar(ctx, &scorer, &src, batch, &mut acc, "stats")?;
     let stats = acc.stats()?;
     if let Some(w) = few_images_warning(stats.n, 0, stats.dim()) {
         eprintln!("{w}");

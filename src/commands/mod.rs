@@ -5,8 +5,6 @@ pub mod compare;
 pub mod data;
 pub mod doctor;
 pub mod eval;
-pub mod gen_source;
-pub mod refcache;
 pub mod report;
 pub mod sample;
 pub mod scorer;

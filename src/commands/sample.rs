@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{Kind, Tensor};
 
-use super::gen_source;
 use crate::cli::SampleArgs;
 use crate::device::Ctx;
+use crate::gan::load as gen_source;
 use crate::run;
 
 pub fn run(ctx: &Ctx, args: SampleArgs) -> Result<()> {
@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         args.checkpoint.as_deref(),
         args.generator.as_deref(),
         args.arch.as_deref(),
-        &args.size,
+        &args.size.gen_sizes(),
         ctx.device,
     )?;
     let z = match &args.latents {

@@ -1,19 +1,19 @@
-//! Choosing the scorer a command uses: Inception where its weights exist and the data suits
-//! it, else the classifier scorer trained on the (labelled) data set.
-use anyhow::{bail, Result};
+//! The terminal side of choosing a scorer (`metrics::factory`): the same calls with a
+//! progress bar and log lines for a classifier scorer's training.
+use anyhow::Result;
 use std::path::Path;
 use tch::Device;
 
 use indicatif::ProgressBar;
 
 use crate::data::DataSpec;
-use crate::metrics::classifier::{self, ClassifierScorer, TrainEvent};
-use crate::metrics::{InceptionScorer, Protocol, Scorer, ScorerKind};
+use crate::metrics::classifier::{ClassifierScorer, TrainEvent};
+use crate::metrics::{factory, Protocol, Scorer, ScorerKind};
 use crate::progress;
 
-/// The scorer `kind` for data set `spec`, Inception with the TF protocol. `auto` takes
-/// Inception for natural-image data sets (cifar10, stl10, folders) when its weights are
-/// present, else the classifier.
+pub use crate::metrics::factory::check_cache_writable;
+
+/// `factory::pick`, drawing a classifier scorer's training unless `quiet`.
 pub fn pick(
     kind: ScorerKind,
     spec: &DataSpec,
@@ -21,10 +21,11 @@ pub fn pick(
     device: Device,
     quiet: bool,
 ) -> Result<Box<dyn Scorer>> {
-    pick_with_protocol(kind, spec, inception, Protocol::Tf, device, quiet)
+    let mut p = ScorerProgress::new(quiet);
+    factory::pick(kind, spec, inception, device, &mut |e| p.on(e))
 }
 
-/// [`pick`] with the Inception input pipeline `protocol`.
+/// `factory::pick_with_protocol`, drawing a classifier scorer's training unless `quiet`.
 pub fn pick_with_protocol(
     kind: ScorerKind,
     spec: &DataSpec,
@@ -33,47 +34,14 @@ pub fn pick_with_protocol(
     device: Device,
     quiet: bool,
 ) -> Result<Box<dyn Scorer>> {
-    let weights = crate::paths::inception_weights(inception);
-    let natural = spec.name.as_deref().is_some_and(|n| n != "shapes");
-    let use_inception = match kind {
-        ScorerKind::Inception => true,
-        ScorerKind::Classifier => false,
-        ScorerKind::Auto => natural && weights.is_file(),
-    };
-    if use_inception {
-        if !weights.is_file() {
-            bail!(
-                "Inception weights not found at {}: run scripts/fetch_inception.sh (or pass \
-                 --scorer classifier to score with a classifier trained on the data set)",
-                weights.display()
-            );
-        }
-        return Ok(Box::new(InceptionScorer::load(&weights, device, protocol)?));
-    }
-    Ok(Box::new(classifier(spec, device, quiet)?))
-}
-
-/// The classifier scorer of `spec`'s data set from the cache, or trained and cached when it is
-/// not there yet; a cache folder that cannot be written fails before the training.
-pub fn classifier(spec: &DataSpec, device: Device, quiet: bool) -> Result<ClassifierScorer> {
-    let path = crate::metrics::classifier::cache_path(spec)?;
-    if !path.exists() {
-        check_cache_writable(&path)?;
-    }
     let mut p = ScorerProgress::new(quiet);
-    classifier::load_or_train(spec, device, &mut |e| p.on(e))
+    factory::pick_with_protocol(kind, spec, inception, protocol, device, &mut |e| p.on(e))
 }
 
-/// Fail early when the scorer cache file `path` could not be written.
-pub fn check_cache_writable(path: &Path) -> Result<()> {
-    match path.parent() {
-        Some(dir) => crate::paths::ensure_writable_dir(
-            dir,
-            "the classifier scorer cache",
-            "set AUTOGAN_HOME to a folder you can write (the scorer is trained once and kept there)",
-        ),
-        None => Ok(()),
-    }
+/// `factory::classifier`, drawing its training unless `quiet`.
+pub fn classifier(spec: &DataSpec, device: Device, quiet: bool) -> Result<ClassifierScorer> {
+    let mut p = ScorerProgress::new(quiet);
+    factory::classifier(spec, device, &mut |e| p.on(e))
 }
 
 /// Draws the `TrainEvent`s of a classifier scorer's training: a bar over its steps, a line per

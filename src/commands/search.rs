@@ -2,25 +2,22 @@
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::Path;
-use std::time::Instant;
 
-use crate::arch::Arch;
 use crate::cli::SearchArgs;
-use crate::config::{load_preset, SearchConfig, TrainConfig};
-use crate::data::{DataSpec, Dataset};
+use crate::config::{load_preset, SearchConfig};
+use crate::data::DataSpec;
 use crate::device::Ctx;
-use crate::launch::{self, Finished, LauncherConfig};
-use crate::metrics::Scorer;
+use crate::launch::{self, LauncherConfig};
 use crate::progress;
-use crate::run::{self, Jsonl};
+use crate::run;
 use crate::search::run::Search;
-use crate::tb::mirror::{self, LogKind, RunLog};
+use crate::search::session::{self, Finish, SearchEnd, SearchObserver};
 
 fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     let name = args
         .preset
         .clone()
-        .unwrap_or_else(|| super::train::default_preset(args.data.dataset.as_deref()).into());
+        .unwrap_or_else(|| crate::config::default_preset(args.data.dataset.as_deref()).into());
     let (path, preset) = load_preset(&name)?;
     let mut c = preset
         .search
@@ -131,16 +128,6 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
     ]
 }
 
-pub(crate) fn data_spec(cfg: &SearchConfig, data_dir: Option<&Path>) -> DataSpec {
-    DataSpec::for_training(
-        cfg.dataset.as_deref(),
-        data_dir,
-        cfg.img_size,
-        cfg.shapes_count,
-        0,
-    )
-}
-
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let data_dir = args.data.data_dir.clone();
     let launcher = final_launcher(&args)?;
@@ -164,7 +151,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             Search::load_checkpoint(&ckpt, ctx.device)?
         } else {
             // Stopped before its first checkpoint: start again as recorded.
-            recorded_search(dir, &ckpt, ctx.device)?
+            session::recorded_search(dir, &ckpt, ctx.device)?
         };
         if args.no_tensorboard {
             s.cfg.tensorboard = false;
@@ -180,7 +167,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         (s, dir.clone(), Some(lock))
     } else {
         let cfg = build_config(&args)?;
-        let given = super::sweep::launcher_flags_given(&args.launcher);
+        let given = args.launcher.given();
         if cfg.final_train_steps == 0 && (args.metric.is_some() || args.select_by.is_some()) {
             bail!(
                 "--metric and --select-by choose how the final training picks best.json: give \
@@ -208,11 +195,11 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         let s = Search::new(cfg, ctx.seed, ctx.device)?;
         (s, dir, None)
     };
-    let full = crate::data::load(&data_spec(&search.cfg, data_dir.as_deref()))?;
+    let full = crate::data::load(&session::data_spec(&search.cfg, data_dir.as_deref()))?;
     full.check_batch(search.cfg.batch_size)?;
     let scorer = super::scoring::pick(
         search.cfg.scorer,
-        &data_spec(&search.cfg, data_dir.as_deref()),
+        &session::data_spec(&search.cfg, data_dir.as_deref()),
         None,
         ctx.device,
         ctx.quiet,
@@ -241,146 +228,52 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             run::RunDir::New(new_dir)
         }
     };
-    let jsonl = Jsonl::open_keep(
-        &dir.join("search.jsonl"),
-        "iteration",
-        Some(search.iteration),
-    )?;
-    let kind = LogKind::Search {
-        ctrl_steps: search.cfg.ctrl_steps,
-    };
-    let tb = RunLog::event_writer(&dir, search.cfg.tensorboard, kind, search.iteration)?;
-    let mut log = RunLog::new(jsonl, tb, kind);
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
-    // The first checkpoint, before iteration 1: a search stopped at any point can be resumed.
-    if !ckpt.is_file() {
-        search.save_checkpoint(&ckpt)?;
-    }
-    let _lock = run_dir.keep();
-    run::interrupt::catch_ctrl_c()?;
     let resume = || run::interrupt::resume_command("search", &dir, ctx.device, data_dir.as_deref());
-    let start = Instant::now();
+    let ckpt = dir.join("checkpoint").join("last.safetensors");
     let total = search.cfg.iterations;
-    let overall = progress::bar(total, "search", ctx.quiet);
-    overall.set_position(search.iteration);
-    let mut stage_data: Vec<Option<Dataset>> = vec![None, None, None];
-    while !search.is_done() {
-        let stage = search.stage();
-        if stage_data[stage].is_none() {
-            let size = search.cfg.stage_size(stage);
-            let d = if size == full.img_size() {
-                full.take(full.len())
-            } else {
-                full.resized(size)
-            };
-            stage_data[stage] = Some(d.to_device(ctx.device));
-        }
-        let data = stage_data[stage].as_ref().context("stage data")?;
-        let it = search.iteration + 1;
-        overall.set_message(format!(
-            "iteration {it}, stage {stage} ({0}x{0})",
-            search.cfg.stage_size(stage)
-        ));
-        let mut on_step = |s: u64, n: u64| {
-            if s == 1 || s == n || s.is_multiple_of(20) {
-                overall.set_message(format!(
-                    "iteration {it}, stage {stage}: shared step {s}/{n}"
-                ));
-            }
-        };
-        let t_iteration = Instant::now();
-        let rep = match search.run_iteration(data, scorer.as_ref(), &mut on_step) {
-            Ok(rep) => rep,
-            Err(e) if run::interrupt::is_interrupted(&e) => {
-                overall.abandon();
-                return Err(run::interrupt::Interrupted::new(format!(
-                    "interrupted during iteration {it} of {total}: the checkpoint {} after \
-                     iteration {} is kept, and iteration {it} will be repeated; continue with\n  {}",
-                    ckpt.display(),
-                    it - 1,
-                    resume()
-                ))
-                .into());
-            }
-            Err(e) => return Err(e),
-        };
-        for line in &rep.ctrl {
-            log.write(line)?;
-        }
-        let best_ctrl = rep
-            .ctrl
-            .iter()
-            .filter_map(|l| l["reward"].as_f64())
-            .fold(f64::NAN, f64::max);
-        let last_arch = rep
-            .ctrl
-            .last()
-            .and_then(|l| l["archs"][0].as_array().cloned())
-            .unwrap_or_default();
-        log.write(&json!({
-            "kind": "iteration",
-            "iteration": rep.iteration,
-            "stage": rep.stage,
-            "d_steps": rep.d_steps,
-            "g_steps": rep.g_steps,
-            "d_loss": rep.d_loss,
-            "g_loss": rep.g_loss,
-            "reset": rep.reset,
-            "resets": search.resets,
-            "beam": search.beam.as_ref().map(|b| b.to_json()),
-            "scorer": scorer.name(),
-            "images_per_s": (rep.d_steps * search.cfg.batch_size as u64) as f64
-                / t_iteration.elapsed().as_secs_f64().max(1e-9),
-            "wall_s": start.elapsed().as_secs_f64(),
-        }))?;
-        // The end of a stage: its best architecture (the first kept prefix, or the top-1).
-        if search.is_done() || search.stage() > rep.stage {
-            let best = match &search.beam {
-                Some(b) if !search.is_done() => b.entries.first().map(|e| (&e.prefix, e.score)),
-                _ => search.final_topk.first().map(|s| (&s.vector, s.score)),
-            };
-            if let (Some(tb), Some((v, score))) = (log.tb(), best) {
-                let text = mirror::best_arch_text(v, score, scorer.name());
-                let tag = format!("best_arch/cell{}", rep.stage + 1);
-                tb.text(&tag, rep.iteration, &text)?;
-            }
-        }
-        if !last_arch.is_empty() {
-            let v: Vec<i64> = last_arch.iter().filter_map(|x| x.as_i64()).collect();
-            let arch = Arch::from_prefix_vector(&v)?;
-            let imgs = crate::data::from_gan(&search.sample_grid(&arch));
-            let grid = run::grid(&imgs, 8)?;
-            run::save_rgb(
-                &grid,
-                &dir.join("samples")
-                    .join(format!("iter_{:03}.png", rep.iteration)),
-            )?;
-            if let Some(tb) = log.tb() {
-                tb.image("samples", rep.iteration, &grid)?;
-            }
-        }
-        progress::log(&overall, ctx.quiet, &format!(
-            "iteration {}/{total} stage {}: D {:.3} G {:.3}, {} D steps{}, best {} IS of the controller {:.3}",
-            rep.iteration, rep.stage, rep.d_loss, rep.g_loss, rep.d_steps,
-            if rep.reset { ", dynamic reset" } else { "" },
-            scorer.name(), best_ctrl
-        ));
-        search.save_checkpoint(&ckpt)?;
-        overall.inc(1);
-        if run::interrupt::requested() && !search.is_done() {
-            overall.abandon();
+    let mut obs = Terminal::new(ctx.quiet);
+    let end = session::run_loop(
+        &mut search,
+        &dir,
+        &full,
+        scorer.as_ref(),
+        run_dir,
+        ctx.device,
+        &mut obs,
+    )?;
+    match end {
+        SearchEnd::InterruptedDuring { iteration: it } => {
             return Err(run::interrupt::Interrupted::new(format!(
-                "interrupted: stopped after iteration {} of {total} with a checkpoint ({}); \
-                 continue with\n  {}",
-                search.iteration,
+                "interrupted during iteration {it} of {total}: the checkpoint {} after \
+                 iteration {} is kept, and iteration {it} will be repeated; continue with\n  {}",
+                ckpt.display(),
+                it - 1,
+                resume()
+            ))
+            .into());
+        }
+        SearchEnd::InterruptedAfter { iteration } => {
+            return Err(run::interrupt::Interrupted::new(format!(
+                "interrupted: stopped after iteration {iteration} of {total} with a checkpoint \
+                 ({}); continue with\n  {}",
                 ckpt.display(),
                 resume()
             ))
             .into());
         }
+        SearchEnd::Done => {}
     }
-    overall.finish_and_clear();
-    finish(ctx, &search, &dir, scorer.as_ref(), &args, &launcher).map_err(|e| {
+    let opts = launch::Options::from_ctx(ctx, args.resume.is_some(), !args.launcher.no_wait);
+    let finished = session::finish(
+        &search,
+        &dir,
+        scorer.name(),
+        &launcher,
+        &opts,
+        data_dir.as_deref(),
+        &mut obs,
+    )
+    .map_err(|e| {
         if run::interrupt::is_interrupted(&e) {
             run::interrupt::Interrupted::new(format!(
                 "interrupted during the final training: the search itself is complete ({}); \
@@ -392,7 +285,8 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         } else {
             e
         }
-    })
+    })?;
+    print_finish(&search, &dir, scorer.name(), finished, args.json)
 }
 
 /// The launcher of the final training: a resumed search keeps the one in its config.json
@@ -400,7 +294,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
 fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
     let mut base = None;
     if let Some(dir) = &args.resume {
-        base = launch::recorded(dir, FINAL)?.map(|r| r.launcher);
+        base = launch::recorded(dir, session::FINAL)?.map(|r| r.launcher);
         if base.is_none() {
             let snap: serde_json::Value =
                 crate::config::read_json(&dir.join("config.json")).unwrap_or_default();
@@ -416,196 +310,40 @@ fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
             }
         }
     }
-    super::sweep::launcher_config(&args.launcher, base.as_ref())
+    args.launcher.config(base.as_ref())
 }
 
-/// A fresh search from the `config.json` of a search run that has no checkpoint yet.
-fn recorded_search(dir: &Path, ckpt: &Path, device: tch::Device) -> Result<Search> {
-    let config = dir.join("config.json");
-    let text = std::fs::read_to_string(&config).with_context(|| {
-        format!(
-            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
-            dir.display(),
-            ckpt.display(),
-            config.display()
-        )
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not valid JSON", config.display()))?;
-    if v["command"] != "search" {
-        bail!(
-            "{}: this run directory was written by `autogan {}`, not by `autogan search`",
-            dir.display(),
-            v["command"].as_str().unwrap_or("?")
-        );
-    }
-    let mut recorded = v["search"].clone();
-    crate::config::RewardBn::fill_recorded(&mut recorded);
-    let cfg: SearchConfig = serde_json::from_value(recorded)
-        .with_context(|| format!("{}: the \"search\" section is invalid", config.display()))?;
-    let seed = v["seed"]
-        .as_u64()
-        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
-    for sub in ["checkpoint", "samples"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
-    }
-    Search::new(cfg, seed, device)
-}
-
-/// Write the top-K archs and best.json (after the optional final training), print a summary.
-fn finish(
-    ctx: &Ctx,
+/// Print the end of a search: the submission, or the ranking and best.json.
+fn print_finish(
     search: &Search,
     dir: &Path,
-    scorer: &dyn Scorer,
-    args: &SearchArgs,
-    launcher: &LauncherConfig,
+    scorer: &str,
+    finished: Finish,
+    json_out: bool,
 ) -> Result<()> {
-    let json_out = args.json;
-    let archs_dir = dir.join("archs");
-    std::fs::create_dir_all(&archs_dir)?;
-    let mut rows = Vec::new();
-    for (i, s) in search.final_topk.iter().enumerate() {
-        let arch = Arch::from_vector(&s.vector)?;
-        rows.push((i + 1, arch, s.clone(), None::<f64>));
-    }
-    if rows.is_empty() {
-        bail!(
-            "the search ended without a ranked top-K (checkpoint {} is from an unfinished search?)",
-            dir.display()
-        );
-    }
-    let mut unfinished = Vec::new();
-    let mut final_runs = Vec::new();
-    // What the final selection reads (validated with the configuration).
-    let (_, sel) = crate::metrics::registry::selection(&search.cfg.final_select_by)?;
-    let label = sel.name.to_uppercase();
-    if search.cfg.final_train_steps > 0 {
-        // The jobs train archs/topI.json: written first, with the supernet's scores.
-        for (rank, arch, s, _) in &rows {
-            let mut v = arch.to_json();
-            v["name"] = json!(format!("top{rank}"));
-            v["scores"] = json!({ format!("{}_is", scorer.name()): s.score });
-            run::atomic_write(
-                &archs_dir.join(format!("top{rank}.json")),
-                serde_json::to_string_pretty(&v)?.as_bytes(),
-            )?;
-        }
-        let jobs = final_jobs(search, dir, rows.len(), args.data.data_dir.as_deref())?;
-        let opts = launch::Options::from_ctx(ctx, args.resume.is_some(), !args.launcher.no_wait);
-        let outcomes = match launch::run_jobs(launcher, FINAL, &jobs, dir, &opts)? {
-            Finished::Done(o) => o,
-            Finished::Submitted { job_ids } => {
-                let collect = format!("autogan search --resume {}", dir.display());
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({"run_dir": dir.display().to_string(), "submitted": job_ids,
-                               "collect": collect})
-                    );
-                } else {
-                    println!(
-                        "submitted the final training of {} architectures as Slurm job {}; \
-                         when it has ended, pick best.json with:\n  {collect}",
-                        jobs.len(),
-                        job_ids.join(", ")
-                    );
-                }
-                return Ok(());
+    let r = match finished {
+        Finish::Submitted { jobs, job_ids } => {
+            let collect = format!("autogan search --resume {}", dir.display());
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"run_dir": dir.display().to_string(), "submitted": job_ids,
+                           "collect": collect})
+                );
+            } else {
+                println!(
+                    "submitted the final training of {jobs} architectures as Slurm job {}; \
+                     when it has ended, pick best.json with:\n  {collect}",
+                    job_ids.join(", ")
+                );
             }
-        };
-        for (row, o) in rows.iter_mut().zip(&outcomes) {
-            let fid = match o.ok() {
-                true => final_score(o, scorer.name(), search.cfg.final_train_steps, &sel),
-                false => Err(anyhow::anyhow!("{}", o.describe())),
-            };
-            match fid {
-                Ok(fid) => {
-                    if !ctx.quiet {
-                        eprintln!(
-                            "final training of top-{}: {} {label} {:.6}",
-                            row.0,
-                            scorer.name(),
-                            fid
-                        );
-                    }
-                    row.3 = Some(fid);
-                }
-                Err(e) => unfinished.push(format!("{e:#}")),
-            }
-            final_runs.push(
-                json!({"rank": row.0, "run_dir": o.run_dir, "state": o.state,
-                "exit_code": o.exit_code, "log": o.log, "slurm_job": o.slurm_job,
-                (sel.key): row.3}),
-            );
+            return Ok(());
         }
-        if rows.iter().all(|r| r.3.is_none()) {
-            bail!(
-                "none of the {} final trainings finished, so best.json was not chosen:\n  {}\n\
-                 fix the cause and run them again with `autogan search --resume {}`",
-                rows.len(),
-                unfinished.join("\n  "),
-                dir.display()
-            );
-        }
-    }
-    let best = match search.cfg.final_train_steps {
-        0 => 0,
-        // Lower is better for FID and KID, higher for IS, precision and recall; an unfinished
-        // training ranks last either way.
-        _ => {
-            let key = |r: &(usize, Arch, _, Option<f64>)| match (r.3, sel.higher_is_better) {
-                (Some(v), true) => -v,
-                (Some(v), false) => v,
-                (None, _) => f64::INFINITY,
-            };
-            rows.iter()
-                .enumerate()
-                .min_by(|a, b| key(a.1).total_cmp(&key(b.1)))
-                .map(|(i, _)| i)
-                .unwrap_or(0)
-        }
+        Finish::Ranked(r) => r,
     };
-    let mut out = Vec::new();
-    for (rank, arch, s, fid) in &rows {
-        let mut v = arch.to_json();
-        let mut scores = json!({ format!("{}_is", scorer.name()): s.score });
-        if let Some(f) = fid {
-            scores[format!(
-                "{}_{}_after_{}_steps",
-                scorer.name(),
-                sel.name,
-                search.cfg.final_train_steps
-            )] = json!(f);
-        }
-        v["name"] = json!(format!("top{rank}"));
-        v["scores"] = scores.clone();
-        run::atomic_write(
-            &archs_dir.join(format!("top{rank}.json")),
-            serde_json::to_string_pretty(&v)?.as_bytes(),
-        )?;
-        out.push(json!({"rank": rank, "vector": arch.to_vector(), "scores": scores}));
-    }
-    let (_, best_arch, _, _) = &rows[best];
-    let mut b = best_arch.to_json();
-    b["name"] = json!("best");
-    b["scores"] = out[best]["scores"].clone();
-    run::atomic_write(
-        &dir.join("best.json"),
-        serde_json::to_string_pretty(&b)?.as_bytes(),
-    )?;
-    let summary = json!({
-        "run_dir": dir.display().to_string(),
-        "best": best_arch.to_vector(),
-        "selected_by": if search.cfg.final_train_steps > 0 { format!("{} {label} after final training", scorer.name()) } else { format!("{} IS of the supernet", scorer.name()) },
-        "topk": out,
-        "resets": search.resets,
-        "scorer": scorer.name(),
-        "final_training": final_runs,
-    });
+    let label = &r.label;
     if json_out {
-        println!("{summary}");
+        println!("{}", r.summary);
     } else {
         // The result: printed with --quiet too (quiet drops progress and log lines only).
         println!(
@@ -616,133 +354,83 @@ fn finish(
             "{:<5} {:<34} {:>12} {:>14}",
             "rank",
             "vector",
-            format!("{} IS", scorer.name()),
-            format!("{} {label}", scorer.name())
+            format!("{scorer} IS"),
+            format!("{scorer} {label}")
         );
-        for (rank, arch, s, fid) in &rows {
+        for row in &r.rows {
             println!(
                 "{:<5} {:<34} {:>12.3} {:>14}",
-                rank,
-                arch.vector_string(),
-                s.score,
-                fid.map(|f| format!("{f:.3}")).unwrap_or_else(|| "-".into())
+                row.rank,
+                row.arch.vector_string(),
+                row.score,
+                row.final_value
+                    .map(|f| format!("{f:.3}"))
+                    .unwrap_or_else(|| "-".into())
             );
         }
         println!(
             "best architecture  {} ({})",
             dir.join("best.json").display(),
-            best_arch.vector_string()
+            r.rows[r.best].arch.vector_string()
         );
         println!(
             "train it with      autogan train --arch {}",
             dir.join("best.json").display()
         );
     }
-    if !unfinished.is_empty() {
+    if !r.unfinished.is_empty() {
         bail!(
             "{} of {} final trainings did not finish, so best.json was chosen among the others:\n  \
              {}\nrun them again with `autogan search --resume {}`",
-            unfinished.len(),
-            rows.len(),
-            unfinished.join("\n  "),
+            r.unfinished.len(),
+            r.rows.len(),
+            r.unfinished.join("\n  "),
             dir.display()
         );
     }
     Ok(())
 }
 
-/// The batch name of the final training (RUN/jobs/final.json, RUN/jobs/final.sbatch).
-const FINAL: &str = "final";
-
-/// The top-K retraining as one `autogan train` job per architecture: archs/topI.json at the
-/// search's sizes (the preset RUN/final/train.json), with the search's seed, into
-/// RUN/final/topI; each job scores its EMA generator after the last step with the search's
-/// scorer on `final_eval_images` images (its train.jsonl's last "eval" line).
-fn final_jobs(
-    search: &Search,
-    dir: &Path,
-    k: usize,
-    data_dir: Option<&Path>,
-) -> Result<Vec<launch::Job>> {
-    let c = &search.cfg;
-    let tc = TrainConfig {
-        gan: c.gan.clone(),
-        steps: c.final_train_steps,
-        eval_every: c.final_train_steps,
-        eval_images: c.final_eval_images,
-        metrics: c.final_metrics.clone(),
-        select_by: c.final_select_by.clone(),
-        ..TrainConfig::default()
-    };
-    tc.validate()
-        .context("the final training's configuration (from the search's)")?;
-    let dir = launch::absolute(dir)?;
-    let final_dir = dir.join("final");
-    std::fs::create_dir_all(&final_dir)
-        .with_context(|| format!("cannot create {}", final_dir.display()))?;
-    let preset = final_dir.join("train.json");
-    let p = json!({"description": "the final training of this search's top-K architectures",
-                   "train": tc});
-    run::atomic_write(&preset, serde_json::to_string_pretty(&p)?.as_bytes())?;
-    let mut extra = Vec::new();
-    if let Some(d) = data_dir {
-        extra = vec![
-            "--data-dir".into(),
-            launch::absolute(d)?.display().to_string(),
-        ];
-    }
-    Ok((1..=k)
-        .map(|rank| launch::Job {
-            name: format!("top{rank}"),
-            global: vec!["--seed".into(), search.seed.to_string()],
-            command: "train".into(),
-            args: [
-                "--preset".into(),
-                preset.display().to_string(),
-                "--arch".into(),
-                dir.join("archs")
-                    .join(format!("top{rank}.json"))
-                    .display()
-                    .to_string(),
-            ]
-            .into_iter()
-            .chain(extra.iter().cloned())
-            .collect(),
-            run_dir: final_dir.join(format!("top{rank}")),
-            resume_args: extra.clone(),
-            ..launch::Job::default()
-        })
-        .collect())
+/// The search drawn on a terminal: a progress bar over the iterations and its log lines.
+struct Terminal {
+    pb: indicatif::ProgressBar,
+    quiet: bool,
 }
 
-/// The value of `sel` (FID by default) a finished final-training job logged after its last
-/// step, by `scorer`.
-fn final_score(
-    o: &launch::Outcome,
-    scorer: &str,
-    steps: u64,
-    sel: &crate::metrics::metric::Selectable,
-) -> Result<f64> {
-    let r = crate::run::result::read_train_result(&o.run_dir).with_context(|| o.describe())?;
-    let e = r.eval.with_context(|| {
-        format!(
-            "{}: no evaluation in {}/train.jsonl",
-            o.name,
-            o.run_dir.display()
-        )
-    })?;
-    let v = e.values.get(sel.key).copied().unwrap_or(f64::NAN);
-    if e.step != steps || e.scorer != scorer || !v.is_finite() {
-        bail!(
-            "{}: its last evaluation ({} {} {v} at step {}) is not the {scorer} {} after {steps} \
-             steps that the selection needs (log {})",
-            o.name,
-            e.scorer,
-            sel.key,
-            e.step,
-            sel.key,
-            o.log.display()
-        );
+impl Terminal {
+    fn new(quiet: bool) -> Terminal {
+        Terminal {
+            pb: progress::bar(0, "search", quiet),
+            quiet,
+        }
     }
-    Ok(v)
+}
+
+impl SearchObserver for Terminal {
+    fn start(&mut self, iteration: u64, total: u64) {
+        self.pb.set_length(total);
+        self.pb.set_position(iteration);
+    }
+    fn status(&mut self, text: &str) {
+        self.pb.set_message(text.to_string());
+    }
+    fn line(&mut self, text: &str) {
+        // After the loop (the final training's scores) the bar is gone: plain stderr lines.
+        if self.pb.is_finished() {
+            if !self.quiet {
+                eprintln!("{text}");
+            }
+        } else {
+            progress::log(&self.pb, self.quiet, text);
+        }
+    }
+    fn iteration(&mut self, _iteration: u64) {
+        self.pb.inc(1);
+    }
+    fn stop(&mut self, finished: bool) {
+        match finished {
+            true => self.pb.finish_and_clear(),
+            false => self.pb.abandon(),
+        }
+    }
 }

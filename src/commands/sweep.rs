@@ -7,75 +7,13 @@ use clap::Parser;
 use serde_json::json;
 use std::path::Path;
 
-use crate::cli::{Cli, Command, LauncherArgs, SweepArgs};
+use crate::cli::{Cli, Command, SweepArgs};
 use crate::device::Ctx;
-use crate::launch::{self, Finished, Job, LauncherConfig, Outcome};
+use crate::launch::{self, Finished, Job, Outcome};
 use crate::run::{self, result::TrainResult};
 
 /// The batch name of a sweep's jobs (RUN/jobs/train.json, RUN/jobs/train.sbatch).
 const BATCH: &str = "train";
-
-/// The launcher flags given on the command line, by name.
-pub fn launcher_flags_given(a: &LauncherArgs) -> Vec<&'static str> {
-    [
-        ("--launcher", a.launcher.is_some()),
-        ("--launcher-config", a.launcher_config.is_some()),
-        ("--gpus", a.gpus.is_some()),
-        ("--partition", a.partition.is_some()),
-        ("--time", a.time.is_some()),
-        ("--gpus-per-task", a.gpus_per_task.is_some()),
-        ("--cpus-per-task", a.cpus_per_task.is_some()),
-        ("--mem", a.mem.is_some()),
-        ("--sbatch-arg", !a.sbatch_arg.is_empty()),
-        ("--poll-interval", a.poll_interval.is_some()),
-        ("--no-wait", a.no_wait),
-    ]
-    .into_iter()
-    .filter(|(_, g)| *g)
-    .map(|(n, _)| n)
-    .collect()
-}
-
-/// Launcher settings: `base` (what a resumed run recorded, else the defaults), then
-/// `--launcher-config FILE`, then the flags.
-pub fn launcher_config(a: &LauncherArgs, base: Option<&LauncherConfig>) -> Result<LauncherConfig> {
-    let mut c = base.cloned().unwrap_or_default();
-    if let Some(f) = &a.launcher_config {
-        c = crate::config::read_json(f).with_context(|| {
-            format!(
-                "--launcher-config {}: expected a JSON object with keys launcher, gpus, \
-                 partition, time, gpus_per_task, cpus_per_task, mem, sbatch_args, poll_interval",
-                f.display()
-            )
-        })?;
-    }
-    if let Some(k) = a.launcher {
-        c.launcher = k;
-    }
-    if let Some(g) = &a.gpus {
-        c.gpus = g.clone();
-    }
-    macro_rules! set {
-        ($field:ident, $val:expr) => {
-            if let Some(v) = $val.clone() {
-                c.$field = Some(v);
-            }
-        };
-    }
-    set!(partition, a.partition);
-    set!(time, a.time);
-    set!(gpus_per_task, a.gpus_per_task);
-    set!(cpus_per_task, a.cpus_per_task);
-    set!(mem, a.mem);
-    if !a.sbatch_arg.is_empty() {
-        c.sbatch_args = a.sbatch_arg.clone();
-    }
-    if let Some(p) = a.poll_interval {
-        c.poll_interval = p;
-    }
-    launch::check(&c, !a.no_wait)?;
-    Ok(c)
-}
 
 /// A job of a `--jobs` file: an argument list, or an object with a name and seed.
 enum JobSpec {
@@ -387,13 +325,13 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
                 launch::BatchDir::new(dir, BATCH).record().display()
             )
         })?;
-        let cfg = launcher_config(&args.launcher, Some(&rec.launcher))?;
+        let cfg = args.launcher.config(Some(&rec.launcher))?;
         let lock = run::lock::lock_run_dir(dir)?;
         (dir.clone(), rec.jobs, cfg, lock)
     } else {
         // Everything that can fail on bad input happens before the run directory exists.
         let list = job_list(ctx, &args)?;
-        let cfg = launcher_config(&args.launcher, None)?;
+        let cfg = args.launcher.config(None)?;
         let dir = args
             .out
             .clone()

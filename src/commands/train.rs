@@ -2,25 +2,16 @@
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::arch::Arch;
 use crate::cli::TrainArgs;
-use crate::config::{load_preset, TrainConfig};
+use crate::config::{default_preset, load_preset, TrainConfig};
 use crate::device::Ctx;
-use crate::gan::trainer::{StepStats, Trainer, READ_EVERY};
+use crate::gan::run as gan_run;
+use crate::gan::trainer::{StepStats, Trainer};
+use crate::metrics::classifier::TrainEvent;
 use crate::progress;
-use crate::run::{self, Jsonl};
-use crate::tb::mirror::{LogKind, RunLog};
-
-/// The preset for a data set when none is named: cifar10 / stl10 for those, `quick` otherwise.
-pub fn default_preset(dataset: Option<&str>) -> &'static str {
-    match dataset {
-        Some("cifar10") => "cifar10",
-        Some("stl10") => "stl10",
-        _ => "quick",
-    }
-}
+use crate::run;
 
 /// Preset + flags -> a validated config.
 pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
@@ -122,7 +113,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             Trainer::load_checkpoint(&ckpt, ctx.device)?
         } else {
             // Stopped before its first checkpoint: start again from step 0 as recorded.
-            let tr = recorded_trainer(dir, &ckpt, ctx.device)?;
+            let tr = gan_run::recorded_trainer(dir, &ckpt, ctx.device)?;
             (tr, serde_json::Value::Null)
         };
         if let Some(steps) = args.steps {
@@ -175,7 +166,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
                 }
             );
         }
-        let data = load_data(&tr.cfg, data_dir)?;
+        let data = gan_run::load_data(&tr.cfg, data_dir)?;
         data.check_batch(tr.cfg.batch_size)?;
         (
             tr,
@@ -204,7 +195,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         // Everything that can fail on bad input happens before the run directory is created.
         run::check_new_run_dir(&dir)?;
         let tr = Trainer::new(cfg, arch, ctx.seed, ctx.device)?;
-        let data = load_data(&tr.cfg, data_dir)?;
+        let data = gan_run::load_data(&tr.cfg, data_dir)?;
         data.check_batch(tr.cfg.batch_size)?;
         let new_dir = run::NewRunDir::create(&dir)?;
         let snapshot = json!({
@@ -225,52 +216,80 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         )?;
         (tr, dir, 0.0, data, None, run::RunDir::New(new_dir))
     };
-    let stop = train_loop(
-        ctx, &mut tr, &dir, data, data_dir, wall0, best_score, args.json, lock,
-    )?;
-    if let Some(step) = stop {
-        return Err(run::interrupt::Interrupted::new(format!(
+    let start = gan_run::TrainStart {
+        dir: dir.clone(),
+        data_dir: data_dir.map(Path::to_path_buf),
+        wall0,
+        best_score,
+    };
+    let mut obs = Terminal::new(ctx.quiet);
+    match gan_run::train(&mut tr, start, data, lock, &mut obs)? {
+        gan_run::TrainEnd::Interrupted { step } => Err(run::interrupt::Interrupted::new(format!(
             "interrupted: stopped after G step {step} of {} with a checkpoint ({}); continue with\n  {}",
             tr.cfg.steps,
             dir.join("checkpoint").join("last.safetensors").display(),
             run::interrupt::resume_command("train", &dir, ctx.device, data_dir)
         ))
-        .into());
+        .into()),
+        gan_run::TrainEnd::Finished(summary) => {
+            if args.json {
+                println!("{}", serde_json::to_value(&summary)?);
+            } else {
+                // The result: printed with --quiet too (quiet drops progress and log lines).
+                println!("trained {} G steps in {:.1} s", summary.steps, summary.wall_s);
+                if let (Some(d), Some(g)) = (summary.d_loss, summary.g_loss) {
+                    println!("last losses       D {d:.4}  G {g:.4}");
+                }
+                println!("run directory     {}", dir.display());
+                println!("EMA generator     {}", summary.generator);
+            }
+            Ok(())
+        }
     }
-    Ok(())
 }
 
-/// A fresh trainer from the `config.json` of a training run that has no checkpoint yet.
-fn recorded_trainer(dir: &Path, ckpt: &Path, device: tch::Device) -> Result<Trainer> {
-    let config = dir.join("config.json");
-    let text = std::fs::read_to_string(&config).with_context(|| {
-        format!(
-            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
-            dir.display(),
-            ckpt.display(),
-            config.display()
-        )
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not valid JSON", config.display()))?;
-    if v["command"] != "train" {
-        bail!(
-            "{}: this run directory was written by `autogan {}`, not by `autogan train`",
-            dir.display(),
-            v["command"].as_str().unwrap_or("?")
-        );
+/// The training drawn on a terminal: a progress bar with the losses, its log lines, the
+/// classifier scorer's training.
+struct Terminal {
+    pb: indicatif::ProgressBar,
+    quiet: bool,
+    scorer: super::scoring::ScorerProgress,
+}
+
+impl Terminal {
+    fn new(quiet: bool) -> Terminal {
+        Terminal {
+            pb: progress::bar(0, "train", quiet),
+            quiet,
+            scorer: super::scoring::ScorerProgress::new(quiet),
+        }
     }
-    let cfg: TrainConfig = serde_json::from_value(v["train"].clone())
-        .with_context(|| format!("{}: the \"train\" section is invalid", config.display()))?;
-    let arch = Arch::from_json_str(&v["arch"].to_string(), &config.display().to_string())?;
-    let seed = v["seed"]
-        .as_u64()
-        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
-    for sub in ["checkpoint", "samples"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+}
+
+impl gan_run::TrainObserver for Terminal {
+    fn scorer(&mut self, event: TrainEvent) {
+        self.scorer.on(event);
     }
-    Trainer::new(cfg, arch, seed, device)
+    fn start(&mut self, step: u64, steps: u64) {
+        self.pb.set_length(steps);
+        self.pb.set_position(step);
+    }
+    fn step(&mut self, _step: u64, losses: Option<&StepStats>) {
+        if let Some(s) = losses {
+            self.pb
+                .set_message(format!("D {:.3} G {:.3}", s.d_loss, s.g_loss));
+        }
+        self.pb.inc(1);
+    }
+    fn line(&mut self, text: &str) {
+        progress::log(&self.pb, self.quiet, text);
+    }
+    fn stop(&mut self, finished: bool) {
+        match finished {
+            true => self.pb.finish_and_clear(),
+            false => self.pb.abandon(),
+        }
+    }
 }
 
 /// The flags a resumed run cannot change (its arch, directory, models, data, optimiser and
@@ -299,314 +318,4 @@ fn fixed_flags(args: &TrainArgs) -> Vec<(&'static str, bool)> {
         ("--metric", args.metric.is_some()),
         ("--select-by", args.select_by.is_some()),
     ]
-}
-
-/// The training images at the run's size. The built-in set is always drawn with data seed 0,
-/// so runs with different `--seed` see the same images (comparable scores); the run seed only
-/// decides their order.
-pub fn load_data(cfg: &TrainConfig, data_dir: Option<&Path>) -> Result<crate::data::Dataset> {
-    let spec = crate::data::DataSpec::for_training(
-        cfg.dataset.as_deref(),
-        data_dir,
-        cfg.img_size,
-        cfg.shapes_count,
-        0,
-    );
-    crate::data::load(&spec)
-}
-
-/// The training loop from the trainer's current step to `cfg.steps`. Returns `Some(step)` when
-/// a Ctrl-C stopped it after `step` (with a checkpoint written), None when it ran to the end.
-#[allow(clippy::too_many_arguments)]
-fn train_loop(
-    ctx: &Ctx,
-    tr: &mut Trainer,
-    dir: &Path,
-    data: crate::data::Dataset,
-    data_dir: Option<&Path>,
-    wall0: f64,
-    mut best_score: Option<f64>,
-    json_out: bool,
-    run_dir: run::RunDir,
-) -> Result<Option<u64>> {
-    let data = data.to_device(ctx.device);
-    let mut evaluator = match tr.cfg.eval_every {
-        0 => None,
-        _ => Some(Evaluator::new(ctx, &tr.cfg, &data, data_dir)?),
-    };
-    let jsonl = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
-    let tb = RunLog::event_writer(dir, tr.cfg.tensorboard, LogKind::Train, tr.g_step)?;
-    let mut log = RunLog::new(jsonl, tb, LogKind::Train);
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
-    let start = Instant::now();
-    // The first checkpoint, before the first step: a run stopped at any point can be resumed.
-    if !ckpt.is_file() {
-        tr.save_checkpoint(&ckpt, &json!({"wall_s": wall0, "best_score": best_score}))?;
-    }
-    let _lock = run_dir.keep();
-    run::interrupt::catch_ctrl_c()?;
-    let cfg = tr.cfg.clone();
-    let pb = progress::bar(cfg.steps, "train", ctx.quiet);
-    pb.set_position(tr.g_step);
-    let mut t_last = Instant::now();
-    let mut steps_since = 0u64;
-    let mut last: Option<StepStats> = None;
-    // The failed step is never saved: say what is left to resume from.
-    let failed = |e: anyhow::Error| {
-        pb.abandon();
-        let lower = if format!("{e:#}").contains("diverged") {
-            " --lr <lower>"
-        } else {
-            ""
-        };
-        let note = match crate::safetensors::read_metadata(&ckpt) {
-            Ok(m) => format!(
-                "the last checkpoint ({}, G step {}) is intact: continue it with \
-                 `autogan train --resume {}{lower}`",
-                ckpt.display(),
-                m.get("g_step").map(String::as_str).unwrap_or("?"),
-                dir.display()
-            ),
-            Err(_) => format!(
-                "the last checkpoint ({}) cannot be read: start the run again",
-                ckpt.display()
-            ),
-        };
-        e.context(format!("run {}: {note}", dir.display()))
-    };
-    while tr.g_step < cfg.steps {
-        // Steps run ahead of the host: the losses are read back (one sync, and the NaN check)
-        // only where the host needs them, so nothing is written after a non-finite loss.
-        tr.step_deferred(&data).map_err(failed)?;
-        steps_since += 1;
-        let step = tr.g_step;
-        let done = step == cfg.steps;
-        let interrupted = run::interrupt::requested() && !done;
-        let eval_now = evaluator.is_some() && (step.is_multiple_of(cfg.eval_every) || done);
-        if done
-            || interrupted
-            || eval_now
-            || [
-                cfg.log_every,
-                cfg.sample_every,
-                cfg.checkpoint_every,
-                READ_EVERY,
-            ]
-            .iter()
-            .any(|&n| step.is_multiple_of(n))
-        {
-            if let Some(s) = tr.read_losses().map_err(failed)? {
-                pb.set_message(format!("D {:.3} G {:.3}", s.d_loss, s.g_loss));
-                last = Some(s);
-            }
-        }
-        pb.inc(1);
-        if let Some(stats) = last.filter(|_| step.is_multiple_of(cfg.log_every) || done) {
-            // (a log point is a read point: `stats` is this step's)
-            let dt = t_last.elapsed().as_secs_f64().max(1e-9);
-            let imgs = (steps_since * cfg.n_critic * cfg.batch_size as u64) as f64;
-            log.write(&json!({
-                "step": step,
-                "d_loss": stats.d_loss,
-                "g_loss": stats.g_loss,
-                "lr": stats.lr,
-                "images_per_s": imgs / dt,
-                "wall_s": wall0 + start.elapsed().as_secs_f64(),
-            }))?;
-            progress::log(
-                &pb,
-                ctx.quiet,
-                &format!(
-                    "step {step}/{}  D {:.4}  G {:.4}  {:.0} img/s",
-                    cfg.steps,
-                    stats.d_loss,
-                    stats.g_loss,
-                    imgs / dt
-                ),
-            );
-            t_last = Instant::now();
-            steps_since = 0;
-        }
-        if step.is_multiple_of(cfg.sample_every) || done {
-            let imgs = crate::data::from_gan(&tr.sample_ema(&tr.fixed_z));
-            let grid = run::grid(&imgs, 8)?;
-            run::save_rgb(
-                &grid,
-                &dir.join("samples").join(format!("step_{step:07}.png")),
-            )?;
-            if let Some(tb) = log.tb() {
-                tb.image("samples", step, &grid)?;
-            }
-        }
-        if let Some(ev) = evaluator.as_mut() {
-            if step.is_multiple_of(cfg.eval_every) || done {
-                let values = ev.evaluate(tr)?;
-                let name = ev.scorer.name().to_string();
-                let mut line = json!({
-                    "step": step,
-                    "kind": "eval",
-                    "scorer": name,
-                    "scorer_dataset": ev.scorer.data_set(),
-                    "num_images": cfg.eval_images,
-                });
-                for (k, v) in &values {
-                    line[*k] = json!(v);
-                }
-                log.write(&line)?;
-                let shown: Vec<String> = ev
-                    .metrics
-                    .iter()
-                    .map(|m| {
-                        let v: Vec<f64> = m
-                            .keys()
-                            .iter()
-                            .filter_map(|k| crate::metrics::metric::value(&values, k))
-                            .collect();
-                        format!("{name} {} {}", m.label(), m.format(&v))
-                    })
-                    .collect();
-                progress::log(
-                    &pb,
-                    ctx.quiet,
-                    &format!(
-                        "step {step}: {} ({} images)",
-                        shown.join(", "),
-                        cfg.eval_images
-                    ),
-                );
-                let sel = ev.select;
-                let score = crate::metrics::metric::value(&values, sel.key).unwrap_or(f64::NAN);
-                let improved = score.is_finite()
-                    && best_score.is_none_or(|b| crate::metrics::metric::better(&sel, score, b));
-                if improved {
-                    best_score = Some(score);
-                    let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score});
-                    tr.save_checkpoint(&dir.join("checkpoint").join("best.safetensors"), &extra)?;
-                    let mut info = json!({"step": step, "select_by": sel.name, "scorer": name,
-                                          "scorer_dataset": ev.scorer.data_set(),
-                                          "num_images": cfg.eval_images});
-                    for (k, v) in &values {
-                        info[*k] = json!(v);
-                    }
-                    run::atomic_write(
-                        &dir.join("checkpoint").join("best.json"),
-                        serde_json::to_string_pretty(&info)?.as_bytes(),
-                    )?;
-                }
-            }
-        }
-        if step.is_multiple_of(cfg.checkpoint_every) || done || interrupted {
-            tr.save_checkpoint(
-                &ckpt,
-                &json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score}),
-            )?;
-        }
-        if interrupted {
-            pb.abandon();
-            return Ok(Some(step));
-        }
-    }
-    pb.finish_and_clear();
-    let gen_path = dir.join("generator.safetensors");
-    crate::safetensors::write(
-        &gen_path,
-        &tr.ema_generator_tensors(),
-        &tr.generator_metadata(),
-    )?;
-    let summary = json!({
-        "run_dir": dir.display().to_string(),
-        "steps": tr.g_step,
-        "d_loss": last.map(|s| s.d_loss),
-        "g_loss": last.map(|s| s.g_loss),
-        "generator": gen_path.display().to_string(),
-        "wall_s": wall0 + start.elapsed().as_secs_f64(),
-    });
-    if json_out {
-        println!("{summary}");
-    } else {
-        // The result: printed with --quiet too (quiet drops progress and log lines only).
-        println!(
-            "trained {} G steps in {:.1} s",
-            tr.g_step,
-            summary["wall_s"].as_f64().unwrap_or(0.0)
-        );
-        if let Some(s) = last {
-            println!("last losses       D {:.4}  G {:.4}", s.d_loss, s.g_loss);
-        }
-        println!("run directory     {}", dir.display());
-        println!("EMA generator     {}", gen_path.display());
-    }
-    Ok(None)
-}
-
-/// Scores the EMA generator during training with the run's metrics against fixed real
-/// statistics / features (the first `eval_images` training images).
-struct Evaluator {
-    scorer: Box<dyn crate::metrics::Scorer>,
-    real: crate::metrics::RealSide,
-    metrics: Vec<&'static dyn crate::metrics::Metric>,
-    select: crate::metrics::metric::Selectable,
-}
-
-impl Evaluator {
-    /// `data_dir`: where named data sets live (`--data-dir`), for a classifier scorer that has
-    /// to be trained on the run's data set.
-    fn new(
-        ctx: &Ctx,
-        cfg: &TrainConfig,
-        data: &crate::data::Dataset,
-        data_dir: Option<&Path>,
-    ) -> Result<Evaluator> {
-        use crate::metrics::{Accumulator, Needs};
-        let metrics = crate::metrics::registry::parse_list(&cfg.metrics, "--metric")?;
-        let (_, select) = crate::metrics::registry::selection(&cfg.select_by)?;
-        let needs = Needs::of(&metrics);
-        let spec = crate::data::DataSpec::for_training(
-            cfg.dataset.as_deref(),
-            data_dir,
-            cfg.img_size,
-            cfg.shapes_count,
-            0,
-        );
-        let scorer = super::scoring::pick(cfg.scorer, &spec, None, ctx.device, ctx.quiet)?;
-        let scorer = crate::metrics::at_precision(scorer, ctx.device, cfg.scorer_precision);
-        let n = cfg.eval_images.min(data.len() as i64);
-        let mut acc = Accumulator::for_needs(Needs {
-            stats: needs.real_stats,
-            features: needs.real_features,
-            ..Needs::default()
-        });
-        let slice = |i, b| Ok(data.images.narrow(0, i, b));
-        let batch = crate::metrics::scoring_batch(ctx.device);
-        crate::metrics::score_stream(&mut acc, scorer.as_ref(), n, batch, slice, |_| {})?;
-        let real = crate::metrics::RealSide {
-            stats: if needs.real_stats {
-                Some(acc.stats()?)
-            } else {
-                None
-            },
-            features: acc.features(),
-        };
-        Ok(Evaluator {
-            real,
-            scorer,
-            metrics,
-            select,
-        })
-    }
-
-    /// The metrics' values (`(key, value)`, e.g. `is_mean`, `fid`) of `eval_images` images
-    /// from the EMA generator, all from one scoring pass.
-    fn evaluate(&mut self, tr: &Trainer) -> Result<Vec<(&'static str, f64)>> {
-        let n = tr.cfg.eval_images;
-        let mut acc =
-            crate::metrics::Accumulator::for_needs(crate::metrics::Needs::of(&self.metrics));
-        let gen = |_, b| {
-            let z = tch::Tensor::randn([b, tr.cfg.latent_dim], (tch::Kind::Float, tr.device));
-            Ok(crate::data::from_gan(&tr.sample_ema(&z)))
-        };
-        let batch = crate::metrics::scoring_batch(tr.device);
-        crate::metrics::score_stream(&mut acc, self.scorer.as_ref(), n, batch, gen, |_| {})?;
-        crate::metrics::metric::compute_all(&self.metrics, &acc.collected()?, Some(&self.real))
-    }
 }

@@ -10,6 +10,10 @@ use tch::Tensor;
 use super::adam::Adam;
 use super::{load_prefixed, named_all};
 
+/// The `format` of a search's checkpoint (`search::run` writes it): known here, below the
+/// search, so that loading a generator can tell a search checkpoint from a training one.
+pub const SEARCH_CHECKPOINT_FORMAT: &str = "autogan-search-checkpoint/1";
+
 /// Every variable of G and D (`g.{name}`, `d.{name}`) and both optimisers' states
 /// (`opt_g.*`, `opt_d.*`).
 pub fn gan_tensors(

@@ -1,15 +1,24 @@
-//! Where a command gets a trained generator from: a run directory, a training checkpoint, or a
-//! weight file (`--generator W.safetensors`, with `--arch` or the file's own metadata).
+//! Loading a trained generator from a run directory, a training checkpoint, or a weight file
+//! (`--generator W.safetensors`, with `--arch` or the file's own metadata), for `eval` and
+//! `sample`.
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
 
 use crate::arch::Arch;
-use crate::cli::SizeArgs;
+use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as SEARCH_FORMAT;
 use crate::gan::trainer::{Trainer, CHECKPOINT_FORMAT};
 use crate::nn::{GenConfig, Generator};
-use crate::search::run::CHECKPOINT_FORMAT as SEARCH_FORMAT;
+
+/// The generator sizes a bare weight file needs (`--latent-dim`, `--gf-dim`,
+/// `--bottom-width`); None: the file's metadata, else the paper's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sizes {
+    pub latent_dim: Option<i64>,
+    pub gf_dim: Option<i64>,
+    pub bottom_width: Option<i64>,
+}
 
 /// A generator ready to run in eval mode.
 pub struct LoadedGenerator {
@@ -33,7 +42,7 @@ pub fn load(
     checkpoint: Option<&Path>,
     generator: Option<&Path>,
     arch: Option<&Path>,
-    size: &SizeArgs,
+    size: &Sizes,
     device: Device,
 ) -> Result<LoadedGenerator> {
     match (checkpoint, generator) {
@@ -148,7 +157,7 @@ fn resolve_arch(w: &Path, own: Option<Arch>, flag: Option<&Path>) -> Result<Arch
 fn from_weight_file(
     w: &Path,
     arch: Option<&Path>,
-    size: &SizeArgs,
+    size: &Sizes,
     device: Device,
 ) -> Result<LoadedGenerator> {
     if w.is_dir() {
@@ -222,4 +231,35 @@ fn from_tensors(
         g,
         source: origin.display().to_string(),
     })
+}
+
+/// `n` images drawn from a generator (z ~ N(0, I) from libtorch's seeded generator), as an
+/// image source for the scorers.
+pub struct Generated {
+    pub gen: LoadedGenerator,
+    pub n: usize,
+    pub what: String,
+}
+
+impl Generated {
+    pub fn new(gen: LoadedGenerator, n: usize) -> Generated {
+        let what = format!("{} ({n} generated images)", gen.source);
+        Generated { gen, n, what }
+    }
+}
+
+impl crate::metrics::source::ImageSource for Generated {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn describe(&self) -> &str {
+        &self.what
+    }
+    fn batch(&self, lo: usize, hi: usize) -> Result<Vec<Tensor>> {
+        let z = Tensor::randn(
+            [(hi - lo) as i64, self.gen.cfg.latent_dim],
+            (tch::Kind::Float, self.gen.vs.device()),
+        );
+        Ok(vec![crate::data::from_gan(&self.gen.generate(&z))])
+    }
 }

@@ -3,6 +3,8 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod flat;
+pub mod load;
+pub mod run;
 pub mod step;
 pub mod trainer;
 

@@ -22,14 +22,17 @@ use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
 pub mod classifier;
+pub mod factory;
 pub mod fid;
 pub mod inception;
 pub mod is;
 pub mod kid;
 pub mod metric;
 pub mod prc;
+pub mod refcache;
 pub mod registry;
 pub mod resize;
+pub mod source;
 pub mod stats;
 pub mod tiny;
 

@@ -8,5 +8,6 @@ pub mod controller;
 pub mod reinforce;
 pub mod reset;
 pub mod run;
+pub mod session;
 pub mod shared;
 pub mod strategy;

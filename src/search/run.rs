@@ -32,7 +32,7 @@ use crate::gan::checkpoint::Meta;
 use crate::gan::trainer::mix_seed;
 use crate::metrics::{scoring_batch, Accumulator, Scorer, IS_SPLITS};
 
-pub const CHECKPOINT_FORMAT: &str = "autogan-search-checkpoint/1";
+pub use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as CHECKPOINT_FORMAT;
 
 /// An architecture (complete or a prefix) with its score.
 #[derive(Debug, Clone)]
