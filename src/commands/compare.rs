@@ -8,7 +8,6 @@
 //! finished.
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use std::collections::BTreeMap;
 
 use crate::cli::CompareArgs;
 use clap::Parser;
@@ -50,9 +49,9 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
             if args.search_args.is_some() || args.train_args.is_some() {
                 plan = fix_pass_through(&layout, plan, &args, args.dry_run)?;
             }
-            let base = recorded_launcher(&layout)?;
+            let base = compare::recorded_launcher(&layout)?;
             let cfg = args.launcher.config(base.as_ref())?;
-            check_slurm_records(&layout, &cfg)?;
+            compare::check_slurm_records(&layout, &cfg)?;
             (plan, layout, cfg, lock)
         }
         None => {
@@ -133,7 +132,7 @@ fn run_phases(
         return dry_run(&plan, &layout, &cfg, &opts);
     }
     for phase in Phase::ALL {
-        let jobs = phase_jobs(&plan, &layout, phase)?;
+        let jobs = compare::phase_jobs(&plan, &layout, phase)?;
         if jobs.is_empty() || jobs.iter().all(Job::has_result) {
             continue;
         }
@@ -158,10 +157,10 @@ fn run_phases(
                 }
                 return Ok(());
             }
-            Finished::Done(outcomes) => check_phase(&layout, phase, &jobs, &outcomes)?,
+            Finished::Done(outcomes) => compare::check_phase(&layout, phase, &jobs, &outcomes)?,
         }
     }
-    let results = compare::collect(&plan, &layout, &wall_times(&layout))?;
+    let results = compare::collect(&plan, &layout, &compare::wall_times(&layout))?;
     crate::run::atomic_write(
         &layout.results(),
         serde_json::to_string_pretty(&results)?.as_bytes(),
@@ -175,58 +174,6 @@ fn run_phases(
     Ok(())
 }
 
-/// The jobs of one phase; the trainings and evaluations are those of the architectures known
-/// now (a search's top-K once it has ended).
-fn phase_jobs(plan: &Plan, layout: &Layout, phase: Phase) -> Result<Vec<Job>> {
-    Ok(match phase {
-        Phase::Search => compare::search_jobs(plan, layout),
-        Phase::Train => compare::train_jobs(plan, layout, &compare::entries(plan, layout)?),
-        Phase::Eval => compare::eval_jobs(plan, layout, &compare::entries(plan, layout)?),
-        Phase::Supernet => compare::supernet_jobs(plan, layout, &compare::entries(plan, layout)?),
-    })
-}
-
-/// Every job of a phase must have written its result before the next phase starts: name
-/// the ones that did not (state, exit code, log) and how to continue.
-fn check_phase(
-    layout: &Layout,
-    phase: Phase,
-    jobs: &[Job],
-    outcomes: &[launch::Outcome],
-) -> Result<()> {
-    let mut missing = Vec::new();
-    for (job, o) in jobs.iter().zip(outcomes) {
-        if job.has_result() {
-            continue;
-        }
-        let result = job
-            .result
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        missing.push(match o.ok() {
-            true => format!("{}, but it did not write {result}", o.describe()),
-            false => o.describe(),
-        });
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let others = match missing.len() < jobs.len() {
-        true => "the others finished; ",
-        false => "",
-    };
-    bail!(
-        "{} of {} {} jobs did not finish:\n  {}\n{others}fix the cause, then continue with \
-         `autogan compare --resume {}` (only the unfinished jobs run again)",
-        missing.len(),
-        jobs.len(),
-        phase.name(),
-        missing.join("\n  "),
-        layout.root.display()
-    )
-}
-
 /// `--dry-run`: the command line of every job that would run now, in order, as the launcher
 /// would start it; the trainings of found architectures are known once their search ends.
 fn dry_run(
@@ -236,22 +183,12 @@ fn dry_run(
     opts: &launch::Options,
 ) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the path of this autogan binary")?;
-    let searches = compare::search_jobs(plan, layout);
-    let entries = compare::entries(plan, layout)?;
-    let jobs = searches
-        .iter()
-        .chain(&compare::train_jobs(plan, layout, &entries))
-        .chain(&compare::eval_jobs(plan, layout, &entries))
-        .chain(&compare::supernet_jobs(plan, layout, &entries))
-        .filter(|j| !j.has_result())
-        .cloned()
-        .collect::<Vec<_>>();
     if cfg.launcher == LauncherKind::Slurm {
         println!(
             "# each phase (search, train, eval, supernet) is submitted as one Slurm job array"
         );
     }
-    for job in &jobs {
+    for job in &compare::pending_jobs(plan, layout)? {
         let line: Vec<String> = std::iter::once(exe.display().to_string())
             .chain(launch::launcher_flags(cfg, opts))
             .chain(job.next_argv())
@@ -259,57 +196,14 @@ fn dry_run(
             .collect();
         println!("{}", line.join(" "));
     }
-    if searches.iter().any(|j| !j.has_result()) {
+    if compare::search_jobs(plan, layout)
+        .iter()
+        .any(|j| !j.has_result())
+    {
         println!(
             "# then the trainings and evaluations of each search's top {} (after it ends), and \
              the scores of every architecture on its supernet",
             plan.topk_train
-        );
-    }
-    Ok(())
-}
-
-/// The launcher a resumed comparison continues with: that of its latest batch record, else
-/// the one its config.json was written with, else the default (local).
-fn recorded_launcher(layout: &Layout) -> Result<Option<LauncherConfig>> {
-    for phase in Phase::ALL.iter().rev() {
-        if let Some(r) = launch::recorded(&layout.root, phase.name())? {
-            return Ok(Some(r.launcher));
-        }
-    }
-    let v: serde_json::Value = crate::config::read_json(&layout.config())?;
-    if v["launcher"].is_null() {
-        return Ok(None);
-    }
-    serde_json::from_value(v["launcher"].clone())
-        .map(Some)
-        .with_context(|| format!("{}: invalid \"launcher\"", layout.config().display()))
-}
-
-/// A batch submitted to Slurm whose jobs have not all finished may still run there: resuming
-/// it with another launcher would run them twice. Refused before anything starts.
-fn check_slurm_records(layout: &Layout, cfg: &LauncherConfig) -> Result<()> {
-    if cfg.launcher == LauncherKind::Slurm {
-        return Ok(());
-    }
-    for phase in Phase::ALL {
-        let Some(r) = launch::recorded(&layout.root, phase.name())? else {
-            continue;
-        };
-        if r.submissions.is_empty() || r.jobs.iter().all(Job::has_result) {
-            continue;
-        }
-        let ids: Vec<&str> = r.submissions.iter().map(|s| s.job_id.as_str()).collect();
-        bail!(
-            "{} records Slurm job {} with unfinished {} jobs: continue with --launcher slurm (or \
-             without --launcher); to run them here instead, cancel them (scancel {}) and move \
-             that record aside",
-            launch::BatchDir::new(&layout.root, phase.name())
-                .record()
-                .display(),
-            ids.join(", "),
-            phase.name(),
-            ids.join(" ")
         );
     }
     Ok(())
@@ -477,62 +371,17 @@ fn check_pass_through(plan: &Plan) -> Result<()> {
 
 /// `--resume DIR --search-args ... / --train-args ...`: replace the plan's pass-through flags
 /// of a comparison whose jobs of that kind have not run yet (their command lines failed, e.g.
-/// on a misspelt flag), so that such a directory can be mended instead of abandoned. The
-/// phase's batch record, which holds the old command lines, is moved aside.
-fn fix_pass_through(
-    layout: &Layout,
-    mut plan: Plan,
-    args: &CompareArgs,
-    dry: bool,
-) -> Result<Plan> {
-    let mut phases = Vec::new();
-    if let Some(a) = &args.search_args {
-        let jobs = compare::search_jobs(&plan, layout);
-        refuse_if_started(&jobs, "--search-args", "searches")?;
-        plan.search_args = split_flags(Some(a));
-        phases.push(Phase::Search);
-    }
-    if let Some(a) = &args.train_args {
-        let jobs = compare::train_jobs(&plan, layout, &compare::entries(&plan, layout)?);
-        refuse_if_started(&jobs, "--train-args", "trainings")?;
-        plan.train_args = split_flags(Some(a));
-        phases.push(Phase::Train);
-    }
-    plan.validate()?;
+/// on a misspelt flag), so that such a directory can be mended instead of abandoned. The new
+/// command lines are parsed before anything is written; a dry run writes nothing.
+fn fix_pass_through(layout: &Layout, plan: Plan, args: &CompareArgs, dry: bool) -> Result<Plan> {
+    let search_args = args.search_args.as_deref().map(|a| split_flags(Some(a)));
+    let train_args = args.train_args.as_deref().map(|a| split_flags(Some(a)));
+    let (plan, phases) = compare::with_pass_through(layout, plan, search_args, train_args)?;
     check_pass_through(&plan)?;
     if dry {
         return Ok(plan);
     }
-    for phase in phases {
-        let record = launch::BatchDir::new(&layout.root, phase.name()).record();
-        if let Some(r) = launch::recorded(&layout.root, phase.name())? {
-            if !r.submissions.is_empty() {
-                bail!(
-                    "{} records Slurm submissions of the {} jobs: cancel them (scancel) and move \
-                     that record aside before changing their flags",
-                    record.display(),
-                    phase.name()
-                );
-            }
-            let aside = (1..)
-                .map(|n| std::path::PathBuf::from(format!("{}.replaced-{n}", record.display())))
-                .find(|p| !p.exists())
-                .context("no free name")?;
-            std::fs::rename(&record, &aside).with_context(|| {
-                format!(
-                    "cannot move {} aside to {}",
-                    record.display(),
-                    aside.display()
-                )
-            })?;
-        }
-    }
-    let mut v: serde_json::Value = crate::config::read_json(&layout.config())?;
-    v["plan"] = serde_json::to_value(&plan)?;
-    crate::run::atomic_write(
-        &layout.config(),
-        serde_json::to_string_pretty(&v)?.as_bytes(),
-    )?;
+    compare::write_pass_through(layout, &plan, &phases)?;
     eprintln!(
         "{}: the searches run with \"{}\", the trainings with \"{}\" from now on",
         layout.config().display(),
@@ -542,57 +391,8 @@ fn fix_pass_through(
     Ok(plan)
 }
 
-/// Pass-through flags can change only while no job of their kind has run far enough to leave
-/// a result or a checkpoint: every job of a kind must run alike.
-fn refuse_if_started(jobs: &[Job], flag: &str, what: &str) -> Result<()> {
-    let started: Vec<&str> = jobs
-        .iter()
-        .filter(|j| j.has_result() || j.resumable())
-        .map(|j| j.name.as_str())
-        .collect();
-    if !started.is_empty() {
-        bail!(
-            "{flag} with --resume: {} of the {what} ({}) ran with the recorded flags already, \
-             and all of them must run alike; start a new comparison (--out) with the new flags",
-            started.len(),
-            started.join(", ")
-        );
-    }
-    Ok(())
-}
-
 /// `"--a 1  --b 2"` -> `["--a", "1", "--b", "2"]`.
 fn split_flags(s: Option<&str>) -> Vec<String> {
     s.map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_default()
-}
-
-/// Seconds of every finished job: the last attempt of each job of the phases' records, and
-/// the `logs/<job>.json` of a directory begun before compare ran through the launcher.
-fn wall_times(layout: &Layout) -> BTreeMap<String, f64> {
-    let mut m = BTreeMap::new();
-    for phase in Phase::ALL {
-        let Ok(Some(rec)) = launch::recorded(&layout.root, phase.name()) else {
-            continue;
-        };
-        let dir = launch::BatchDir::new(&layout.root, phase.name());
-        for (i, job) in rec.jobs.iter().enumerate() {
-            if let (true, Some(s)) = (dir.succeeded(i + 1, job), dir.seconds(i + 1)) {
-                m.insert(job.name.clone(), s);
-            }
-        }
-    }
-    // logs/<job>.json: {"job", "ok", "seconds"}.
-    let legacy = std::fs::read_dir(layout.root.join("logs"));
-    for e in legacy.into_iter().flatten().flatten() {
-        let Ok(v) = crate::config::read_json::<serde_json::Value>(&e.path()) else {
-            continue;
-        };
-        if let (Some(job), Some(s), true) =
-            (v["job"].as_str(), v["seconds"].as_f64(), v["ok"] == true)
-        {
-            m.entry(job.to_string()).or_insert(s);
-        }
-    }
-    m
 }

@@ -10,129 +10,10 @@ use std::path::Path;
 use crate::cli::{Cli, Command, SweepArgs};
 use crate::device::Ctx;
 use crate::launch::{self, Finished, Job, Outcome};
-use crate::run::{self, result::TrainResult};
+use crate::run;
 
 /// The batch name of a sweep's jobs (RUN/jobs/train.json, RUN/jobs/train.sbatch).
 const BATCH: &str = "train";
-
-/// A job of a `--jobs` file: an argument list, or an object with a name and seed.
-enum JobSpec {
-    Args(Vec<String>),
-    Full(FullSpec),
-}
-
-struct FullSpec {
-    name: Option<String>,
-    seed: Option<u64>,
-    args: Vec<String>,
-}
-
-/// The jobs of a `--jobs` file, each entry checked on its own so that an error names the
-/// entry (from 1) and its field in the file's own terms.
-fn read_job_specs(f: &Path) -> Result<Vec<JobSpec>> {
-    use serde_json::Value;
-    let form = "each entry is a list of `autogan train` flags, e.g. [\"--arch\", \"a.json\"], or \
-                {\"name\": \"...\", \"seed\": 0, \"args\": [...]}";
-    let v: Value = crate::config::read_json(f).with_context(|| {
-        format!(
-            "--jobs {}: expected a JSON list of jobs; {form}",
-            f.display()
-        )
-    })?;
-    let Some(list) = v.as_array() else {
-        bail!(
-            "--jobs {}: expected a JSON list of jobs, not {}; {form}",
-            f.display(),
-            kind(&v)
-        );
-    };
-    let strings = |x: &Value, what: &str, i: usize| -> Result<Vec<String>> {
-        let Some(a) = x.as_array() else {
-            bail!(
-                "--jobs {}: entry {i}: {what} must be a list of strings (the flags), not {}",
-                f.display(),
-                kind(x)
-            );
-        };
-        a.iter()
-            .enumerate()
-            .map(|(j, s)| match s.as_str() {
-                Some(s) => Ok(s.to_string()),
-                None => bail!(
-                    "--jobs {}: entry {i}: {what}[{j}] must be a string (write numbers as \
-                     \"3\"), not {}",
-                    f.display(),
-                    kind(s)
-                ),
-            })
-            .collect()
-    };
-    let mut specs = Vec::new();
-    for (k, e) in list.iter().enumerate() {
-        let i = k + 1;
-        let spec = match e {
-            Value::Array(_) => JobSpec::Args(strings(e, "the entry", i)?),
-            Value::Object(m) => {
-                if let Some(key) = m
-                    .keys()
-                    .find(|k| !["name", "seed", "args"].contains(&k.as_str()))
-                {
-                    bail!(
-                        "--jobs {}: entry {i}: unknown field \"{key}\" (the fields are name, \
-                         seed and args)",
-                        f.display()
-                    );
-                }
-                let name = match m.get("name") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(x) => bail!(
-                        "--jobs {}: entry {i}: \"name\" must be a string, not {}",
-                        f.display(),
-                        kind(x)
-                    ),
-                };
-                let seed = match m.get("seed") {
-                    None | Some(Value::Null) => None,
-                    Some(x) => match x.as_u64() {
-                        Some(s) => Some(s),
-                        None => bail!(
-                            "--jobs {}: entry {i}: \"seed\" must be a whole number of 0 or \
-                             more, not {}",
-                            f.display(),
-                            kind(x)
-                        ),
-                    },
-                };
-                let args = match m.get("args") {
-                    None => bail!(
-                        "--jobs {}: entry {i}: no \"args\" (the list of `autogan train` \
-                         flags)",
-                        f.display()
-                    ),
-                    Some(x) => strings(x, "\"args\"", i)?,
-                };
-                JobSpec::Full(FullSpec { name, seed, args })
-            }
-            x => bail!("--jobs {}: entry {i} is {}; {form}", f.display(), kind(x)),
-        };
-        specs.push(spec);
-    }
-    Ok(specs)
-}
-
-/// A JSON value's kind in words, for messages.
-fn kind(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("{b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string \"{s}\""),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
 
 /// (name, seed, train args) of every job, before run directories are given.
 fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>)>> {
@@ -182,15 +63,15 @@ fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>
             let abs = launch::absolute(a)?;
             let mut v = vec!["--arch".to_string(), abs.display().to_string()];
             v.extend(common.iter().cloned());
-            list.push((format!("{}-s{s}", clean(stem)), s, v));
+            list.push((format!("{}-s{s}", launch::sweep::clean(stem)), s, v));
         }
     }
     if let Some(f) = &args.jobs {
-        let specs = read_job_specs(f)?;
+        let specs = launch::sweep::read_job_specs(f)?;
         for (i, spec) in specs.into_iter().enumerate() {
             let (name, seed, a) = match spec {
-                JobSpec::Args(a) => (None, None, a),
-                JobSpec::Full(f) => (f.name, f.seed, f.args),
+                launch::sweep::JobSpec::Args(a) => (None, None, a),
+                launch::sweep::JobSpec::Full(f) => (f.name, f.seed, f.args),
             };
             let name = name.unwrap_or_else(|| format!("job{}", i + 1));
             let seeds_here = seed.map(|s| vec![s]).unwrap_or_else(|| seeds.clone());
@@ -198,8 +79,8 @@ fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>
                 let mut v = a.clone();
                 v.extend(common.iter().cloned());
                 let n = match seed.is_some() || seeds.len() == 1 && args.seeds.is_none() {
-                    true => clean(&name),
-                    false => format!("{}-s{s}", clean(&name)),
+                    true => launch::sweep::clean(&name),
+                    false => format!("{}-s{s}", launch::sweep::clean(&name)),
                 };
                 list.push((n, s, v));
             }
@@ -224,18 +105,6 @@ fn job_list(ctx: &Ctx, args: &SweepArgs) -> Result<Vec<(String, u64, Vec<String>
         check_train_args(name, *seed, a)?;
     }
     Ok(list)
-}
-
-/// A file-name-safe job name.
-fn clean(s: &str) -> String {
-    let c: String = s
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || "-_.".contains(c) {
-            true => c,
-            false => '_',
-        })
-        .collect();
-    c.trim_start_matches('.').to_string()
 }
 
 /// A job's flags must make a valid `autogan train` command line (checked before anything is
@@ -417,44 +286,7 @@ fn collect(
     json_out: bool,
     quiet: bool,
 ) -> Result<()> {
-    let mut rows = Vec::new();
-    let mut unfinished = Vec::new();
-    let mut results: Vec<Option<TrainResult>> = Vec::new();
-    for (job, o) in jobs.iter().zip(outcomes) {
-        let result = match o.ok() {
-            true => match run::result::read_train_result(&o.run_dir) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    unfinished.push(format!("{} ({e:#})", o.describe()));
-                    None
-                }
-            },
-            false => {
-                unfinished.push(o.describe());
-                None
-            }
-        };
-        rows.push(json!({
-            "name": o.name,
-            "seed": job.global.get(1).and_then(|s| s.parse::<u64>().ok()),
-            "args": job.args,
-            "run_dir": o.run_dir,
-            "state": o.state,
-            "exit_code": o.exit_code,
-            "signal": o.signal,
-            "log": o.log,
-            "slurm_job": o.slurm_job,
-            "finished": result.is_some(),
-            "result": result,
-        }));
-        results.push(result);
-    }
-    let summary = json!({
-        "run_dir": dir.display().to_string(),
-        "jobs": rows.len(),
-        "finished": rows.len() - unfinished.len(),
-        "outcomes": rows,
-    });
+    let (summary, results, unfinished) = launch::sweep::summary(dir, jobs, outcomes);
     let out = dir.join("sweep.json");
     run::atomic_write(&out, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     if json_out {

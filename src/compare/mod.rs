@@ -23,10 +23,12 @@
 //! with a checkpoint is resumed, one without a checkpoint is moved aside and started again.
 mod jobs;
 mod results;
+mod state;
 pub mod stats;
 
 pub use jobs::*;
 pub use results::*;
+pub use state::*;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub mod local;
 pub mod slurm;
+pub mod sweep;
 
 /// Which launcher runs a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
