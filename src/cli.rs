@@ -34,6 +34,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The first line of a clap error without its `error: ` prefix, for messages that quote a
+/// command line built from a file or a flag's string.
+pub fn first_error_line(e: &clap::Error) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 impl Cli {
     /// The run context of the global flags (threads and seed set, device resolved).
     pub fn ctx(&self) -> anyhow::Result<crate::device::Ctx> {

@@ -354,12 +354,7 @@ fn check_pass_through(plan: &Plan) -> Result<()> {
         let mut argv = vec!["autogan".to_string()];
         argv.extend(job.fresh_argv());
         if let Err(e) = crate::cli::Cli::try_parse_from(&argv) {
-            let msg = e.to_string();
-            let first = msg
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
+            let first = crate::cli::first_error_line(&e);
             bail!(
                 "{flag} \"{given}\": `autogan {}` would not run: {first}",
                 job.command

@@ -139,12 +139,7 @@ fn check_train_args(name: &str, seed: u64, a: &[String]) -> Result<()> {
         }
         Ok(_) => bail!("job {name}: not a train command line"),
         Err(e) => {
-            let msg = e.to_string();
-            let first = msg
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
+            let first = crate::cli::first_error_line(&e);
             bail!(
                 "job {name}: `autogan train {}` is not a valid command line: {first}",
                 a.join(" ")

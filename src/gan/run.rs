@@ -3,7 +3,7 @@
 //! and the reader of a recorded run that stopped before its first checkpoint. The loop reports
 //! to a [`TrainObserver`] (the command draws a progress bar and prints lines from it); what it
 //! writes into the run directory does not depend on the observer.
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -288,34 +288,10 @@ pub fn train(
 
 /// A fresh trainer from the `config.json` of a training run that has no checkpoint yet.
 pub fn recorded_trainer(dir: &Path, ckpt: &Path, device: Device) -> Result<Trainer> {
-    let config = dir.join("config.json");
-    let text = std::fs::read_to_string(&config).with_context(|| {
-        format!(
-            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
-            dir.display(),
-            ckpt.display(),
-            config.display()
-        )
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not valid JSON", config.display()))?;
-    if v["command"] != "train" {
-        bail!(
-            "{}: this run directory was written by `autogan {}`, not by `autogan train`",
-            dir.display(),
-            v["command"].as_str().unwrap_or("?")
-        );
-    }
+    let (v, seed, config) = crate::run::recorded_config(dir, ckpt, "train")?;
     let cfg: TrainConfig = serde_json::from_value(v["train"].clone())
         .with_context(|| format!("{}: the \"train\" section is invalid", config.display()))?;
     let arch = Arch::from_json_str(&v["arch"].to_string(), &config.display().to_string())?;
-    let seed = v["seed"]
-        .as_u64()
-        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
-    for sub in ["checkpoint", "samples"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
-    }
     Trainer::new(cfg, arch, seed, device)
 }
 

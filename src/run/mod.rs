@@ -122,6 +122,42 @@ impl RunDir {
     }
 }
 
+/// The configuration of a run that stopped before its first checkpoint (`ckpt`, named in
+/// messages), as `autogan COMMAND` recorded it in `dir/config.json`, with its recorded seed;
+/// `checkpoint/` and `samples/` are made again so that the run can start as recorded.
+pub fn recorded_config(
+    dir: &Path,
+    ckpt: &Path,
+    command: &str,
+) -> Result<(serde_json::Value, u64, PathBuf)> {
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).with_context(|| {
+        format!(
+            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
+            dir.display(),
+            ckpt.display(),
+            config.display()
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", config.display()))?;
+    if v["command"] != command {
+        bail!(
+            "{}: this run directory was written by `autogan {}`, not by `autogan {command}`",
+            dir.display(),
+            v["command"].as_str().unwrap_or("?")
+        );
+    }
+    let seed = v["seed"]
+        .as_u64()
+        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
+    for sub in ["checkpoint", "samples"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+    }
+    Ok((v, seed, config))
+}
+
 /// `runs/<name>-<UTC timestamp>`.
 pub fn default_run_dir(name: &str) -> PathBuf {
     let secs = std::time::SystemTime::now()

@@ -206,35 +206,11 @@ pub fn run_loop(
 
 /// A fresh search from the `config.json` of a search run that has no checkpoint yet.
 pub fn recorded_search(dir: &Path, ckpt: &Path, device: Device) -> Result<Search> {
-    let config = dir.join("config.json");
-    let text = std::fs::read_to_string(&config).with_context(|| {
-        format!(
-            "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
-            dir.display(),
-            ckpt.display(),
-            config.display()
-        )
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not valid JSON", config.display()))?;
-    if v["command"] != "search" {
-        bail!(
-            "{}: this run directory was written by `autogan {}`, not by `autogan search`",
-            dir.display(),
-            v["command"].as_str().unwrap_or("?")
-        );
-    }
+    let (v, seed, config) = crate::run::recorded_config(dir, ckpt, "search")?;
     let mut recorded = v["search"].clone();
     crate::config::RewardBn::fill_recorded(&mut recorded);
     let cfg: SearchConfig = serde_json::from_value(recorded)
         .with_context(|| format!("{}: the \"search\" section is invalid", config.display()))?;
-    let seed = v["seed"]
-        .as_u64()
-        .with_context(|| format!("{}: no \"seed\"", config.display()))?;
-    for sub in ["checkpoint", "samples"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
-    }
     Search::new(cfg, seed, device)
 }
 
