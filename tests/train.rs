@@ -663,3 +663,119 @@ fn quiet_prints_the_result_and_resume_never_goes_back() {
         gen
     );
 }
+
+/// The training run as a library loop: driven without the command line, it reports every step
+/// and its lines to the observer, writes the run directory as `autogan train` does, and a
+/// second run to more steps from its checkpoint continues where it stopped.
+#[test]
+fn the_training_loop_runs_as_a_library_call_with_an_observer() {
+    use autogan::gan::run::{train, TrainEnd, TrainObserver, TrainStart};
+    #[derive(Default)]
+    struct Seen {
+        start: Option<(u64, u64)>,
+        steps: Vec<u64>,
+        losses: usize,
+        lines: Vec<String>,
+        stopped: Option<bool>,
+    }
+    impl TrainObserver for Seen {
+        fn start(&mut self, step: u64, steps: u64) {
+            self.start = Some((step, steps));
+        }
+        fn step(&mut self, step: u64, losses: Option<&autogan::gan::trainer::StepStats>) {
+            self.steps.push(step);
+            self.losses += losses.is_some() as usize;
+        }
+        fn line(&mut self, text: &str) {
+            self.lines.push(text.to_string());
+        }
+        fn stop(&mut self, finished: bool) {
+            self.stopped = Some(finished);
+        }
+    }
+    tch::set_num_threads(1);
+    let images = Tensor::randint(256, [16, 3, 32, 32], (Kind::Uint8, Device::Cpu));
+    let data = Dataset::new("noise", images, None, None).unwrap();
+    let cfg = |steps| TrainConfig {
+        gan: GanConfig {
+            dataset: None,
+            gf_dim: 8,
+            df_dim: 8,
+            latent_dim: 8,
+            batch_size: 4,
+            gen_batch_size: 4,
+            tensorboard: false,
+            ..GanConfig::training()
+        },
+        steps,
+        log_every: 1,
+        checkpoint_every: 2,
+        sample_every: 2,
+        eval_every: 0,
+        ..TrainConfig::default()
+    };
+    let dir = tmp("library-loop");
+    let arch = Arch::load(&root().join(ARCH_A)).unwrap();
+    let mut tr = Trainer::new(cfg(3), arch, 5, Device::Cpu).unwrap();
+    let new_dir = autogan::run::NewRunDir::create(&dir).unwrap();
+    let start = TrainStart {
+        dir: dir.clone(),
+        data_dir: None,
+        wall0: 0.0,
+        best_score: None,
+    };
+    let mut seen = Seen::default();
+    let end = train(
+        &mut tr,
+        start,
+        data.take(16),
+        autogan::run::RunDir::New(new_dir),
+        &mut seen,
+    )
+    .unwrap();
+    let TrainEnd::Finished(summary) = end else {
+        panic!("the loop did not finish: {end:?}")
+    };
+    assert_eq!(summary.steps, 3);
+    assert_eq!(seen.start, Some((0, 3)));
+    assert_eq!(seen.steps, [1, 2, 3]);
+    assert_eq!(
+        seen.losses, 3,
+        "log_every 1: the losses of every step were read"
+    );
+    assert_eq!(seen.lines.len(), 3, "{:?}", seen.lines);
+    assert!(seen.lines[0].starts_with("step 1/3"), "{:?}", seen.lines);
+    assert_eq!(seen.stopped, Some(true));
+    let files = autogan::run::RunFiles::of(&dir);
+    assert!(files.generator().is_file() && files.last_checkpoint().is_file());
+    assert_eq!(log_lines(&dir).len(), 3);
+    // Continued from its checkpoint to step 5 by a second call.
+    let (mut tr, _) = Trainer::load_checkpoint(&files.last_checkpoint(), Device::Cpu).unwrap();
+    tr.cfg.steps = 5;
+    let lock = autogan::run::lock::lock_run_dir(&dir).unwrap();
+    let start = TrainStart {
+        dir: dir.clone(),
+        data_dir: None,
+        wall0: summary.wall_s,
+        best_score: None,
+    };
+    let mut seen = Seen::default();
+    let end = train(
+        &mut tr,
+        start,
+        data,
+        autogan::run::RunDir::Resumed(lock),
+        &mut seen,
+    )
+    .unwrap();
+    assert!(
+        matches!(end, TrainEnd::Finished(ref s) if s.steps == 5),
+        "{end:?}"
+    );
+    assert_eq!(seen.start, Some((3, 5)));
+    assert_eq!(seen.steps, [4, 5]);
+    assert_eq!(
+        log_lines(&dir).keys().copied().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+}

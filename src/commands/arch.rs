@@ -6,6 +6,7 @@ use crate::arch::Arch;
 use crate::cli::ArchCommand;
 use crate::device::Ctx;
 use crate::nn::{DiscConfig, GenConfig};
+use crate::run::RunFiles;
 
 pub fn run(ctx: &Ctx, args: ArchCommand) -> Result<()> {
     match args {
@@ -62,7 +63,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     let dir = args.search.as_path();
     let files = &args.archs;
     let json_out = args.json_out.as_deref();
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let ckpt = RunFiles::of(dir).last_checkpoint();
     if !ckpt.is_file() {
         bail!(
             "{}: no search checkpoint ({} is missing): give the run directory of `autogan \

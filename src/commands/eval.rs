@@ -14,6 +14,7 @@ use crate::metrics::source::{
     few_images_warning, folder_source, named_source, score, ImageSource, Reference,
 };
 use crate::metrics::{Accumulator, InceptionScorer, Needs, Protocol, Scorer, ScorerKind, Stats};
+use crate::run::RunFiles;
 
 /// Where pytorch-fid publishes the FID-Inception weights.
 pub const INCEPTION_URL: &str =
@@ -123,14 +124,17 @@ fn recorded_dataset(input: &Path) -> Result<Option<(String, PathBuf)>> {
         input.to_path_buf()
     } else {
         match input.parent() {
-            Some(p) if p.file_name().is_some_and(|n| n == "checkpoint") => {
+            Some(p)
+                if p.file_name()
+                    .is_some_and(|n| n == crate::run::layout::CHECKPOINT_DIR) =>
+            {
                 p.parent().map(Path::to_path_buf).unwrap_or_default()
             }
             Some(p) => p.to_path_buf(),
             None => return Ok(None),
         }
     };
-    let cfg = run.join("config.json");
+    let cfg = RunFiles::of(&run).config();
     if !cfg.is_file() {
         return Ok(None);
     }

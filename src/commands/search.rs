@@ -10,6 +10,7 @@ use crate::device::Ctx;
 use crate::launch::{self, LauncherConfig};
 use crate::progress;
 use crate::run;
+use crate::run::RunFiles;
 use crate::search::run::Search;
 use crate::search::session::{self, Finish, SearchEnd, SearchObserver};
 
@@ -137,8 +138,8 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             &fixed_flags(&args),
             "only --data-dir, --json and --no-tensorboard can be given",
         )?;
-        let ckpt = dir.join("checkpoint").join("last.safetensors");
-        if !ckpt.is_file() && !dir.join("config.json").is_file() {
+        let ckpt = RunFiles::of(dir).last_checkpoint();
+        if !ckpt.is_file() && !RunFiles::of(dir).config().is_file() {
             bail!(
                 "{}: no search checkpoint to resume from (expected {}) and no config.json: not \
                  a run directory of autogan search",
@@ -209,7 +210,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         Some(lock) => run::RunDir::Resumed(lock),
         None => {
             let new_dir = run::NewRunDir::create(&dir)?;
-            std::fs::create_dir_all(dir.join("archs"))?;
+            std::fs::create_dir_all(RunFiles::of(&dir).archs())?;
             let snapshot = json!({
                 "command": "search",
                 "autogan_version": env!("CARGO_PKG_VERSION"),
@@ -222,14 +223,14 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 "launcher": launcher,
             });
             run::atomic_write(
-                &dir.join("config.json"),
+                &RunFiles::of(&dir).config(),
                 serde_json::to_string_pretty(&snapshot)?.as_bytes(),
             )?;
             run::RunDir::New(new_dir)
         }
     };
     let resume = || run::interrupt::resume_command("search", &dir, ctx.device, data_dir.as_deref());
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let ckpt = RunFiles::of(&dir).last_checkpoint();
     let total = search.cfg.iterations;
     let mut obs = Terminal::new(ctx.quiet);
     let end = session::run_loop(
@@ -297,13 +298,13 @@ fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
         base = launch::recorded(dir, session::FINAL)?.map(|r| r.launcher);
         if base.is_none() {
             let snap: serde_json::Value =
-                crate::config::read_json(&dir.join("config.json")).unwrap_or_default();
+                crate::config::read_json(&RunFiles::of(dir).config()).unwrap_or_default();
             if !snap["launcher"].is_null() {
                 base = Some(
                     serde_json::from_value(snap["launcher"].clone()).with_context(|| {
                         format!(
                             "{}: invalid \"launcher\"",
-                            dir.join("config.json").display()
+                            RunFiles::of(dir).config().display()
                         )
                     })?,
                 );
@@ -370,12 +371,12 @@ fn print_finish(
         }
         println!(
             "best architecture  {} ({})",
-            dir.join("best.json").display(),
+            RunFiles::of(dir).best_arch().display(),
             r.rows[r.best].arch.vector_string()
         );
         println!(
             "train it with      autogan train --arch {}",
-            dir.join("best.json").display()
+            RunFiles::of(dir).best_arch().display()
         );
     }
     if !r.unfinished.is_empty() {

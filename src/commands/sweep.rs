@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command, SweepArgs};
 use crate::device::Ctx;
 use crate::launch::{self, Finished, Job, Outcome};
 use crate::run;
+use crate::run::RunFiles;
 
 /// The batch name of a sweep's jobs (RUN/jobs/train.json, RUN/jobs/train.sbatch).
 const BATCH: &str = "train";
@@ -171,7 +172,7 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
             );
         }
         // Another command's directory (a comparison, a search) holds batch records too.
-        let written_by = dir.join("config.json");
+        let written_by = RunFiles::of(dir).config();
         if let Ok(v) = crate::config::read_json::<serde_json::Value>(&written_by) {
             if let Some(c) = v["command"].as_str().filter(|c| *c != "sweep") {
                 bail!(
@@ -230,7 +231,7 @@ pub fn run(ctx: &Ctx, args: SweepArgs) -> Result<()> {
             "jobs": jobs,
         });
         run::atomic_write(
-            &dir.join("config.json"),
+            &RunFiles::of(&dir).config(),
             serde_json::to_string_pretty(&snapshot)?.as_bytes(),
         )?;
         (dir, jobs, cfg, lock)

@@ -12,6 +12,7 @@ use crate::gan::trainer::{StepStats, Trainer};
 use crate::metrics::classifier::TrainEvent;
 use crate::progress;
 use crate::run;
+use crate::run::RunFiles;
 
 /// Preset + flags -> a validated config.
 pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
@@ -99,8 +100,8 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
                 dir.display()
             );
         }
-        let ckpt = dir.join("checkpoint").join("last.safetensors");
-        if !ckpt.is_file() && !dir.join("config.json").is_file() {
+        let ckpt = RunFiles::of(dir).last_checkpoint();
+        if !ckpt.is_file() && !RunFiles::of(dir).config().is_file() {
             bail!(
                 "{}: no checkpoint to resume from (expected {}) and no config.json: not a run \
                  directory of autogan train",
@@ -207,11 +208,11 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             "device": format!("{:?}", ctx.device),
         });
         run::atomic_write(
-            &dir.join("config.json"),
+            &RunFiles::of(&dir).config(),
             serde_json::to_string_pretty(&snapshot)?.as_bytes(),
         )?;
         run::atomic_write(
-            &dir.join("arch.json"),
+            &RunFiles::of(&dir).arch(),
             serde_json::to_string_pretty(&tr.arch.to_json())?.as_bytes(),
         )?;
         (tr, dir, 0.0, data, None, run::RunDir::New(new_dir))
@@ -227,7 +228,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         gan_run::TrainEnd::Interrupted { step } => Err(run::interrupt::Interrupted::new(format!(
             "interrupted: stopped after G step {step} of {} with a checkpoint ({}); continue with\n  {}",
             tr.cfg.steps,
-            dir.join("checkpoint").join("last.safetensors").display(),
+            RunFiles::of(&dir).last_checkpoint().display(),
             run::interrupt::resume_command("train", &dir, ctx.device, data_dir)
         ))
         .into()),

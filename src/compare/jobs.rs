@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{paper_label, random_label, search_label, Layout, Plan, DEFAULT_STRATEGY};
 use crate::arch::Arch;
 use crate::launch::{Job, Restart};
+use crate::run::RunFiles;
 
 /// Every search of the plan, as one job each (finished ones too: the launcher's batch always
 /// holds the same jobs, and a resumed one skips those whose `best.json` exists).
@@ -25,7 +26,7 @@ pub fn search_jobs(plan: &Plan, layout: &Layout) -> Vec<Job> {
                 global: plan.global_args(seed),
                 command: "search".into(),
                 args,
-                result: Some(dir.join("best.json")),
+                result: Some(RunFiles::of(&dir).best_arch()),
                 run_dir: dir,
                 resume_args: plan.resume_args(),
                 restart: Restart::Resume,
@@ -65,7 +66,7 @@ pub struct Entry {
 /// most `n`) and `best.json`.
 fn search_files(dir: &Path, n: usize) -> Vec<(usize, PathBuf)> {
     (1..=n)
-        .map(|r| (r, dir.join("archs").join(format!("top{r}.json"))))
+        .map(|r| (r, RunFiles::of(dir).top_arch(r)))
         .take_while(|(_, f)| f.is_file())
         .collect()
 }
@@ -76,7 +77,7 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
     let mut v = Vec::new();
     for (strategy, seed) in plan.searches() {
         let dir = layout.search_dir(&strategy, seed);
-        let best = dir.join("best.json");
+        let best = RunFiles::of(&dir).best_arch();
         if !best.is_file() {
             continue;
         }
@@ -148,7 +149,7 @@ pub fn train_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
                 global: plan.global_args(plan.seed),
                 command: "train".into(),
                 args,
-                result: Some(dir.join("generator.safetensors")),
+                result: Some(RunFiles::of(&dir).generator()),
                 run_dir: dir,
                 resume_args: plan.resume_args(),
                 restart: Restart::Resume,
@@ -202,7 +203,7 @@ pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job
     let mut jobs = Vec::new();
     for (strategy, seed) in plan.searches() {
         let dir = layout.search_dir(&strategy, seed);
-        if !dir.join("best.json").is_file() {
+        if !RunFiles::of(&dir).best_arch().is_file() {
             continue;
         }
         let out = supernet_scores_file(&dir);

@@ -270,7 +270,7 @@ pub struct Layout {
 
 impl Layout {
     pub fn config(&self) -> PathBuf {
-        self.root.join("config.json")
+        crate::run::RunFiles::of(&self.root).config()
     }
     pub fn results(&self) -> PathBuf {
         self.root.join("compare.json")

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::jobs::{entries, supernet_scores_file, Entry, Role};
 use super::{paper_label, random_label, search_label, stats, Layout, Phase, Plan};
 use crate::arch::Arch;
+use crate::run::RunFiles;
 
 /// The scores of `supernet_jobs`'s file by architecture (its 14-integer vector: the same
 /// architecture gets the same score on one supernet, and vectors survive a moved comparison
@@ -162,7 +163,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     for (strategy, seed) in plan.searches() {
         let search = search_label(&strategy, seed);
         let dir = layout.search_dir(&strategy, seed);
-        let Ok(best) = Arch::load(&dir.join("best.json")) else {
+        let Ok(best) = Arch::load(&RunFiles::of(&dir).best_arch()) else {
             complete = false;
             continue;
         };

@@ -10,6 +10,7 @@ use crate::arch::Arch;
 use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as SEARCH_FORMAT;
 use crate::gan::trainer::{Trainer, CHECKPOINT_FORMAT};
 use crate::nn::{GenConfig, Generator};
+use crate::run::RunFiles;
 
 /// The generator sizes a bare weight file needs (`--latent-dim`, `--gf-dim`,
 /// `--bottom-width`); None: the file's metadata, else the paper's.
@@ -79,7 +80,7 @@ fn search_run_note(p: &Path) -> String {
             .map(Path::to_path_buf)
             .unwrap_or_default()
     };
-    let best = run.join("best.json");
+    let best = RunFiles::of(&run).best_arch();
     let trained = PathBuf::from(format!("{}-best", run.display()));
     let unfinished = if best.is_file() {
         String::new()
@@ -103,15 +104,15 @@ fn search_run_note(p: &Path) -> String {
 
 /// A run directory -> its `generator.safetensors`, else its last checkpoint; a file -> itself.
 fn checkpoint_file(p: &Path) -> Result<PathBuf> {
-    if p.is_dir() && p.join("search.jsonl").is_file() {
+    if p.is_dir() && RunFiles::of(p).search_log().is_file() {
         bail!(search_run_note(p));
     }
     if p.is_dir() {
-        let g = p.join("generator.safetensors");
+        let g = RunFiles::of(p).generator();
         if g.is_file() {
             return Ok(g);
         }
-        let c = p.join("checkpoint").join("last.safetensors");
+        let c = RunFiles::of(p).last_checkpoint();
         if c.is_file() {
             return Ok(c);
         }

@@ -15,6 +15,7 @@ use crate::arch::Arch;
 use crate::config::TrainConfig;
 use crate::data::Dataset;
 use crate::metrics::classifier::TrainEvent;
+use crate::run::RunFiles;
 use crate::run::{self, Jsonl};
 use crate::tb::mirror::{LogKind, RunLog};
 
@@ -96,10 +97,10 @@ pub fn train(
             obs,
         )?),
     };
-    let jsonl = Jsonl::open(&dir.join("train.jsonl"), Some(tr.g_step))?;
+    let jsonl = Jsonl::open(&RunFiles::of(dir).train_log(), Some(tr.g_step))?;
     let tb = RunLog::event_writer(dir, tr.cfg.tensorboard, LogKind::Train, tr.g_step)?;
     let mut log = RunLog::new(jsonl, tb, LogKind::Train);
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let ckpt = RunFiles::of(dir).last_checkpoint();
     let start = Instant::now();
     // The first checkpoint, before the first step: a run stopped at any point can be resumed.
     if !ckpt.is_file() {
@@ -199,7 +200,9 @@ pub fn train(
             let grid = run::grid(&imgs, 8)?;
             run::save_rgb(
                 &grid,
-                &dir.join("samples").join(format!("step_{step:07}.png")),
+                &RunFiles::of(dir)
+                    .samples()
+                    .join(format!("step_{step:07}.png")),
             )?;
             if let Some(tb) = log.tb() {
                 tb.image("samples", step, &grid)?;
@@ -244,7 +247,7 @@ pub fn train(
                 if improved {
                     best_score = Some(score);
                     let extra = json!({"wall_s": wall0 + start.elapsed().as_secs_f64(), "best_score": best_score});
-                    tr.save_checkpoint(&dir.join("checkpoint").join("best.safetensors"), &extra)?;
+                    tr.save_checkpoint(&RunFiles::of(dir).best_checkpoint(), &extra)?;
                     let mut info = json!({"step": step, "select_by": sel.name, "scorer": name,
                                           "scorer_dataset": ev.scorer.data_set(),
                                           "num_images": cfg.eval_images});
@@ -252,7 +255,7 @@ pub fn train(
                         info[*k] = json!(v);
                     }
                     run::atomic_write(
-                        &dir.join("checkpoint").join("best.json"),
+                        &RunFiles::of(dir).best_eval(),
                         serde_json::to_string_pretty(&info)?.as_bytes(),
                     )?;
                 }
@@ -270,7 +273,7 @@ pub fn train(
         }
     }
     obs.stop(true);
-    let gen_path = dir.join("generator.safetensors");
+    let gen_path = RunFiles::of(dir).generator();
     crate::safetensors::write(
         &gen_path,
         &tr.ema_generator_tensors(),

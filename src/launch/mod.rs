@@ -13,6 +13,7 @@
 //! (`... --out RUN_DIR`) or, where its run directory already holds a checkpoint from an earlier
 //! attempt, continued (`<command> --resume RUN_DIR`); a step that only reads a run directory
 //! and writes one result file (`eval --json-out`, `Restart::Rerun`) is simply run again.
+use crate::run::RunFiles;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -251,12 +252,7 @@ impl Job {
 
     /// Whether an earlier attempt left a checkpoint to continue from.
     pub fn resumable(&self) -> bool {
-        self.restart == Restart::Resume
-            && self
-                .run_dir
-                .join("checkpoint")
-                .join("last.safetensors")
-                .is_file()
+        self.restart == Restart::Resume && RunFiles::of(&self.run_dir).last_checkpoint().is_file()
     }
 
     /// The command line of the next attempt as it stands now (`prepare` without moving

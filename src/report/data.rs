@@ -1,5 +1,6 @@
 //! Reading a run directory for the report: its kind, its JSONL log (lenient: a bad line is
 //! skipped and reported, not fatal), config.json, the top-K arch files and the sample grids.
+use crate::run::RunFiles;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -31,9 +32,9 @@ pub fn run_kind(dir: &Path) -> Result<RunKind> {
     }
     if dir.join("compare.json").is_file() {
         Ok(RunKind::Compare)
-    } else if dir.join("search.jsonl").is_file() {
+    } else if RunFiles::of(dir).search_log().is_file() {
         Ok(RunKind::Search)
-    } else if dir.join("train.jsonl").is_file() {
+    } else if RunFiles::of(dir).train_log().is_file() {
         Ok(RunKind::Train)
     } else if read_config(dir).is_ok_and(|c| c["command"] == "compare") {
         bail!(
@@ -81,7 +82,7 @@ pub fn read_log(path: &Path) -> Result<Log> {
 
 /// config.json, or a message saying why there is none.
 pub fn read_config(dir: &Path) -> std::result::Result<Value, String> {
-    let p = dir.join("config.json");
+    let p = RunFiles::of(dir).config();
     let text =
         std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON ({e})", p.display()))
@@ -95,7 +96,7 @@ pub struct JsonFile {
 
 /// `archs/top*.json` by rank (top1, top2, ...).
 pub fn top_archs(dir: &Path) -> Vec<JsonFile> {
-    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir.join("archs"))
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(RunFiles::of(dir).archs())
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter_map(|e| {
@@ -126,7 +127,7 @@ pub fn read_json_file(path: PathBuf) -> JsonFile {
 
 /// The PNG files of `dir/samples`, sorted by name (the names carry zero-padded steps).
 pub fn sample_grids(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("samples"))
+    let mut v: Vec<PathBuf> = std::fs::read_dir(RunFiles::of(dir).samples())
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.path())
@@ -140,7 +141,7 @@ pub fn sample_grids(dir: &Path) -> Vec<PathBuf> {
 
 /// The final-training run directories of a search (`final/top1`, `final/top2`, ...), by rank.
 pub fn final_runs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<(u64, PathBuf)> = std::fs::read_dir(dir.join("final"))
+    let mut v: Vec<(u64, PathBuf)> = std::fs::read_dir(RunFiles::of(dir).final_dir())
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.path().is_dir())

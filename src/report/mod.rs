@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::arch::{decision_sizes, ConvBlock, Norm, Up, NUM_CELLS};
+use crate::run::RunFiles;
 use data::{f, RunKind};
 use page::Page;
 use svg::{LineChart, Series, StackedBars, StripPlot};
@@ -60,7 +61,7 @@ fn series(name: &str, lines: &[&Value], x: &str, y: &str) -> Series {
 }
 
 fn train(dir: &Path, page: &mut Page) -> Result<()> {
-    let log = data::read_log(&dir.join("train.jsonl"))?;
+    let log = data::read_log(&RunFiles::of(dir).train_log())?;
     page.problems(&log.problems);
     let steps: Vec<&Value> = log
         .lines
@@ -131,7 +132,7 @@ fn train(dir: &Path, page: &mut Page) -> Result<()> {
 }
 
 fn search(dir: &Path, page: &mut Page) -> Result<()> {
-    let log = data::read_log(&dir.join("search.jsonl"))?;
+    let log = data::read_log(&RunFiles::of(dir).search_log())?;
     page.problems(&log.problems);
     let iters: Vec<&Value> = log
         .lines
@@ -260,7 +261,7 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
 
     page.section("Top architectures");
     let top = data::top_archs(dir);
-    let best = dir.join("best.json");
+    let best = RunFiles::of(dir).best_arch();
     let mut files = top;
     if best.is_file() {
         files.push(data::read_json_file(best));
@@ -285,7 +286,7 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let eval = data::read_log(&run.join("train.jsonl"))
+            let eval = data::read_log(&RunFiles::of(run).train_log())
                 .ok()
                 .and_then(|l| l.lines.into_iter().rev().find(|v| v["kind"] == "eval"));
             rows.push(match eval {

@@ -7,10 +7,12 @@ use tch::{Kind, Tensor};
 
 pub mod atomic;
 pub mod interrupt;
+pub mod layout;
 pub mod lock;
 pub mod result;
 
 pub use atomic::{atomic_write, atomic_write_with, tmp_name};
+pub use layout::RunFiles;
 
 /// Check, creating nothing, that `path` can become a new run directory: it is missing (and
 /// can be created) or an empty folder. Called before the long work of a run.
@@ -65,7 +67,7 @@ impl NewRunDir {
             created: !existed,
             lock: Some(lock),
         };
-        for sub in ["checkpoint", "samples"] {
+        for sub in layout::SUBDIRS {
             let p = path.join(sub);
             std::fs::create_dir_all(&p)
                 .with_context(|| format!("cannot create {}", p.display()))?;
@@ -130,7 +132,7 @@ pub fn recorded_config(
     ckpt: &Path,
     command: &str,
 ) -> Result<(serde_json::Value, u64, PathBuf)> {
-    let config = dir.join("config.json");
+    let config = RunFiles::of(dir).config();
     let text = std::fs::read_to_string(&config).with_context(|| {
         format!(
             "{}: no checkpoint to resume from (expected {}) and {} cannot be read",
@@ -151,7 +153,7 @@ pub fn recorded_config(
     let seed = v["seed"]
         .as_u64()
         .with_context(|| format!("{}: no \"seed\"", config.display()))?;
-    for sub in ["checkpoint", "samples"] {
+    for sub in layout::SUBDIRS {
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
     }

@@ -1,6 +1,7 @@
 //! What a finished training run left in its directory: the last loss line and the last
 //! evaluation of `train.jsonl`, and its `generator.safetensors`. Fan-out commands collect
 //! their jobs' results through this, whichever launcher ran them.
+use super::RunFiles;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -33,14 +34,14 @@ pub struct TrainResult {
 /// Read the result of the finished training run in `dir`; an unfinished run (no
 /// `generator.safetensors`, no log) is an error that says so.
 pub fn read_train_result(dir: &Path) -> Result<TrainResult> {
-    let generator = dir.join("generator.safetensors");
+    let generator = RunFiles::of(dir).generator();
     if !generator.is_file() {
         bail!(
             "{}: the training did not finish (no generator.safetensors)",
             dir.display()
         );
     }
-    let log = dir.join("train.jsonl");
+    let log = RunFiles::of(dir).train_log();
     let text =
         std::fs::read_to_string(&log).with_context(|| format!("cannot read {}", log.display()))?;
     let mut last = None;

@@ -17,6 +17,7 @@ use crate::data::{DataSpec, Dataset};
 use crate::launch::{self, Finished, LauncherConfig};
 use crate::metrics::metric::Selectable;
 use crate::metrics::Scorer;
+use crate::run::RunFiles;
 use crate::run::{self, Jsonl};
 use crate::tb::mirror::{self, LogKind, RunLog};
 
@@ -74,7 +75,7 @@ pub fn run_loop(
     obs: &mut dyn SearchObserver,
 ) -> Result<SearchEnd> {
     let jsonl = Jsonl::open_keep(
-        &dir.join("search.jsonl"),
+        &RunFiles::of(dir).search_log(),
         "iteration",
         Some(search.iteration),
     )?;
@@ -83,7 +84,7 @@ pub fn run_loop(
     };
     let tb = RunLog::event_writer(dir, search.cfg.tensorboard, kind, search.iteration)?;
     let mut log = RunLog::new(jsonl, tb, kind);
-    let ckpt = dir.join("checkpoint").join("last.safetensors");
+    let ckpt = RunFiles::of(dir).last_checkpoint();
     // The first checkpoint, before iteration 1: a search stopped at any point can be resumed.
     if !ckpt.is_file() {
         search.save_checkpoint(&ckpt)?;
@@ -178,7 +179,8 @@ pub fn run_loop(
             let grid = run::grid(&imgs, 8)?;
             run::save_rgb(
                 &grid,
-                &dir.join("samples")
+                &RunFiles::of(dir)
+                    .samples()
                     .join(format!("iter_{:03}.png", rep.iteration)),
             )?;
             if let Some(tb) = log.tb() {
@@ -226,7 +228,7 @@ pub fn finish(
     data_dir: Option<&Path>,
     obs: &mut dyn SearchObserver,
 ) -> Result<Finish> {
-    let archs_dir = dir.join("archs");
+    let archs_dir = RunFiles::of(dir).archs();
     std::fs::create_dir_all(&archs_dir)?;
     let mut rows = Vec::new();
     for (i, s) in search.final_topk.iter().enumerate() {
@@ -336,7 +338,7 @@ pub fn finish(
     b["name"] = json!("best");
     b["scores"] = out[best]["scores"].clone();
     run::atomic_write(
-        &dir.join("best.json"),
+        &RunFiles::of(dir).best_arch(),
         serde_json::to_string_pretty(&b)?.as_bytes(),
     )?;
     let summary = json!({
@@ -426,7 +428,7 @@ fn final_jobs(
     tc.validate()
         .context("the final training's configuration (from the search's)")?;
     let dir = launch::absolute(dir)?;
-    let final_dir = dir.join("final");
+    let final_dir = RunFiles::of(&dir).final_dir();
     std::fs::create_dir_all(&final_dir)
         .with_context(|| format!("cannot create {}", final_dir.display()))?;
     let preset = final_dir.join("train.json");
@@ -449,10 +451,7 @@ fn final_jobs(
                 "--preset".into(),
                 preset.display().to_string(),
                 "--arch".into(),
-                dir.join("archs")
-                    .join(format!("top{rank}.json"))
-                    .display()
-                    .to_string(),
+                RunFiles::of(&dir).top_arch(rank).display().to_string(),
             ]
             .into_iter()
             .chain(extra.iter().cloned())
