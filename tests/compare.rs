@@ -237,11 +237,7 @@ fn random_architectures_are_seeded_and_cover_the_space() {
     }
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
+use common::tmp;
 
 /// A labelled folder of 3 shape classes x 30 images (the classifier scorer trains on it in
 /// seconds).
@@ -252,8 +248,7 @@ fn labelled_folder(root: &Path) {
 /// `autogan ARGS` on the CPU with one thread; a resumed comparison runs with its plan's device
 /// and threads (and refuses those flags), so they are left out there.
 fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
-    c.env("AUTOGAN_HOME", home);
+    let mut c = common::autogan_cmd(Some(home));
     if !args.contains(&"--resume") {
         c.args(["--device", "cpu", "--threads", "1"]);
     }

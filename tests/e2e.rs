@@ -4,14 +4,10 @@
 //! the final training that picks best.json.
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
+use common::tmp;
 
 /// A folder with one subfolder per class: 3 shape classes x 40 images, 32x32 PNGs.
 fn labelled_folder(root: &Path) {
@@ -19,8 +15,7 @@ fn labelled_folder(root: &Path) {
 }
 
 fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .env("AUTOGAN_HOME", home)
+    let o = common::autogan_cmd(Some(home))
         .args(["--device", "cpu", "--threads", "1", "--quiet"])
         .args(args)
         .output()

@@ -7,11 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
+use common::tmp;
 
 /// One subfolder per class: 3 shape classes x 16 images, 32x32 PNGs.
 fn labelled_folder(root: &Path) {

@@ -25,11 +25,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
+use common::tmp;
 
 /// A running Slurm; stopped by its pid files when dropped, also when the test panics.
 struct Slurm {

@@ -3,19 +3,13 @@
 //! Slurm launcher is tested against a real Slurm in tests/slurm.rs.
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
+use common::tmp_dir as tmp;
 
 fn autogan(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    common::autogan_cmd(None)
         .args(["--device", "cpu", "--threads", "1"])
         .args(args)
         .output()

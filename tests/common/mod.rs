@@ -5,6 +5,32 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
+/// A fresh path under cargo's temporary folder for integration tests: whatever a previous
+/// run left there is removed, nothing is created.
+pub fn tmp(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+/// [`tmp`], created as an empty folder.
+pub fn tmp_dir(name: &str) -> PathBuf {
+    let p = tmp(name);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// The `autogan` binary under test, run from the source root, with `AUTOGAN_HOME` set to
+/// `home` where given (the scorer and reference caches of a test stay in its own folder).
+pub fn autogan_cmd(home: Option<&Path>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
+    c.current_dir(root());
+    if let Some(h) = home {
+        c.env("AUTOGAN_HOME", h);
+    }
+    c
+}
+
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
