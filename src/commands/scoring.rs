@@ -103,10 +103,11 @@ impl ScorerProgress {
                         let per_step = t.elapsed().as_secs_f64() / TIMED_STEPS as f64;
                         let left = per_step * (self.total - step) as f64;
                         self.log(&format!(
-                            "classifier scorer: about {} more on this machine ({} steps; timed \
-                             over its first {TIMED_STEPS}); it is trained once and cached",
-                            progress::duration(left),
-                            self.total
+                            "classifier scorer: its {} steps take about {} more on this machine \
+                             (timed over the first {TIMED_STEPS}; a held-out check after each \
+                             epoch adds about a tenth); it is trained once and cached",
+                            self.total,
+                            progress::duration(left)
                         ));
                     }
                 }
