@@ -686,7 +686,6 @@ fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
         ("--seeds", "4294967295", "at most 1000 searches"),
         ("--random", "100000", "at most 10000 random"),
     ] {
-        let t = std::time::Instant::now();
         let mut a = vec!["compare", "--paper", "none", flag, n, "--out"];
         a.extend([out.to_str().unwrap(), "--dry-run"]);
         if flag == "--seeds" {
@@ -695,11 +694,6 @@ fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
         let o = autogan(&root, &a);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(says), "{err}");
-        assert!(
-            t.elapsed().as_secs() < 30,
-            "{flag} {n} took {:?}",
-            t.elapsed()
-        );
         assert!(!out.exists());
     }
     // A base seed whose later searches' seeds would pass 2^64 - 1.
@@ -906,6 +900,26 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         !o.status.success() && err.contains("only their top 3"),
         "{err}"
     );
+    // With the searches' own --topk (in either spelling) it is planned.
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--topk-train",
+            "10",
+            "--search-args",
+            "--topk=10 --num-candidate 10",
+            "--random",
+            "0",
+            "--paper",
+            "none",
+            "--out",
+            dir,
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists());
 
     // A directory an earlier version wrote with a bad training flag is mended on resume: the
     // flags are replaced while no training has run, then it runs through.

@@ -270,13 +270,17 @@ fn build_plan(ctx: &Ctx, a: &CompareArgs) -> Result<Plan> {
         );
     }
     // The trainings take each search's top-K files: as many as the searches write.
-    let search_args = split_flags(a.search_args.as_deref());
-    let search_topk = search_args
-        .iter()
-        .rposition(|x| x == "--topk")
-        .and_then(|i| search_args.get(i + 1))
-        .and_then(|v| v.parse::<usize>().ok())
-        .or_else(|| p.search.as_ref().map(|s| s.topk));
+    // `--topk` in --search-args as clap reads it (any spelling), else the preset's.
+    let mut argv = vec!["autogan".to_string(), "search".into()];
+    argv.extend(split_flags(a.search_args.as_deref()));
+    let given_topk = match crate::cli::Cli::try_parse_from(&argv) {
+        Ok(crate::cli::Cli {
+            command: crate::cli::Command::Search(s),
+            ..
+        }) => s.topk,
+        _ => None, // a bad flag is refused, with its message, by check_pass_through
+    };
+    let search_topk = given_topk.or_else(|| p.search.as_ref().map(|s| s.topk));
     if let (Some(k), Some(want)) = (search_topk, a.topk_train) {
         if want > k && a.seeds != Some(0) {
             bail!(

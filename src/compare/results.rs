@@ -128,13 +128,17 @@ pub fn summarise(values: &[f64], random: &[f64], higher_better: bool, test: bool
 /// job by name.
 pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Result<Value> {
     let entries = entries(plan, layout)?;
+    // Each entry's architecture, read once.
+    let vectors = entries
+        .iter()
+        .map(|e| Ok(Arch::load(&e.arch_file)?.to_vector()))
+        .collect::<Result<Vec<_>>>()?;
     // Complete when every search has ended and every entry has every score (checked below).
     let mut complete = true;
     let mut runs = Vec::new();
     // (entry, scorer) -> (IS, FID)
     let mut scores: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
-    for e in &entries {
-        let vector = Arch::load(&e.arch_file)?.to_vector();
+    for (e, vector) in entries.iter().zip(&vectors) {
         let mut r = json!({
             "label": e.label,
             "group": e.group,
@@ -168,12 +172,12 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             continue;
         };
         let best = best.to_vector();
-        for e in &entries {
+        for (e, vector) in entries.iter().zip(&vectors) {
             let mine = match &e.role {
                 Role::Top { search: s, .. } | Role::Best { search: s } => s == &search,
                 _ => false,
             };
-            if mine && Arch::load(&e.arch_file)?.to_vector() == best {
+            if mine && *vector == best {
                 found.insert(search.clone(), e.label.clone());
                 break;
             }
@@ -269,10 +273,6 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     // The same over every trained architecture, each search's supernet scoring all of them
     // (`arch score`, with the same latents for every architecture).
     let mut kendall_all = Vec::new();
-    let vectors = entries
-        .iter()
-        .map(|e| Ok(Arch::load(&e.arch_file)?.to_vector()))
-        .collect::<Result<Vec<_>>>()?;
     let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (strategy, seed) in plan.searches() {
         let search = search_label(&strategy, seed);

@@ -181,9 +181,9 @@ pub fn load(root: &Path, size: i64, limit: Option<usize>) -> Result<Dataset> {
     Dataset::from_u8(&name, px, size, labels, num_classes)
 }
 
-/// Decode one image, center-crop it to a square and resize it to `size` (antialiased
-/// triangle filter); RGB8.
-pub fn read_square(path: &Path, size: u32) -> Result<image::RgbImage> {
+/// Decode one image whole as RGB8; a file that does not decode, or has no pixels, is an error
+/// that names it.
+pub fn read_rgb(path: &Path) -> Result<image::RgbImage> {
     let img = image::open(path)
         .with_context(|| {
             format!(
@@ -196,6 +196,14 @@ pub fn read_square(path: &Path, size: u32) -> Result<image::RgbImage> {
     if w == 0 || h == 0 {
         bail!("{} is an empty image ({w}x{h})", path.display());
     }
+    Ok(img)
+}
+
+/// Decode one image, center-crop it to a square and resize it to `size` (antialiased
+/// triangle filter); RGB8.
+pub fn read_square(path: &Path, size: u32) -> Result<image::RgbImage> {
+    let img = read_rgb(path)?;
+    let (w, h) = img.dimensions();
     let side = w.min(h);
     let cropped = if w == h {
         img

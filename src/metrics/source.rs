@@ -74,18 +74,8 @@ impl ImageSource for Images {
 
 /// One image file, whole, as uint8 `[3, H, W]`.
 pub fn read_whole(p: &Path) -> Result<Tensor> {
-    let img = image::open(p)
-        .with_context(|| {
-            format!(
-                "cannot decode {} as PNG/JPEG (damaged file? remove it or convert it)",
-                p.display()
-            )
-        })?
-        .to_rgb8();
+    let img = folder::read_rgb(p)?;
     let (w, h) = img.dimensions();
-    if w == 0 || h == 0 {
-        bail!("{} is an empty image ({w}x{h})", p.display());
-    }
     Ok(Tensor::from_slice(img.as_raw())
         .view([h as i64, w as i64, 3])
         .permute([2, 0, 1]))
