@@ -161,6 +161,22 @@ pub struct SearchArgs {
     /// Architectures per controller update
     #[arg(long, allow_negative_numbers = true)]
     pub ctrl_sample_batch: Option<i64>,
+    /// REINFORCE: the controller's Adam learning rate
+    #[arg(long, allow_negative_numbers = true)]
+    pub ctrl_lr: Option<f64>,
+    /// REINFORCE: weight of the policy's entropy added to each reward
+    #[arg(long, allow_negative_numbers = true)]
+    pub entropy_coeff: Option<f64>,
+    /// REINFORCE: weight of the old value in the moving-average baseline, in [0, 1)
+    #[arg(long, allow_negative_numbers = true)]
+    pub baseline_decay: Option<f64>,
+    /// REINFORCE: normalise advantages within each controller batch (true/false)
+    #[arg(long)]
+    pub ctrl_adv_norm: Option<bool>,
+    /// Classifier scorer: score each low-resolution stage with a classifier trained at that
+    /// stage's size (true/false)
+    #[arg(long)]
+    pub stage_scorers: Option<bool>,
     /// Images generated to score one architecture
     #[arg(long, allow_negative_numbers = true)]
     pub rl_num_eval_img: Option<i64>,
@@ -544,15 +560,23 @@ pub struct SampleArgs {
 pub struct ArchScoreArgs {
     /// A run directory of `autogan search`
     pub search: PathBuf,
-    /// Architecture files (complete; the search must have reached its last stage)
+    /// Architecture files (complete, or with as many cells as the scored stage has)
     #[arg(required = true)]
     pub archs: Vec<PathBuf>,
     /// Images per architecture (default: the search's rl_num_eval_img)
     #[arg(long)]
     pub images: Option<usize>,
+    /// Score each architecture's first STAGE+1 cells with the supernet as it was at the end of
+    /// that stage (checkpoint/stageSTAGE.safetensors): the reward that stage's ranking saw
+    #[arg(long)]
+    pub stage: Option<usize>,
     /// Batch-norm statistics: batch or running (default: the search's reward_bn)
     #[arg(long, value_enum)]
     pub reward_bn: Option<crate::config::RewardBn>,
+    /// Score low-resolution stages with stage scorers, true or false (default: the search's
+    /// stage_scorers)
+    #[arg(long)]
+    pub stage_scorers: Option<bool>,
     /// Where named data sets live (for the scorer of the search's data set)
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -465,6 +465,15 @@ pub struct SearchConfig {
     pub hid_size: i64,
     pub entropy_coeff: f64,
     pub baseline_decay: f64,
+    /// REINFORCE: normalise the advantages within each controller batch (reward minus the
+    /// batch mean, divided by the batch's standard deviation) instead of subtracting the
+    /// moving-average baseline. Off in the paper and its presets.
+    pub ctrl_adv_norm: bool,
+    /// With the classifier scorer: score the images of a stage smaller than the scorer's input
+    /// with a classifier trained on the data at that stage's size (a stage scorer, trained once
+    /// and cached like the scorer), instead of growing them to the scorer's size. Off in the
+    /// paper's presets (the paper scores every stage with Inception).
+    pub stage_scorers: bool,
     /// Images generated to score one architecture (the reward's IS).
     pub rl_num_eval_img: i64,
     /// Architectures sampled and scored at each stage change (and at the end).
@@ -515,6 +524,8 @@ impl Default for SearchConfig {
             hid_size: 100,
             entropy_coeff: 1e-3,
             baseline_decay: 0.9,
+            ctrl_adv_norm: false,
+            stage_scorers: false,
             rl_num_eval_img: 5000,
             num_candidate: 10,
             topk: 5,
@@ -571,6 +582,28 @@ impl SearchConfig {
         }
         if self.ctrl_steps < 1 {
             bail!("ctrl_steps = 0: must be at least 1");
+        }
+        if !(self.ctrl_lr > 0.0 && self.ctrl_lr.is_finite()) {
+            bail!("ctrl_lr = {}: must be a positive number", self.ctrl_lr);
+        }
+        if !(self.entropy_coeff >= 0.0 && self.entropy_coeff.is_finite()) {
+            bail!("entropy_coeff = {}: must be 0 or more", self.entropy_coeff);
+        }
+        if !(0.0..1.0).contains(&self.baseline_decay) {
+            bail!(
+                "baseline_decay = {}: must be in [0, 1) (the weight of the old baseline)",
+                self.baseline_decay
+            );
+        }
+        if self.strategy == StrategyKind::Reinforce
+            && self.ctrl_adv_norm
+            && self.ctrl_sample_batch < 2
+        {
+            bail!(
+                "ctrl_adv_norm needs at least 2 architectures per controller update \
+                 (ctrl_sample_batch = {}): a batch of one has no spread to normalise by",
+                self.ctrl_sample_batch
+            );
         }
         if self.final_train_steps > 0 {
             check_metrics(

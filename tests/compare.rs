@@ -138,7 +138,19 @@ fn statistics_match_scipy() {
         })
         .filter(|(a, _)| a.len() >= 2)
         .collect();
-    let input = json!({"beta": beta_args, "t": t_args, "welch": pairs, "kendall": paired});
+    // Mann-Whitney: the samples as drawn (exact below 9 values, asymptotic above), rounded to
+    // quarters (ties: asymptotic with tie correction), and the sizes of a comparison (8 vs 16).
+    let mut mw: Vec<(Vec<f64>, Vec<f64>)> = pairs.clone();
+    mw.extend(pairs.iter().map(|(a, b)| (quarter(a), quarter(b))));
+    let mut rng = SplitMix64::new(77);
+    for shift in [0.0, 0.2, 0.5] {
+        let a: Vec<f64> = (0..8).map(|_| shift + rng.f32() as f64).collect();
+        let b: Vec<f64> = (0..16).map(|_| rng.f32() as f64).collect();
+        mw.push((a, b));
+    }
+    mw.push((vec![1.0, 1.0], vec![1.0, 1.0, 1.0]));
+    let input =
+        json!({"beta": beta_args, "t": t_args, "welch": pairs, "kendall": paired, "mw": mw});
     let script = r#"
 import json, sys, math
 import scipy.stats as st, scipy.special as sp
@@ -148,7 +160,11 @@ out = {
   "t": [float(st.t.cdf(t, df)) for t, df in d["t"]],
   "welch": [],
   "kendall": [],
+  "mw": [],
 }
+for a, b in d["mw"]:
+    r = st.mannwhitneyu(a, b, alternative="greater", method="auto")
+    out["mw"].append([float(r.statistic), float(r.pvalue)])
 for a, b in d["welch"]:
     r = st.ttest_ind(a, b, equal_var=False, alternative="greater")
     out["welch"].append(None if math.isnan(r.statistic) else [float(r.statistic), float(r.df), float(r.pvalue)])
@@ -208,6 +224,19 @@ print(json.dumps(out))
             (g, w) => panic!("welch {g:?} vs SciPy {w:?} for {a:?} {b:?}"),
         }
     }
+    for ((a, b), want) in mw.iter().zip(r["mw"].as_array().unwrap()) {
+        let got = stats::mann_whitney_greater(a, b).expect("both groups have values");
+        let (u, p) = (want[0].as_f64().unwrap(), want[1].as_f64().unwrap());
+        assert_eq!(got.u, u, "U for {a:?} {b:?}");
+        // The normal tail uses a 1.2e-7 erfc; the exact one is counted.
+        assert!(
+            (got.p - p).abs() < 1e-6,
+            "Mann-Whitney p {} ({}) vs SciPy {p} for {a:?} {b:?}",
+            got.p,
+            got.method
+        );
+    }
+    assert!(stats::mann_whitney_greater(&[], &[1.0]).is_none());
     for ((x, y), want) in paired.iter().zip(r["kendall"].as_array().unwrap()) {
         match (stats::kendall_tau(x, y), want.as_f64()) {
             (Some(g), Some(w)) => assert!(close(g, w, 1e-12), "tau {g} vs {w} for {x:?} {y:?}"),
@@ -418,6 +447,29 @@ fn tiny_comparison_runs_reports_and_resumes() {
         (Some(5), Some("reinforce-s0")),
         "{all}"
     );
+    // The earlier stages' rewards: every architecture's prefix scored on the supernet kept at
+    // the end of stages 0 and 1, one tau per stage over the five.
+    for stage in 0..2u64 {
+        let f = out.join(format!(
+            "search/reinforce-s0/supernet-scores-stage{stage}.json"
+        ));
+        let scored = read(&f);
+        assert_eq!(scored["stage"], stage, "{scored:#}");
+        for a in scored["archs"].as_array().unwrap() {
+            let cells = if stage == 0 { 4 } else { 9 };
+            assert_eq!(a["vector"].as_array().unwrap().len(), cells, "{a}");
+        }
+        let st = &r["kendall_stages"][stage as usize];
+        assert_eq!(
+            (st["stage"].as_u64(), st["searches"][0]["n"].as_u64()),
+            (Some(stage), Some(5)),
+            "{st}"
+        );
+        assert!(
+            stdout.contains(&format!("stage-{stage} reward")),
+            "{stdout}"
+        );
+    }
     let mut concordant = 0.0;
     let mut ties = false;
     for i in 0..xs.len() {

@@ -457,3 +457,97 @@ fn metrics_modules_print_nothing() {
     }
     assert!(files >= 5, "src/metrics has only {files} .rs files");
 }
+
+#[test]
+fn a_stage_scorer_learns_small_images_and_gets_them_from_the_search_scorer() {
+    // Trained on the 3-class images shrunk to 8x8: it must beat chance on unseen 8x8 images,
+    // keep its size through a save and load (a whole-image scorer file is refused for it),
+    // and the search's scorer must send 8x8 images to it and 32x32 ones to the other.
+    let ds = shapes3(TRAIN_IMAGES, 0);
+    let cfg = ClassifierConfig {
+        epochs: 4,
+        seed: 3,
+        ..classifier::stage_config(8)
+    };
+    let (stage, report) =
+        classifier::train_classifier(&ds, &cfg, Device::Cpu, &mut |_| {}).expect("trains at 8x8");
+    assert_eq!(stage.input_size(), 8);
+    assert!(
+        report.heldout_acc_low_res.is_empty(),
+        "nothing smaller than 8 is measured"
+    );
+    let (imgs, labels) = unseen(300);
+    let small = data::resize_u8(&imgs, 8);
+    let acc = stage.accuracy(&small, &labels).unwrap();
+    assert!(acc > MIN_HELDOUT_ACC, "8x8 accuracy {acc}");
+
+    let dir = scratch("stage-scorer");
+    let path = dir.join("s.safetensors");
+    stage.save(&path).unwrap();
+    let back = ClassifierScorer::load_sized(&path, Device::Cpu, 8).unwrap();
+    assert!(logits(&back, &small).allclose(&logits(&stage, &small), 1e-6, 1e-6, false));
+    let err = format!(
+        "{:#}",
+        ClassifierScorer::load(&path, Device::Cpu).unwrap_err()
+    );
+    assert!(
+        err.contains("s.safetensors") && err.contains("version"),
+        "{err}"
+    );
+
+    let whole = trained();
+    let whole_logits = logits(&whole.0, &imgs);
+    let whole_small = logits(&whole.0, &small);
+    drop(whole);
+    let boxed: Box<dyn Scorer> = Box::new(
+        ClassifierScorer::load(
+            &{
+                let p = dir.join("w.safetensors");
+                trained().0.save(&p).unwrap();
+                p
+            },
+            Device::Cpu,
+        )
+        .unwrap(),
+    );
+    let by_stage = autogan::metrics::factory::ByStage::new(boxed, vec![back]);
+    assert_eq!(
+        by_stage.stages().len(),
+        1,
+        "measured without a whole-scorer accuracy: used"
+    );
+    let (_, l8) = by_stage.features_and_logits(&small).unwrap();
+    let (_, l32) = by_stage.features_and_logits(&imgs).unwrap();
+    assert!(
+        l8.allclose(&logits(&stage, &small), 1e-6, 1e-6, false),
+        "8x8 to the stage scorer"
+    );
+    assert!(!l8.allclose(&whole_small, 1e-3, 1e-3, false));
+    assert!(
+        l32.allclose(&whole_logits, 1e-6, 1e-6, false),
+        "32x32 to the whole scorer"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stage_scorer_less_accurate_than_the_whole_one_is_not_used() {
+    let mut weak = ClassifierScorer::with_input_size(3, Device::Cpu, 1, 8).unwrap();
+    let whole = ClassifierScorer::new(3, Device::Cpu, 2).unwrap();
+    // Accuracies as the cache file records them.
+    let dir = scratch("stage-scorer-weak");
+    let p = dir.join("weak.safetensors");
+    weak.save(&p).unwrap();
+    drop(weak);
+    let meta = autogan::safetensors::read_metadata(&p).unwrap();
+    assert_eq!(
+        meta.get("format_version").map(String::as_str),
+        Some(classifier::STAGE_FORMAT_VERSION)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    weak = ClassifierScorer::with_input_size(3, Device::Cpu, 1, 8).unwrap();
+    weak.set_accuracies(0.40, Some(0.55));
+    let by_stage = autogan::metrics::factory::ByStage::new(Box::new(whole), vec![weak]);
+    assert!(by_stage.stages().is_empty());
+    assert_eq!(by_stage.unused.len(), 1);
+}

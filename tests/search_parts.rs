@@ -110,6 +110,99 @@ fn steps_to_target(
     None
 }
 
+/// `steps_to_target`'s synthetic score with advantage normalisation on or off: p(target)
+/// after `steps` controller steps of `batch` at `lr`.
+fn prob_after(stage: usize, target: &[i64], lr: f64, batch: i64, norm: bool, steps: usize) -> f64 {
+    let (vs, c) = controller(stage, 7);
+    let mut rl = Reinforce::with(&vs, lr, DEFAULT_BETAS, DEFAULT_DECAY, DEFAULT_ENTROPY_COEFF);
+    rl.adv_norm = norm;
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..steps {
+        let draw = c.draw(batch, None, &mut rng).unwrap();
+        let scores: Vec<f64> = draw
+            .sample
+            .token_rows()
+            .iter()
+            .map(|t| {
+                let hits = t.iter().zip(target).filter(|(a, b)| a == b).count();
+                hits as f64 / target.len() as f64 + if t.as_slice() == target { 1.0 } else { 0.0 }
+            })
+            .collect();
+        rl.step(&draw.sample, &scores).unwrap();
+    }
+    target_prob(&c, target, None)
+}
+
+#[test]
+fn reinforce_normalises_advantages_within_a_batch() {
+    let _g = lock();
+    tch::manual_seed(5);
+    let (vs, c) = controller(0, 7);
+    let mut rl = Reinforce::new(&vs);
+    rl.adv_norm = true;
+    rl.entropy_coeff = 0.0;
+    let mut rng = StdRng::seed_from_u64(3);
+    let draw = c.draw(4, None, &mut rng).unwrap();
+    let lp = Vec::<f64>::try_from(draw.sample.log_prob.detach().to_kind(Kind::Double)).unwrap();
+    let scores = [1.0, 2.0, 4.0, 9.0];
+    // Mean 4, sample standard deviation sqrt(38 / 3).
+    let sd = (38.0f64 / 3.0).sqrt();
+    let want = -lp
+        .iter()
+        .zip(&scores)
+        .map(|(l, s)| l * (s - 4.0) / sd)
+        .sum::<f64>()
+        / 4.0;
+    let st = rl.step(&draw.sample, &scores).unwrap();
+    assert!(
+        (st.loss - want).abs() < 1e-5,
+        "loss {} want {want}",
+        st.loss
+    );
+    assert!(
+        st.advantage.abs() < 1e-6,
+        "normalised advantages have mean 0"
+    );
+    // Equal rewards: no advantage, no push.
+    let draw = c.draw(3, None, &mut rng).unwrap();
+    let st = rl.step(&draw.sample, &[2.0, 2.0, 2.0]).unwrap();
+    assert_eq!(st.loss, 0.0);
+}
+
+#[test]
+fn the_quick_presets_controller_learns_within_a_stage() {
+    let _g = lock();
+    let preset: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/quick.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let s = &preset["search"];
+    let steps =
+        (s["ctrl_steps"].as_u64().unwrap() * s["stage_changes"][0].as_u64().unwrap()) as usize;
+    let (lr, batch) = (
+        s["ctrl_lr"].as_f64().unwrap(),
+        s["ctrl_sample_batch"].as_i64().unwrap(),
+    );
+    let norm = s["ctrl_adv_norm"].as_bool().unwrap();
+    let target = [1, 0, 1, 1];
+    tch::manual_seed(9);
+    let quick = prob_after(0, &target, lr, batch, norm, steps);
+    tch::manual_seed(9);
+    let paper = prob_after(0, &target, DEFAULT_LR, 2, false, steps);
+    println!(
+        "p(target) after {steps} updates: quick preset (lr {lr}, batch {batch}, normalised \
+         {norm}) {quick:.3}; paper's lr, batch 2 {paper:.3}; uniform {:.3}",
+        1.0 / 36.0
+    );
+    assert!(
+        quick > 0.3,
+        "the quick preset's controller budget should move the policy towards the best cell \
+         within one stage (p {quick:.3})"
+    );
+    assert!(paper < quick / 3.0, "paper {paper:.3}, quick {quick:.3}");
+}
+
 #[test]
 fn reinforce_finds_a_known_cell_at_stage_0() {
     let _g = lock();

@@ -63,7 +63,24 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     let dir = args.search.as_path();
     let files = &args.archs;
     let json_out = args.json_out.as_deref();
-    let ckpt = RunFiles::of(dir).last_checkpoint();
+    let files_of = RunFiles::of(dir);
+    let ckpt = match args.stage {
+        Some(s) if s + 1 < crate::arch::NUM_CELLS => files_of.stage_checkpoint(s),
+        Some(s) if s + 1 > crate::arch::NUM_CELLS => bail!(
+            "--stage {s}: a search has stages 0 to {}",
+            crate::arch::NUM_CELLS - 1
+        ),
+        _ => files_of.last_checkpoint(),
+    };
+    if args.stage.is_some() && !ckpt.is_file() {
+        bail!(
+            "{}: no checkpoint of stage {} ({} is missing): the search has not finished that \
+             stage, or was made by a version that did not keep stage checkpoints",
+            dir.display(),
+            args.stage.unwrap_or(0),
+            ckpt.display()
+        );
+    }
     if !ckpt.is_file() {
         bail!(
             "{}: no search checkpoint ({} is missing): give the run directory of `autogan \
@@ -88,11 +105,18 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     // Check every file before the (slow) loading of the supernet and the scorer.
     let mut archs = Vec::new();
     for f in files {
-        archs.push(Arch::load(f)?);
+        let a = Arch::load(f)?;
+        archs.push(match args.stage {
+            Some(s) if a.cells.len() > s + 1 => a.prefix(s + 1),
+            _ => a,
+        });
     }
     let mut search = crate::search::run::Search::load_checkpoint(&ckpt, ctx.device)?;
     if let Some(bn) = args.reward_bn {
         search.cfg.reward_bn = bn;
+    }
+    if let Some(s) = args.stage_scorers {
+        search.cfg.stage_scorers = s;
     }
     let cells = if search.iteration == 0 {
         0
@@ -118,7 +142,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
         None => search.cfg.rl_num_eval_img,
     };
     let spec = crate::search::session::data_spec(&search.cfg, args.data_dir.as_deref());
-    let scorer = super::scoring::pick(search.cfg.scorer, &spec, None, ctx.device, ctx.quiet)
+    let scorer = super::scoring::pick_for_search(&search.cfg, &spec, ctx.device, ctx.quiet)
         .with_context(|| format!("the scorer of the search in {}", dir.display()))?;
     let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
     let bar = crate::progress::bar(archs.len() as u64, "scoring", ctx.quiet);
@@ -140,7 +164,9 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
         "iterations": search.cfg.iterations,
         "scorer": scorer.name(),
         "images": n,
+        "stage": args.stage,
         "reward_bn": search.cfg.reward_bn,
+        "stage_scorers": search.cfg.stage_scorers,
         "seed": ctx.seed,
         "archs": rows,
     });

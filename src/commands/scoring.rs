@@ -25,6 +25,32 @@ pub fn pick(
     factory::pick(kind, spec, inception, device, &mut |e| p.on(e))
 }
 
+/// The reward's scorer of a search (`factory::pick_for_search`), drawing a classifier
+/// scorer's training unless `quiet`, and saying which stages a stage scorer scores.
+pub fn pick_for_search(
+    cfg: &crate::config::SearchConfig,
+    spec: &DataSpec,
+    device: Device,
+    quiet: bool,
+) -> Result<Box<dyn Scorer>> {
+    let mut p = ScorerProgress::new(quiet);
+    let sizes: Vec<i64> = (0..crate::arch::NUM_CELLS)
+        .map(|s| cfg.stage_size(s))
+        .collect();
+    let (scorer, notes) = factory::pick_for_search(
+        cfg.scorer,
+        spec,
+        &sizes,
+        cfg.stage_scorers,
+        device,
+        &mut |e| p.on(e),
+    )?;
+    for n in notes {
+        p.log(&format!("reward: {n}"));
+    }
+    Ok(scorer)
+}
+
 /// `factory::pick_with_protocol`, drawing a classifier scorer's training unless `quiet`.
 pub fn pick_with_protocol(
     kind: ScorerKind,
@@ -77,9 +103,15 @@ impl ScorerProgress {
                 dataset,
                 path,
                 epochs,
+                input_size,
             } => self.log(&format!(
-                "classifier scorer: none cached for {dataset} at {}; training one ({epochs} \
+                "classifier scorer{}: none cached for {dataset} at {}; training one ({epochs} \
                  epochs, once per machine)",
+                if input_size == crate::metrics::classifier::INPUT_SIZE {
+                    String::new()
+                } else {
+                    format!(" of {input_size}x{input_size} stage images")
+                },
                 path.display()
             )),
             TrainEvent::Start {

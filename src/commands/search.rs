@@ -41,6 +41,11 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(ctrl_steps, args.ctrl_steps);
     set!(ctrl_sample_batch, args.ctrl_sample_batch);
     set!(rl_num_eval_img, args.rl_num_eval_img);
+    set!(ctrl_lr, args.ctrl_lr);
+    set!(entropy_coeff, args.entropy_coeff);
+    set!(baseline_decay, args.baseline_decay);
+    set!(ctrl_adv_norm, args.ctrl_adv_norm);
+    set!(stage_scorers, args.stage_scorers);
     set!(num_candidate, args.num_candidate);
     set!(topk, args.topk);
     set!(batch_size, args.batch_size);
@@ -52,6 +57,19 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(loss_read_every, args.loss_read_every);
     set!(scorer, args.scorer);
     set!(strategy, args.strategy);
+    for (flag, given) in [
+        ("--ctrl-lr", args.ctrl_lr.is_some()),
+        ("--entropy-coeff", args.entropy_coeff.is_some()),
+        ("--baseline-decay", args.baseline_decay.is_some()),
+        ("--ctrl-adv-norm", args.ctrl_adv_norm.is_some()),
+    ] {
+        if given && c.strategy != crate::search::strategy::StrategyKind::Reinforce {
+            bail!(
+                "{flag} sets the REINFORCE controller; this search's strategy is {}: drop {flag}",
+                c.strategy.name()
+            );
+        }
+    }
     for (flag, given) in [
         ("--population", args.population.is_some()),
         ("--tournament", args.tournament.is_some()),
@@ -114,6 +132,11 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--ctrl-steps", a.ctrl_steps.is_some()),
         ("--ctrl-sample-batch", a.ctrl_sample_batch.is_some()),
         ("--rl-num-eval-img", a.rl_num_eval_img.is_some()),
+        ("--ctrl-lr", a.ctrl_lr.is_some()),
+        ("--entropy-coeff", a.entropy_coeff.is_some()),
+        ("--baseline-decay", a.baseline_decay.is_some()),
+        ("--ctrl-adv-norm", a.ctrl_adv_norm.is_some()),
+        ("--stage-scorers", a.stage_scorers.is_some()),
         ("--num-candidate", a.num_candidate.is_some()),
         ("--topk", a.topk.is_some()),
         ("--batch-size", a.batch_size.is_some()),
@@ -198,10 +221,9 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     };
     let full = crate::data::load(&session::data_spec(&search.cfg, data_dir.as_deref()))?;
     full.check_batch(search.cfg.batch_size)?;
-    let scorer = super::scoring::pick(
-        search.cfg.scorer,
+    let scorer = super::scoring::pick_for_search(
+        &search.cfg,
         &session::data_spec(&search.cfg, data_dir.as_deref()),
-        None,
         ctx.device,
         ctx.quiet,
     )?;

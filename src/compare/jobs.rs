@@ -216,14 +216,47 @@ pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job
             name: format!("supernet-{}", search_label(&strategy, seed)),
             global: plan.global_args(plan.seed),
             command: "arch".into(),
-            args,
-            run_dir: dir,
+            args: args.clone(),
+            run_dir: dir.clone(),
             resume_args: Vec::new(),
             restart: Restart::Rerun,
             result: Some(out),
         });
+        // The rewards of the earlier stages: each architecture's prefix on the supernet of
+        // the end of that stage (searches that kept those checkpoints).
+        for stage in 0..crate::arch::NUM_CELLS - 1 {
+            if !RunFiles::of(&dir).stage_checkpoint(stage).is_file() {
+                continue;
+            }
+            let out = supernet_stage_scores_file(&dir, stage);
+            let mut args = args.clone();
+            let n = args.len();
+            args.truncate(n - 2);
+            args.extend([
+                "--stage".into(),
+                stage.to_string(),
+                "--json-out".into(),
+                out.display().to_string(),
+            ]);
+            jobs.push(Job {
+                name: format!("supernet-stage{stage}-{}", search_label(&strategy, seed)),
+                global: plan.global_args(plan.seed),
+                command: "arch".into(),
+                args,
+                run_dir: dir.clone(),
+                resume_args: Vec::new(),
+                restart: Restart::Rerun,
+                result: Some(out),
+            });
+        }
     }
     jobs
+}
+
+/// Where [`supernet_jobs`] writes a search's stage-`stage` rewards of the architectures'
+/// prefixes.
+pub fn supernet_stage_scores_file(search_dir: &Path, stage: usize) -> PathBuf {
+    search_dir.join(format!("supernet-scores-stage{stage}.json"))
 }
 
 /// Where [`supernet_jobs`] writes the scores of a search's supernet.

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::jobs::{entries, supernet_scores_file, Entry, Role};
+use super::jobs::{entries, supernet_scores_file, supernet_stage_scores_file, Entry, Role};
 use super::{paper_label, random_label, search_label, stats, Layout, Phase, Plan};
 use crate::arch::Arch;
 use crate::run::RunFiles;
@@ -98,6 +98,12 @@ pub struct Summary {
     pub values: Vec<f64>,
     /// Welch's one-sided test that this group is better than the random one.
     pub vs_random: Option<stats::Welch>,
+    /// The one-sided Mann-Whitney U test of the same (on ranks: one collapsed architecture
+    /// counts as one rank, not as its distance from the rest).
+    pub vs_random_mw: Option<stats::MannWhitney>,
+    /// How much better the group's mean is than the random architectures' mean, in percent of
+    /// the random mean (positive = better: higher IS, lower FID), as NAS evaluations report it.
+    pub improvement_pct: Option<f64>,
 }
 
 /// `higher_better`: IS (true) or FID (false).
@@ -106,12 +112,25 @@ pub fn summarise(values: &[f64], random: &[f64], higher_better: bool, test: bool
         .iter()
         .copied()
         .reduce(if higher_better { f64::max } else { f64::min });
-    let vs_random = if !test {
-        None
+    let (vs_random, vs_random_mw) = if !test {
+        (None, None)
     } else if higher_better {
-        stats::welch_greater(values, random)
+        (
+            stats::welch_greater(values, random),
+            stats::mann_whitney_greater(values, random),
+        )
     } else {
-        stats::welch_greater(random, values)
+        (
+            stats::welch_greater(random, values),
+            stats::mann_whitney_greater(random, values),
+        )
+    };
+    let improvement_pct = match (test, stats::mean(values), stats::mean(random)) {
+        (true, Some(m), Some(r)) if r != 0.0 => {
+            let gain = if higher_better { m - r } else { r - m };
+            Some(100.0 * gain / r.abs())
+        }
+        _ => None,
     };
     Summary {
         n: values.len(),
@@ -120,6 +139,8 @@ pub fn summarise(values: &[f64], random: &[f64], higher_better: bool, test: bool
         best,
         values: values.to_vec(),
         vs_random,
+        vs_random_mw,
+        improvement_pct,
     }
 }
 
@@ -301,6 +322,49 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         }
         kendall_all.push(k);
     }
+    // Per stage: each search's stage-s rewards of the architectures' first s+1 cells against
+    // their trained scores (architectures sharing a prefix share its reward).
+    let mut kendall_stages = Vec::new();
+    for stage in 0..crate::arch::NUM_CELLS - 1 {
+        let cut = crate::arch::prefix_len(stage + 1);
+        let mut per_search = Vec::new();
+        let mut taus: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for (strategy, seed) in plan.searches() {
+            let dir = layout.search_dir(&strategy, seed);
+            let sup = read_supernet_scores(&supernet_stage_scores_file(&dir, stage))?;
+            if sup.is_empty() {
+                continue;
+            }
+            let mut k = json!({"search": search_label(&strategy, seed)});
+            for (key, scorer, is) in &metrics_order {
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for (e, vector) in entries.iter().zip(&vectors) {
+                    let x = vector.get(..cut).and_then(|p| sup.get(p));
+                    if let (Some(x), Some(&(i, f))) =
+                        (x, scores.get(&(e.label.clone(), scorer.clone())))
+                    {
+                        xs.push(*x);
+                        ys.push(if *is { i } else { -f });
+                    }
+                }
+                let tau = stats::kendall_tau(&xs, &ys);
+                k["n"] = json!(xs.len());
+                k[format!("tau_{key}")] = json!(tau);
+                if let Some(t) = tau {
+                    taus.entry(key.clone()).or_default().push(t);
+                }
+            }
+            per_search.push(k);
+        }
+        if per_search.is_empty() {
+            continue;
+        }
+        let mean: BTreeMap<String, Option<f64>> = taus
+            .iter()
+            .map(|(k, v)| (k.clone(), stats::mean(v)))
+            .collect();
+        kendall_stages.push(json!({"stage": stage, "searches": per_search, "tau_mean": mean}));
+    }
     let tau_all_mean: BTreeMap<String, Option<f64>> = taus_all
         .iter()
         .map(|(k, v)| (k.clone(), stats::mean(v)))
@@ -335,6 +399,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         "kendall_tau_mean": tau_mean,
         "kendall_tau_pooled": tau_pooled,
         "kendall_all": kendall_all,
+        "kendall_stages": kendall_stages,
         "kendall_all_tau_mean": tau_all_mean,
         "wall_s": wall_s,
     }))
@@ -354,7 +419,8 @@ pub fn table(results: &Value) -> String {
     let _ = writeln!(
         s,
         "trained {} G steps each (preset {}, seed {}), {} generated images per score; \
-         mean ± sample std, best; p: Welch one-sided test of \"better than random\"",
+         mean ± sample std, best; one-sided tests of \"better than random\": p Welch's t, \
+         pU Mann-Whitney's U (ranks); +%: mean improvement over the random mean",
         plan["train_steps"],
         plan["preset"].as_str().unwrap_or("?"),
         plan["seed"],
@@ -371,15 +437,19 @@ pub fn table(results: &Value) -> String {
     for sc in &scorers {
         let _ = writeln!(
             s,
-            "\n{:<13} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+            "\n{:<16} {:>2}  {:>18} {:>7} {:>6} {:>6} {:>6}   {:>20} {:>8} {:>6} {:>6} {:>6}",
             "group",
             "n",
             format!("{sc} IS"),
             "best",
             "p",
+            "pU",
+            "+%",
             format!("{sc} FID"),
             "best",
-            "p"
+            "p",
+            "pU",
+            "+%"
         );
         for g in results["groups"].as_array().into_iter().flatten() {
             let is = &g["metrics"][format!("{sc}_is")];
@@ -391,17 +461,27 @@ pub fn table(results: &Value) -> String {
                     format!("{} ± {}", num(&m["mean"], d), num(&m["std"], d))
                 }
             };
+            let pct = |m: &Value| {
+                m["improvement_pct"]
+                    .as_f64()
+                    .map(|x| format!("{x:+.1}"))
+                    .unwrap_or_else(|| "-".into())
+            };
             let _ = writeln!(
                 s,
-                "{:<13} {:>2}  {:>18} {:>7} {:>7}   {:>20} {:>8} {:>7}",
+                "{:<16} {:>2}  {:>18} {:>7} {:>6} {:>6} {:>6}   {:>20} {:>8} {:>6} {:>6} {:>6}",
                 g["group"].as_str().unwrap_or("?"),
                 is["n"],
                 pm(is, 3),
                 num(&is["best"], 3),
                 num(&is["vs_random"]["p"], 3),
+                num(&is["vs_random_mw"]["p"], 3),
+                pct(is),
                 pm(fid, 2),
                 num(&fid["best"], 2),
                 num(&fid["vs_random"]["p"], 3),
+                num(&fid["vs_random_mw"]["p"], 3),
+                pct(fid),
             );
         }
     }
@@ -502,6 +582,43 @@ pub fn table(results: &Value) -> String {
             })
             .collect();
         rows.push(("mean".into(), &results["kendall_all_tau_mean"]));
+        for (name, k) in rows {
+            let mut line = format!("  {name:<24}");
+            for sc in &scorers {
+                let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
+                    Some(v) => v.clone(),
+                    None => k[format!("{sc}_{m}")].clone(),
+                };
+                let _ = write!(
+                    line,
+                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                    num(&key("is"), 3),
+                    num(&key("fid"), 3)
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    for st in results["kendall_stages"].as_array().into_iter().flatten() {
+        let stage = st["stage"].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "\nKendall tau of each search's stage-{stage} reward of the architectures' first {} \
+             cell(s) (the supernet at the end of stage {stage}) against the trained score:",
+            stage + 1
+        );
+        let mut rows: Vec<(String, &Value)> = st["searches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                (
+                    format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
+                    k,
+                )
+            })
+            .collect();
+        rows.push(("mean".into(), &st["tau_mean"]));
         for (name, k) in rows {
             let mut line = format!("  {name:<24}");
             for sc in &scorers {

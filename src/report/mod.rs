@@ -466,6 +466,10 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
             .map(|g| {
                 let m = |k: &str| &g["metrics"][format!("{sc}_{k}")];
                 let (is, fid) = (m("is"), m("fid"));
+                let pct = |x: &Value| match x["improvement_pct"].as_f64() {
+                    Some(v) => format!("{v:+.1}"),
+                    None => "-".to_string(),
+                };
                 let pm = |x: &Value, d: usize| match x["std"].is_null() {
                     true => fmt(&x["mean"], d),
                     false => format!("{} ± {}", fmt(&x["mean"], d), fmt(&x["std"], d)),
@@ -476,15 +480,21 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
                     pm(is, 3),
                     fmt(&is["best"], 3),
                     fmt(&is["vs_random"]["p"], 3),
+                    fmt(&is["vs_random_mw"]["p"], 3),
+                    pct(is),
                     pm(fid, 2),
                     fmt(&fid["best"], 2),
                     fmt(&fid["vs_random"]["p"], 3),
+                    fmt(&fid["vs_random_mw"]["p"], 3),
+                    pct(fid),
                 ]
             })
             .collect();
         let (is, fid) = (format!("{sc} IS"), format!("{sc} FID"));
         page.table(
-            &["group", "n", &is, "best", "p", &fid, "best", "p"],
+            &[
+                "group", "n", &is, "best", "p", "pU", "+%", &fid, "best", "p", "pU", "+%",
+            ],
             &rows,
             "groups",
         );

@@ -50,6 +50,13 @@ impl RunFiles {
     pub fn last_checkpoint(&self) -> PathBuf {
         self.root.join(CHECKPOINT_DIR).join("last.safetensors")
     }
+    /// The search's supernet (and strategy) as it was at the end of stage `stage`, kept at
+    /// each stage change so a stage's rewards can be measured afterwards (`arch score --stage`).
+    pub fn stage_checkpoint(&self, stage: usize) -> PathBuf {
+        self.root
+            .join(CHECKPOINT_DIR)
+            .join(format!("stage{stage}.safetensors"))
+    }
     pub fn best_checkpoint(&self) -> PathBuf {
         self.root.join(CHECKPOINT_DIR).join("best.safetensors")
     }

@@ -9,6 +9,10 @@
 //! reference controller's settings: lr 3.5e-4 and betas (0.0, 0.9) (the reference builds the
 //! controller's Adam with the same `(beta1, beta2)` flags as G and D).
 //!
+//! With `adv_norm` (not the paper's; `ctrl_adv_norm` in a preset) the advantages are normalised
+//! within the batch instead: (R_i - mean R) / sd R, the sample standard deviation (all zero
+//! when every R is equal). The moving baseline is still kept, for the logs.
+//!
 //! Checkpoint state: the controller's variables, the Adam state and the baseline, as named
 //! tensors ([`Reinforce::state`]) or one safetensors file ([`Reinforce::save`]).
 use super::controller::Sample;
@@ -29,6 +33,8 @@ pub struct Reinforce {
     pub baseline: Option<f64>,
     pub decay: f64,
     pub entropy_coeff: f64,
+    /// Normalise the advantages within each batch (see the module text).
+    pub adv_norm: bool,
     pub opt: Adam,
 }
 
@@ -73,6 +79,7 @@ impl Reinforce {
             baseline: None,
             decay,
             entropy_coeff,
+            adv_norm: false,
             opt: Adam::new(vs, lr, betas.0, betas.1),
         }
     }
@@ -120,7 +127,25 @@ impl Reinforce {
             Some(b) => self.decay * b + (1.0 - self.decay) * mean_r,
         };
         self.baseline = Some(b);
-        let adv: Vec<f32> = r.iter().map(|x| (x - b) as f32).collect();
+        let adv: Vec<f32> = if self.adv_norm {
+            let var = if r.len() > 1 {
+                r.iter().map(|x| (x - mean_r).powi(2)).sum::<f64>() / (n - 1.0)
+            } else {
+                0.0
+            };
+            let sd = var.sqrt();
+            r.iter()
+                .map(|x| {
+                    if sd > 0.0 {
+                        ((x - mean_r) / sd) as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        } else {
+            r.iter().map(|x| (x - b) as f32).collect()
+        };
         let device = sample.log_prob.device();
         let adv_t = Tensor::from_slice(&adv).to_device(device);
         let loss = -(&sample.log_prob * &adv_t).mean(Kind::Float);
@@ -207,6 +232,7 @@ impl Reinforce {
             "baseline": self.baseline,
             "decay": self.decay,
             "entropy_coeff": self.entropy_coeff,
+            "adv_norm": self.adv_norm,
             "lr": self.opt.lr,
             "betas": [self.opt.beta1, self.opt.beta2],
         })

@@ -194,6 +194,10 @@ pub fn run_loop(
             scorer.name(), best_ctrl
         ));
         search.save_checkpoint(&ckpt)?;
+        if !search.is_done() && search.stage() > rep.stage {
+            // The supernet that gave this stage's rewards, kept for measuring them later.
+            search.save_checkpoint(&RunFiles::of(dir).stage_checkpoint(rep.stage))?;
+        }
         obs.iteration(rep.iteration);
         if run::interrupt::requested() && !search.is_done() {
             obs.stop(false);

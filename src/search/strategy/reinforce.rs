@@ -24,6 +24,7 @@ pub struct ReinforceBeam {
     betas: (f64, f64),
     decay: f64,
     entropy_coeff: f64,
+    adv_norm: bool,
     /// The current stage's controller and its optimiser.
     pub ctrl: Controller,
     pub reinforce: Reinforce,
@@ -36,19 +37,21 @@ impl ReinforceBeam {
     pub fn new(cfg: &SearchConfig, vars: &VarStore) -> ReinforceBeam {
         let ctrl = Controller::new(&vars.root(), 0, cfg.hid_size);
         let betas = (cfg.beta1, cfg.beta2);
-        let reinforce = Reinforce::with(
+        let mut reinforce = Reinforce::with(
             vars,
             cfg.ctrl_lr,
             betas,
             cfg.baseline_decay,
             cfg.entropy_coeff,
         );
+        reinforce.adv_norm = cfg.ctrl_adv_norm;
         ReinforceBeam {
             hid: cfg.hid_size,
             lr: cfg.ctrl_lr,
             betas,
             decay: cfg.baseline_decay,
             entropy_coeff: cfg.entropy_coeff,
+            adv_norm: cfg.ctrl_adv_norm,
             ctrl,
             reinforce,
             pending: None,
@@ -56,7 +59,9 @@ impl ReinforceBeam {
     }
 
     fn optimiser(&self, vars: &VarStore) -> Reinforce {
-        Reinforce::with(vars, self.lr, self.betas, self.decay, self.entropy_coeff)
+        let mut r = Reinforce::with(vars, self.lr, self.betas, self.decay, self.entropy_coeff);
+        r.adv_norm = self.adv_norm;
+        r
     }
 }
 
