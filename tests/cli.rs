@@ -180,6 +180,16 @@ fn search_rejects_bad_settings_before_creating_a_run() {
             "at most 100000",
         ),
         (vec!["--rl-num-eval-img", "10"], "at least 20 images"),
+        (
+            vec!["--strategy", "evolution", "--ctrl-lr", "0.01"],
+            "--ctrl-lr sets the REINFORCE controller",
+        ),
+        (
+            vec!["--ctrl-adv-norm", "true", "--ctrl-sample-batch", "1"],
+            "ctrl_adv_norm needs at least 2",
+        ),
+        (vec!["--ctrl-lr", "0"], "ctrl_lr = 0"),
+        (vec!["--baseline-decay", "1"], "baseline_decay = 1"),
     ] {
         let mut a = vec!["--device", "cpu", "search"];
         a.extend(&args);

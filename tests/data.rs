@@ -1,6 +1,8 @@
 //! Data sets: each reader on small files written here in the real byte layouts, size errors,
 //! the image folder, the built-in set (determinism, balance, learnability), shuffling,
 //! resizing, the [-1, 1] conversion, and fetch without network / from a local archive.
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -745,4 +747,47 @@ fn info_decodes_every_image_of_a_folder() {
         i.problems
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_texture_generator_writes_a_labelled_folder_autogan_reads() {
+    // scripts/make_textures.py: the second data set of issue 18. Ten classes, seeded (the same
+    // seed writes the same bytes), refused into a folder that is not empty.
+    let Some(py) = common::venv_python(
+        "the texture data set generator",
+        "numpy, PIL",
+        "scripts/setup.sh",
+    ) else {
+        return;
+    };
+    let root = tmp("textures");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make_textures.py");
+    let make = |dir: &std::path::Path, seed: &str| {
+        std::process::Command::new(&py)
+            .args([
+                script,
+                dir.to_str().unwrap(),
+                "--per-class",
+                "3",
+                "--seed",
+                seed,
+            ])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (root.join("a"), root.join("b"));
+    assert!(make(&a, "4").status.success());
+    assert!(make(&b, "4").status.success());
+    let o = make(&a, "4");
+    assert!(!o.status.success(), "a folder that is not empty is refused");
+    let spec = autogan::data::DataSpec::named(Some(a.to_str().unwrap()), None);
+    let ds = autogan::data::load(&spec).expect("the folder loads");
+    assert_eq!((ds.len(), ds.num_classes), (30, Some(10)));
+    let f = "dots/00002.png";
+    assert_eq!(
+        std::fs::read(a.join(f)).unwrap(),
+        std::fs::read(b.join(f)).unwrap(),
+        "the same seed gives the same images"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }
