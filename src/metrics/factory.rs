@@ -126,10 +126,13 @@ pub fn pick_for_search(
                 .context("held-out images without labels")?;
             let small = whole_classifier.accuracy(&held.images, labels)?;
             if let Some(full) = whole_acc.filter(|&full| small >= STAGE_SCORER_GATE * full) {
-                notes.push(format!(
+                notes.push((
+                    size,
+                    format!(
                     "{size}x{size} stage images: scored by the scorer of whole images (held-out \
                      accuracy {small:.3} at {size}x{size}, {full:.3} on whole images: no stage \
                      scorer needed)"
+                ),
                 ));
                 continue;
             }
@@ -148,19 +151,26 @@ pub fn pick_for_search(
     {
         let i = s.info();
         let size = i.input_size;
-        notes.push(format!(
-            "{size}x{size} stage images: {} (held-out accuracy at {size}x{size}: stage scorer \
+        notes.push((
+            size,
+            format!(
+                "{size}x{size} stage images: {} (held-out accuracy at {size}x{size}: stage scorer \
              {}, scorer of whole images {})",
-            if used {
-                "scored by the stage scorer"
-            } else {
-                "scored by the scorer of whole images, the more accurate there"
-            },
-            acc(i.heldout_acc),
-            acc(i.whole_scorer_acc)
+                if used {
+                    "scored by the stage scorer"
+                } else {
+                    "scored by the scorer of whole images, the more accurate there"
+                },
+                acc(i.heldout_acc),
+                acc(i.whole_scorer_acc)
+            ),
         ));
     }
-    Ok((Box::new(by_stage), notes))
+    notes.sort_by_key(|(size, _)| *size);
+    Ok((
+        Box::new(by_stage),
+        notes.into_iter().map(|(_, n)| n).collect(),
+    ))
 }
 
 /// A scorer that sends images of a stage size to that stage's scorer (when it is the more
