@@ -572,32 +572,7 @@ pub fn table(results: &Value) -> String {
             "\nKendall tau of each search's supernet score (arch score, the same latents for \
              every architecture) against the trained score, over every trained architecture:"
         );
-        let mut rows: Vec<(String, &Value)> = all
-            .iter()
-            .map(|k| {
-                (
-                    format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
-                    k,
-                )
-            })
-            .collect();
-        rows.push(("mean".into(), &results["kendall_all_tau_mean"]));
-        for (name, k) in rows {
-            let mut line = format!("  {name:<24}");
-            for sc in &scorers {
-                let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
-                    Some(v) => v.clone(),
-                    None => k[format!("{sc}_{m}")].clone(),
-                };
-                let _ = write!(
-                    line,
-                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
-                    num(&key("is"), 3),
-                    num(&key("fid"), 3)
-                );
-            }
-            let _ = writeln!(s, "{line}");
-        }
+        tau_rows(&mut s, &all, &results["kendall_all_tau_mean"], &scorers);
     }
     for st in results["kendall_stages"].as_array().into_iter().flatten() {
         let stage = st["stage"].as_u64().unwrap_or(0);
@@ -607,37 +582,43 @@ pub fn table(results: &Value) -> String {
              cell(s) (the supernet at the end of stage {stage}) against the trained score:",
             stage + 1
         );
-        let mut rows: Vec<(String, &Value)> = st["searches"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|k| {
-                (
-                    format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
-                    k,
-                )
-            })
-            .collect();
-        rows.push(("mean".into(), &st["tau_mean"]));
-        for (name, k) in rows {
-            let mut line = format!("  {name:<24}");
-            for sc in &scorers {
-                let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
-                    Some(v) => v.clone(),
-                    None => k[format!("{sc}_{m}")].clone(),
-                };
-                let _ = write!(
-                    line,
-                    "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
-                    num(&key("is"), 3),
-                    num(&key("fid"), 3)
-                );
-            }
-            let _ = writeln!(s, "{line}");
-        }
+        let searches = st["searches"].as_array().cloned().unwrap_or_default();
+        tau_rows(&mut s, &searches, &st["tau_mean"], &scorers);
     }
     if results["complete"] != true {
         let _ = writeln!(s, "\n(incomplete: some jobs have not finished)");
     }
     s
+}
+
+/// One line per search (its label and n, then tau of IS and FID per scorer) and a line of the
+/// means; a search's keys are `tau_<scorer>_<metric>`, the means' `<scorer>_<metric>`.
+fn tau_rows(s: &mut String, searches: &[Value], mean: &Value, scorers: &[String]) {
+    use std::fmt::Write;
+    let mut rows: Vec<(String, &Value)> = searches
+        .iter()
+        .map(|k| {
+            (
+                format!("{} n={}", k["search"].as_str().unwrap_or("?"), k["n"]),
+                k,
+            )
+        })
+        .collect();
+    rows.push(("mean".into(), mean));
+    for (name, k) in rows {
+        let mut line = format!("  {name:<24}");
+        for sc in scorers {
+            let key = |m: &str| match k.get(format!("tau_{sc}_{m}")) {
+                Some(v) => v.clone(),
+                None => k[format!("{sc}_{m}")].clone(),
+            };
+            let _ = write!(
+                line,
+                "  tau({sc} IS) {:>6}  tau({sc} FID) {:>6}",
+                num(&key("is"), 3),
+                num(&key("fid"), 3)
+            );
+        }
+        let _ = writeln!(s, "{line}");
+    }
 }
