@@ -293,19 +293,19 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     }
     // The same over every trained architecture, each search's supernet scoring all of them
     // (`arch score`, with the same latents for every architecture).
-    let mut kendall_all = Vec::new();
-    let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (strategy, seed) in plan.searches() {
-        let search = search_label(&strategy, seed);
-        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)))?;
-        if sup.is_empty() {
-            continue;
-        }
-        let mut k = json!({"search": search, "group": super::group_name(&strategy)});
+    // One search's supernet scores (by vector, or by the first `cut` integers of it) against
+    // the trained scores: n and tau per metric into `k`, each tau also into `taus`.
+    let fill_taus = |k: &mut Value,
+                     sup: &BTreeMap<Vec<i64>, f64>,
+                     cut: Option<usize>,
+                     taus: &mut BTreeMap<String, Vec<f64>>| {
         for (key, scorer, is) in &metrics_order {
             let (mut xs, mut ys) = (Vec::new(), Vec::new());
             for (e, vector) in entries.iter().zip(&vectors) {
-                let x = sup.get(vector);
+                let x = match cut {
+                    Some(c) => vector.get(..c).and_then(|p| sup.get(p)),
+                    None => sup.get(vector),
+                };
                 if let (Some(x), Some(&(i, f))) =
                     (x, scores.get(&(e.label.clone(), scorer.clone())))
                 {
@@ -317,9 +317,20 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             k["n"] = json!(xs.len());
             k[format!("tau_{key}")] = json!(tau);
             if let Some(t) = tau {
-                taus_all.entry(key.clone()).or_default().push(t);
+                taus.entry(key.clone()).or_default().push(t);
             }
         }
+    };
+    let mut kendall_all = Vec::new();
+    let mut taus_all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (strategy, seed) in plan.searches() {
+        let search = search_label(&strategy, seed);
+        let sup = read_supernet_scores(&supernet_scores_file(&layout.search_dir(&strategy, seed)))?;
+        if sup.is_empty() {
+            continue;
+        }
+        let mut k = json!({"search": search, "group": super::group_name(&strategy)});
+        fill_taus(&mut k, &sup, None, &mut taus_all);
         kendall_all.push(k);
     }
     // Per stage: each search's stage-s rewards of the architectures' first s+1 cells against
@@ -336,24 +347,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
                 continue;
             }
             let mut k = json!({"search": search_label(&strategy, seed)});
-            for (key, scorer, is) in &metrics_order {
-                let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                for (e, vector) in entries.iter().zip(&vectors) {
-                    let x = vector.get(..cut).and_then(|p| sup.get(p));
-                    if let (Some(x), Some(&(i, f))) =
-                        (x, scores.get(&(e.label.clone(), scorer.clone())))
-                    {
-                        xs.push(*x);
-                        ys.push(if *is { i } else { -f });
-                    }
-                }
-                let tau = stats::kendall_tau(&xs, &ys);
-                k["n"] = json!(xs.len());
-                k[format!("tau_{key}")] = json!(tau);
-                if let Some(t) = tau {
-                    taus.entry(key.clone()).or_default().push(t);
-                }
-            }
+            fill_taus(&mut k, &sup, Some(cut), &mut taus);
             per_search.push(k);
         }
         if per_search.is_empty() {
