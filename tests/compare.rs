@@ -237,6 +237,13 @@ print(json.dumps(out))
         );
     }
     assert!(stats::mann_whitney_greater(&[], &[1.0]).is_none());
+    // A comparison's largest groups (8 searches against 10,000 random architectures) are not
+    // counted exactly (that would take gigabytes); all eight above every other: p near 0.
+    let big: Vec<f64> = (0..10_000).map(|i| i as f64).collect();
+    let top: Vec<f64> = (0..8).map(|i| 20_000.0 + i as f64).collect();
+    let m = stats::mann_whitney_greater(&top, &big).unwrap();
+    assert_eq!((m.u, m.method), (80_000.0, "asymptotic"));
+    assert!(m.p < 1e-5, "{m:?}");
     for ((x, y), want) in paired.iter().zip(r["kendall"].as_array().unwrap()) {
         match (stats::kendall_tau(x, y), want.as_f64()) {
             (Some(g), Some(w)) => assert!(close(g, w, 1e-12), "tau {g} vs {w} for {x:?} {y:?}"),

@@ -207,16 +207,17 @@ pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job
             continue;
         }
         let out = supernet_scores_file(&dir);
-        let mut args = vec!["score".to_string(), dir.display().to_string()];
-        args.extend(files.iter().cloned());
-        args.extend(["--images".into(), plan.eval_images.to_string()]);
-        args.extend(plan.dataset_args(false));
+        let mut base = vec!["score".to_string(), dir.display().to_string()];
+        base.extend(files.iter().cloned());
+        base.extend(["--images".into(), plan.eval_images.to_string()]);
+        base.extend(plan.dataset_args(false));
+        let mut args = base.clone();
         args.extend(["--json-out".into(), out.display().to_string()]);
         jobs.push(Job {
             name: format!("supernet-{}", search_label(&strategy, seed)),
             global: plan.global_args(plan.seed),
             command: "arch".into(),
-            args: args.clone(),
+            args,
             run_dir: dir.clone(),
             resume_args: Vec::new(),
             restart: Restart::Rerun,
@@ -229,9 +230,7 @@ pub fn supernet_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job
                 continue;
             }
             let out = supernet_stage_scores_file(&dir, stage);
-            let mut args = args.clone();
-            let n = args.len();
-            args.truncate(n - 2);
+            let mut args = base.clone();
             args.extend([
                 "--stage".into(),
                 stage.to_string(),

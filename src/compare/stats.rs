@@ -184,14 +184,16 @@ pub struct MannWhitney {
     pub u: f64,
     /// One-sided p-value: P(U >= u) when the two groups come from one distribution.
     pub p: f64,
-    /// `exact` (the distribution of U counted, no ties and a group of at most 8) or
+    /// `exact` (the distribution of U counted: no ties, a group of at most 8 and at most
+    /// `MAX_EXACT_PAIRS` pairs) or
     /// `asymptotic` (normal approximation with tie and continuity correction).
     pub method: &'static str,
 }
 
 /// The Mann-Whitney U test that `a` is stochastically larger than `b`, on ranks, so one
 /// extreme value counts as one rank. The method follows SciPy's `mannwhitneyu` with
-/// `method="auto"`: exact when a group has at most 8 values and there are no ties, else the
+/// `method="auto"`: exact when a group has at most 8 values and there are no ties (and, unlike
+/// SciPy, at most `MAX_EXACT_PAIRS` pairs), else the
 /// normal approximation with tie correction and continuity correction. None when a group is
 /// empty.
 pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
@@ -225,7 +227,7 @@ pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
         tie_term += t * t * t - t;
         i = j + 1;
     }
-    if tie_term == 0.0 && n1.min(n2) <= 8 {
+    if tie_term == 0.0 && n1.min(n2) <= 8 && n1 * n2 <= MAX_EXACT_PAIRS {
         return Some(MannWhitney {
             u,
             p: exact_u_upper_tail(n1, n2, u.round() as usize),
@@ -252,29 +254,37 @@ pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     })
 }
 
+/// Largest n1 x n2 counted exactly: beyond it (e.g. 8 searches against 10,000 random
+/// architectures) counting would take seconds to minutes, and the normal approximation
+/// agrees to a few 1e-4 there.
+pub const MAX_EXACT_PAIRS: usize = 5_000;
+
 /// P(U >= u) for groups of `n1` and `n2` distinct values drawn from one distribution: the
-/// share of the C(n1 + n2, n1) orderings whose U is at least `u` (counted by recursion on the
-/// largest value: it belongs to the first group, adding n2 to U, or to the second).
+/// share of the C(n1 + n2, n1) orderings whose U is at least `u`. Counted by recursion on the
+/// largest value (in the first group it adds the second group's size to U), one row per size
+/// of the larger group, so memory is (smaller + 1) x (n1 n2 + 1) counts. U's distribution is
+/// the same with the groups swapped.
 fn exact_u_upper_tail(n1: usize, n2: usize, u: usize) -> f64 {
-    let max_u = n1 * n2;
-    // counts[i][j][k]: orderings of i and j values with U = k.
-    let mut counts = vec![vec![vec![0f64; max_u + 1]; n2 + 1]; n1 + 1];
-    for (i, row) in counts.iter_mut().enumerate().take(n1 + 1) {
-        for (j, cell) in row.iter_mut().enumerate().take(n2 + 1) {
-            if i == 0 || j == 0 {
-                cell[0] = 1.0;
+    let (big, small) = (n1.max(n2), n1.min(n2));
+    let max_u = big * small;
+    // prev[j][k]: orderings of i - 1 values of the big group and j of the small one with U = k,
+    // U counting the pairs where the big group's value is larger.
+    let mut prev = vec![vec![0f64; max_u + 1]; small + 1];
+    for row in prev.iter_mut() {
+        row[0] = 1.0;
+    }
+    for _ in 1..=big {
+        let mut cur = vec![vec![0f64; max_u + 1]; small + 1];
+        cur[0][0] = 1.0;
+        for j in 1..=small {
+            for k in 0..=max_u {
+                let from_big = if k >= j { prev[j][k - j] } else { 0.0 };
+                cur[j][k] = from_big + cur[j - 1][k];
             }
         }
+        prev = cur;
     }
-    for i in 1..=n1 {
-        for j in 1..=n2 {
-            for k in 0..=i * j {
-                let from_first = if k >= j { counts[i - 1][j][k - j] } else { 0.0 };
-                counts[i][j][k] = from_first + counts[i][j - 1][k];
-            }
-        }
-    }
-    let all = &counts[n1][n2];
+    let all = &prev[small];
     let total: f64 = all.iter().sum();
     all[u.min(max_u + 1)..].iter().sum::<f64>() / total
 }
