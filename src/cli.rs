@@ -52,6 +52,8 @@ impl Cli {
     }
 }
 
+// Parsed once per process: the size of its largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Search the generator space (RNN controller, shared weights, multi-level beam search)
@@ -212,9 +214,11 @@ pub struct SearchArgs {
     /// Scorer of the reward (IS)
     #[arg(long, value_enum)]
     pub scorer: Option<ScorerKind>,
-    /// Search strategy: reinforce (the paper's), random or evolution
+    /// Search strategy: reinforce (the paper's), random, evolution or sac (E2GAN's agent)
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
+    #[command(flatten)]
+    pub sac: SacArgs,
     /// Evolution: population per stage
     #[arg(long)]
     pub population: Option<usize>,
@@ -831,4 +835,100 @@ pub struct SelftestArgs {
     pub toy: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The SAC strategy's settings (`--strategy sac`; preset fields of the same names with `_`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SacArgs {
+    /// SAC: episodes (one architecture each, one cell per step)
+    #[arg(long)]
+    pub sac_episodes: Option<u64>,
+    /// SAC: the last N episodes act deterministically; their best architectures are the result
+    #[arg(long)]
+    pub sac_exploit_episodes: Option<u64>,
+    /// SAC: epochs of shared GAN training after each step
+    #[arg(long)]
+    pub sac_step_epochs: Option<u64>,
+    /// SAC: at most N D steps of shared GAN training after each step
+    #[arg(long)]
+    pub sac_max_steps: Option<u64>,
+    /// SAC: hidden width of the policy and the Q networks
+    #[arg(long)]
+    pub sac_hidden: Option<i64>,
+    /// SAC: Adam learning rate of the policy and the Q networks
+    #[arg(long)]
+    pub sac_lr: Option<f64>,
+    /// SAC: entropy temperature (fixed)
+    #[arg(long)]
+    pub sac_alpha: Option<f64>,
+    /// SAC: discount of the next step's value
+    #[arg(long)]
+    pub sac_gamma: Option<f64>,
+    /// SAC: soft update rate of the target Q networks
+    #[arg(long)]
+    pub sac_tau: Option<f64>,
+    /// SAC: transitions per update (at most)
+    #[arg(long)]
+    pub sac_batch: Option<usize>,
+    /// SAC: transitions in the replay buffer before updates begin
+    #[arg(long)]
+    pub sac_start: Option<usize>,
+    /// SAC: updates after each step of an exploring episode
+    #[arg(long)]
+    pub sac_updates: Option<u64>,
+    /// SAC: updates after each step of an exploiting episode
+    #[arg(long)]
+    pub sac_exploit_updates: Option<u64>,
+}
+
+impl SacArgs {
+    /// Each flag with whether it was given.
+    pub fn given(&self) -> Vec<(&'static str, bool)> {
+        vec![
+            ("--sac-episodes", self.sac_episodes.is_some()),
+            (
+                "--sac-exploit-episodes",
+                self.sac_exploit_episodes.is_some(),
+            ),
+            ("--sac-step-epochs", self.sac_step_epochs.is_some()),
+            ("--sac-max-steps", self.sac_max_steps.is_some()),
+            ("--sac-hidden", self.sac_hidden.is_some()),
+            ("--sac-lr", self.sac_lr.is_some()),
+            ("--sac-alpha", self.sac_alpha.is_some()),
+            ("--sac-gamma", self.sac_gamma.is_some()),
+            ("--sac-tau", self.sac_tau.is_some()),
+            ("--sac-batch", self.sac_batch.is_some()),
+            ("--sac-start", self.sac_start.is_some()),
+            ("--sac-updates", self.sac_updates.is_some()),
+            ("--sac-exploit-updates", self.sac_exploit_updates.is_some()),
+        ]
+    }
+
+    /// Set the given flags in `c`.
+    pub fn apply(&self, c: &mut crate::config::SacConfig) {
+        if let Some(v) = self.sac_max_steps {
+            c.sac_max_steps = Some(v);
+        }
+        macro_rules! set {
+            ($($f:ident),*) => {$(
+                if let Some(v) = self.$f {
+                    c.$f = v;
+                }
+            )*};
+        }
+        set!(
+            sac_episodes,
+            sac_exploit_episodes,
+            sac_step_epochs,
+            sac_hidden,
+            sac_lr,
+            sac_alpha,
+            sac_gamma,
+            sac_tau,
+            sac_batch,
+            sac_start,
+            sac_updates,
+            sac_exploit_updates
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub enum StrategyKind {
     Random,
     /// Regularised (aging) evolution: tournament, one-decision mutation, oldest removed
     Evolution,
+    /// E2GAN's off-policy agent: soft actor-critic over episodes of one cell per stage
+    Sac,
 }
 
 impl StrategyKind {
@@ -44,6 +46,7 @@ impl StrategyKind {
             StrategyKind::Reinforce => "reinforce",
             StrategyKind::Random => "random",
             StrategyKind::Evolution => "evolution",
+            StrategyKind::Sac => "sac",
         }
     }
 }
@@ -443,6 +446,97 @@ impl RewardBn {
     }
 }
 
+/// The SAC strategy's settings (E2GAN, Tian et al. 2020; the defaults are the values of its
+/// public code: 100 episodes, the last 30 deterministic with 10 updates per step).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SacConfig {
+    /// Episodes (one architecture each, built one cell per step).
+    pub sac_episodes: u64,
+    /// The last episodes act deterministically (the policy's mean) and their best complete
+    /// architectures are the result.
+    pub sac_exploit_episodes: u64,
+    /// Epochs of shared GAN training after each step.
+    pub sac_step_epochs: u64,
+    /// At most this many D steps after each step (None: `sac_step_epochs` epochs).
+    pub sac_max_steps: Option<u64>,
+    /// Hidden width of the policy and of each Q network.
+    pub sac_hidden: i64,
+    /// Adam learning rate of the policy and the critics.
+    pub sac_lr: f64,
+    /// Entropy temperature (fixed).
+    pub sac_alpha: f64,
+    /// Discount of the next step's value.
+    pub sac_gamma: f64,
+    /// Soft update rate of the target critics.
+    pub sac_tau: f64,
+    /// Transitions per update (at most; fewer while the buffer holds fewer).
+    pub sac_batch: usize,
+    /// Transitions in the buffer before the updates after each step begin.
+    pub sac_start: usize,
+    /// Updates after each step of an exploring episode.
+    pub sac_updates: u64,
+    /// Updates after each step of an exploiting episode.
+    pub sac_exploit_updates: u64,
+}
+
+impl Default for SacConfig {
+    fn default() -> Self {
+        SacConfig {
+            sac_episodes: 100,
+            sac_exploit_episodes: 30,
+            sac_step_epochs: 1,
+            sac_max_steps: None,
+            sac_hidden: 128,
+            sac_lr: 3e-4,
+            sac_alpha: 0.1,
+            sac_gamma: 1.0,
+            sac_tau: 0.005,
+            sac_batch: 256,
+            sac_start: 64,
+            sac_updates: 1,
+            sac_exploit_updates: 10,
+        }
+    }
+}
+
+impl SacConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.sac_episodes < 1 {
+            bail!("sac_episodes = 0: must be at least 1");
+        }
+        if self.sac_exploit_episodes > self.sac_episodes {
+            bail!(
+                "sac_exploit_episodes = {} of {} episodes: at most all of them",
+                self.sac_exploit_episodes,
+                self.sac_episodes
+            );
+        }
+        if self.sac_max_steps == Some(0) {
+            bail!("sac_max_steps = 0: must be at least 1 (D steps after each step)");
+        }
+        if self.sac_step_epochs < 1 || self.sac_hidden < 1 || self.sac_batch < 1 {
+            bail!(
+                "sac_step_epochs {} / sac_hidden {} / sac_batch {}: each must be at least 1",
+                self.sac_step_epochs,
+                self.sac_hidden,
+                self.sac_batch
+            );
+        }
+        for (v, n) in [(self.sac_lr, "sac_lr"), (self.sac_tau, "sac_tau")] {
+            if !(v > 0.0 && v <= 1.0) {
+                bail!("{n} = {v}: must be in (0, 1]");
+            }
+        }
+        if !(self.sac_alpha >= 0.0 && self.sac_alpha.is_finite()) {
+            bail!("sac_alpha = {}: must be 0 or more", self.sac_alpha);
+        }
+        if !(0.0..=1.0).contains(&self.sac_gamma) {
+            bail!("sac_gamma = {}: must be in [0, 1]", self.sac_gamma);
+        }
+        Ok(())
+    }
+}
+
 /// Everything a search depends on (SPEC sections 6 and 9). Stored in the run directory.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(remote = "Self")]
@@ -497,6 +591,9 @@ pub struct SearchConfig {
     pub population: usize,
     /// Evolution: members drawn (with replacement) for each tournament.
     pub tournament: usize,
+    /// SAC (E2GAN): its episodes, agent and replay buffer.
+    #[serde(flatten)]
+    pub sac: SacConfig,
     /// Train each top-K arch from scratch for this many G steps and choose best.json by FID.
     pub final_train_steps: u64,
     /// Images for the FID of that final selection.
@@ -538,6 +635,7 @@ impl Default for SearchConfig {
             strategy: StrategyKind::Reinforce,
             population: DEFAULT_POPULATION,
             tournament: DEFAULT_TOURNAMENT,
+            sac: SacConfig::default(),
             final_train_steps: 0,
             final_eval_images: 2000,
             final_metrics: DEFAULT_METRICS.into(),
@@ -623,6 +721,9 @@ impl SearchConfig {
                 self.population
             );
         }
+        if self.strategy == StrategyKind::Sac {
+            self.sac.validate()?;
+        }
         if self.strategy == StrategyKind::Evolution
             && (self.population < 1 || self.tournament < 1 || self.tournament > self.population)
         {
@@ -635,8 +736,34 @@ impl SearchConfig {
         Ok(())
     }
 
-    /// The stage (0, 1, 2) of a 0-based iteration.
+    /// Whether the strategy runs episodes (one cell per stage on a shared GAN re-initialised
+    /// for each episode) instead of the progressive stages: one iteration is one episode.
+    pub fn episodic(&self) -> bool {
+        self.strategy == StrategyKind::Sac
+    }
+
+    /// Iterations of the search: `iterations`, or the episodes of an episodic strategy.
+    pub fn total_iterations(&self) -> u64 {
+        match self.episodic() {
+            true => self.sac.sac_episodes,
+            false => self.iterations,
+        }
+    }
+
+    /// Reward-phase steps per iteration (the numbering of the `controller` log lines): one per
+    /// cell for an episodic strategy.
+    pub fn log_steps_per_iteration(&self) -> u64 {
+        match self.episodic() {
+            true => crate::arch::NUM_CELLS as u64,
+            false => self.ctrl_steps,
+        }
+    }
+
+    /// The stage (0, 1, 2) of a 0-based iteration (an episode covers all three: 2).
     pub fn stage_of(&self, iteration: u64) -> usize {
+        if self.episodic() {
+            return 2;
+        }
         self.stage_changes
             .iter()
             .filter(|&&c| iteration >= c)

@@ -601,3 +601,150 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
         assert!(run.join("generator.safetensors").is_file());
     }
 }
+
+/// `autogan search --strategy sac` (E2GAN's agent): one controller line per cell with the
+/// agent's losses once it learns, SIGKILL mid-search and `--resume` give the same log and
+/// best.json as an uninterrupted search, and best.json trains as is. SAC's flags are refused
+/// with another strategy.
+#[test]
+fn sac_search_resumes_after_sigkill_and_writes_a_best_json_that_trains() {
+    const EPISODES: usize = 6;
+    let root = tmp("e2e-sac");
+    let data = root.join("data");
+    let home = root.join("home");
+    labelled_folder(&data);
+    let d = data.to_str().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        let mut a: Vec<&str> = vec![
+            "search",
+            "--preset",
+            "quick",
+            "--dataset",
+            d,
+            "--scorer",
+            "classifier",
+            "--strategy",
+            "sac",
+        ];
+        a.extend(TINY);
+        let n = EPISODES.to_string();
+        a.extend([
+            "--sac-episodes",
+            &n,
+            "--sac-exploit-episodes",
+            "2",
+            "--sac-max-steps",
+            "6",
+            "--sac-hidden",
+            "16",
+            "--sac-start",
+            "4",
+            "--sac-batch",
+            "4",
+            "--sac-exploit-updates",
+            "2",
+            "--rl-num-eval-img",
+            "40",
+            "--topk",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        a.iter().map(|s| s.to_string()).collect()
+    };
+    let lines = |dir: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join("search.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect()
+    };
+    let full = root.join("full");
+    let a = args(&full);
+    autogan(&home, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = lines(&full);
+    let ctrl: Vec<&serde_json::Value> = log.iter().filter(|l| l["kind"] == "controller").collect();
+    assert_eq!(ctrl.len(), 3 * EPISODES, "one line per cell");
+    for (i, l) in ctrl.iter().enumerate() {
+        assert_eq!(l["strategy"], "sac");
+        assert_eq!(l["stage"], (i % 3) as u64);
+        let arch = l["archs"][0].as_array().unwrap();
+        assert_eq!(arch.len(), autogan::arch::prefix_len(i % 3 + 1));
+        assert!(l["fid"].as_f64().unwrap() >= 0.0 && l["is"].as_f64().unwrap() >= 1.0 - 1e-9);
+        // Updates begin once the buffer holds 4 transitions: from the 4th step on.
+        assert_eq!(l["q1_loss"].is_number(), i >= 3, "{l}");
+        assert_eq!(l["exploit"], i >= 3 * (EPISODES - 2));
+    }
+    assert!(ctrl[2]["episode_update"]["policy_loss"].is_number());
+    assert!(full.join("tb").is_dir());
+    assert!(full.join("archs/top1.json").is_file());
+
+    // SIGKILL once the checkpoint of episode 2 exists, then --resume: the same log.
+    let cut = root.join("cut");
+    let mut child = common::Running::new(
+        Command::new(env!("CARGO_BIN_EXE_autogan"))
+            .env("AUTOGAN_HOME", &home)
+            .args(["--device", "cpu", "--threads", "1", "--quiet"])
+            .args(args(&cut))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let ckpt = cut.join("checkpoint/last.safetensors");
+    child.wait_until(
+        "the checkpoint of episode 2",
+        std::time::Duration::from_secs(600),
+        || ckpt_iteration(&ckpt).is_some_and(|i| i >= 2),
+    );
+    assert!(child.is_running(), "killed mid-run");
+    child.kill();
+    assert!(iterations_logged(&cut) < EPISODES);
+    autogan(&home, &["search", "--resume", cut.to_str().unwrap()]);
+    let (la, lb) = (log, lines(&cut));
+    assert_eq!(la.len(), lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        for key in [
+            "kind",
+            "iteration",
+            "d_loss",
+            "g_loss",
+            "archs",
+            "scores",
+            "reward",
+            "fid",
+            "q1_loss",
+            "policy_loss",
+        ] {
+            assert_eq!(x[key], y[key], "{key} differs:\n{x}\n{y}");
+        }
+    }
+    let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
+    assert_eq!(best(&full), best(&cut));
+
+    let run = root.join("train");
+    let best_path = full.join("best.json");
+    let mut t = vec!["train", "--arch", best_path.to_str().unwrap()];
+    t.extend(TINY);
+    t.extend([
+        "--dataset",
+        d,
+        "--steps",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    autogan(&home, &t);
+    assert!(run.join("generator.safetensors").is_file());
+
+    // A SAC flag with another strategy is refused by name.
+    let o = common::autogan_cmd(Some(&home))
+        .args(["search", "--strategy", "evolution", "--sac-lr", "0.001"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--sac-lr applies to --strategy sac"),
+        "{err}"
+    );
+}

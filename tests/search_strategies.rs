@@ -4,7 +4,7 @@
 //! number. Tiny sizes and fixed seeds; libtorch's generator is global, so the tests that run
 //! searches take turns.
 use autogan::arch::prefix_len;
-use autogan::config::{GanConfig, SearchConfig};
+use autogan::config::{GanConfig, SacConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
 use autogan::metrics::Scorer;
 use autogan::search::beam::{Beam, BeamEntry};
@@ -80,6 +80,16 @@ fn tiny_config(strategy: StrategyKind) -> SearchConfig {
         strategy,
         population: 4,
         tournament: 2,
+        sac: SacConfig {
+            sac_episodes: 4,
+            sac_exploit_episodes: 1,
+            sac_max_steps: Some(6),
+            sac_hidden: 16,
+            sac_batch: 4,
+            sac_start: 2,
+            sac_exploit_updates: 3,
+            ..SacConfig::default()
+        },
         ..SearchConfig::default()
     }
 }
@@ -93,6 +103,12 @@ fn data(cfg: &SearchConfig) -> Dataset {
 fn run(s: &mut Search, full: &Dataset, until: u64, scorer: &dyn Scorer) -> Vec<IterationReport> {
     let mut out = Vec::new();
     while s.iteration < until {
+        if s.cfg.episodic() {
+            let d: Vec<Dataset> = (0..3).map(|k| full.resized(s.cfg.stage_size(k))).collect();
+            let r = s.run_episode([&d[0], &d[1], &d[2]], scorer, &mut |_, _| {});
+            out.push(r.unwrap());
+            continue;
+        }
         let d = full.resized(s.cfg.stage_size(s.stage()));
         out.push(s.run_iteration(&d, scorer, &mut |_, _| {}).unwrap());
     }
@@ -324,6 +340,13 @@ fn evolution_search_resumes_exactly_from_a_checkpoint() {
 #[test]
 fn random_search_resumes_exactly_from_a_checkpoint() {
     assert_resumes_exactly(StrategyKind::Random);
+}
+
+/// SAC: the replay buffer, the networks, both optimisers and the episodes' records come back
+/// from the checkpoint (episodes 1-3, a checkpoint, episode 4 with updates on the buffer).
+#[test]
+fn sac_search_resumes_exactly_from_a_checkpoint() {
+    assert_resumes_exactly(StrategyKind::Sac);
 }
 
 #[test]

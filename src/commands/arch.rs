@@ -133,7 +133,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
                 a.cells.len(),
                 ckpt.display(),
                 search.iteration,
-                search.cfg.iterations
+                search.cfg.total_iterations()
             );
         }
     }
@@ -161,7 +161,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     let out = serde_json::json!({
         "search": dir.display().to_string(),
         "iteration": search.iteration,
-        "iterations": search.cfg.iterations,
+        "iterations": search.cfg.total_iterations(),
         "scorer": scorer.name(),
         "images": n,
         "stage": args.stage,
@@ -183,7 +183,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
             scorer.name(),
             dir.display(),
             search.iteration,
-            search.cfg.iterations,
+            search.cfg.total_iterations(),
             search.cfg.reward_bn
         );
         for r in &rows {

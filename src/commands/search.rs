@@ -82,6 +82,16 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
             );
         }
     }
+    for (flag, given) in args.sac.given() {
+        if given && c.strategy != crate::search::strategy::StrategyKind::Sac {
+            bail!(
+                "{flag} applies to --strategy sac only; this search's strategy is {}: drop \
+                 {flag}, or add --strategy sac",
+                c.strategy.name()
+            );
+        }
+    }
+    args.sac.apply(&mut c.sac);
     set!(population, args.population);
     set!(tournament, args.tournament);
     set!(precision, args.precision);
@@ -150,6 +160,9 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--metric", a.metric.is_some()),
         ("--select-by", a.select_by.is_some()),
     ]
+    .into_iter()
+    .chain(a.sac.given())
+    .collect()
 }
 
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
@@ -185,7 +198,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 "resuming {} after iteration {} of {}",
                 dir.display(),
                 s.iteration,
-                s.cfg.iterations
+                s.cfg.total_iterations()
             );
         }
         (s, dir.clone(), Some(lock))
@@ -253,7 +266,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     };
     let resume = || run::interrupt::resume_command("search", &dir, ctx.device, data_dir.as_deref());
     let ckpt = RunFiles::of(&dir).last_checkpoint();
-    let total = search.cfg.iterations;
+    let total = search.cfg.total_iterations();
     let mut obs = Terminal::new(ctx.quiet);
     let end = session::run_loop(
         &mut search,

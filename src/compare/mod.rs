@@ -40,7 +40,14 @@ use crate::data::{mix, SplitMix64};
 use crate::launch::LauncherConfig;
 
 /// The strategies `autogan search` knows (its default first).
-pub const STRATEGIES: [&str; 3] = ["reinforce", "random", "evolution"];
+pub fn strategies() -> Vec<&'static str> {
+    use clap::ValueEnum;
+    crate::config::StrategyKind::value_variants()
+        .iter()
+        .map(|k| k.name())
+        .collect()
+}
+
 /// The search strategy of a search run without `--strategy`.
 pub const DEFAULT_STRATEGY: &str = "reinforce";
 /// The paper's CIFAR-10 architectures, by letter (`configs/arch/autogan_cifar10_<x>.json`).
@@ -106,10 +113,10 @@ impl Plan {
     /// Refuse settings that cannot give a comparison, naming the flag.
     pub fn validate(&self) -> Result<()> {
         for s in &self.strategies {
-            if !STRATEGIES.contains(&s.as_str()) {
+            if !strategies().contains(&s.as_str()) {
                 bail!(
                     "--strategies: '{s}' is not a search strategy; use some of {}",
-                    STRATEGIES.join(", ")
+                    strategies().join(", ")
                 );
             }
         }

@@ -383,6 +383,21 @@ impl SuperGenerator {
     /// an architecture with its own batch statistics instead of the running ones that every
     /// architecture through the same batch norm has shared in training.
     pub fn forward_mode(&self, z: &Tensor, arch: &Arch, mode: BnMode) -> Tensor {
+        self.forward_cells(z, arch, mode).0
+    }
+
+    /// [`SuperGenerator::forward_mode`] and the last cell's output averaged over its pixels,
+    /// `[n, gf_dim]` (the state E2GAN's agent sees of a partial architecture).
+    pub fn forward_pooled(&self, z: &Tensor, arch: &Arch, mode: BnMode) -> (Tensor, Tensor) {
+        let (img, h) = self.forward_cells(z, arch, mode);
+        (
+            img,
+            h.mean_dim([2i64, 3].as_slice(), false, tch::Kind::Float),
+        )
+    }
+
+    /// Images and the last cell's output.
+    fn forward_cells(&self, z: &Tensor, arch: &Arch, mode: BnMode) -> (Tensor, Tensor) {
         let n_cells = arch.cells.len();
         assert!(
             (1..=NUM_CELLS).contains(&n_cells),
@@ -398,8 +413,8 @@ impl SuperGenerator {
             skips.push(skip);
             h = out;
         }
-        let h = self.to_rgb_bn.forward_mode(&h, mode).relu();
-        self.to_rgb_conv.forward(&h).tanh()
+        let x = self.to_rgb_bn.forward_mode(&h, mode).relu();
+        (self.to_rgb_conv.forward(&x).tanh(), h)
     }
 
     /// The variables on the path of `arch` (trainable ones and batch-norm running statistics),

@@ -23,13 +23,15 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use super::beam::Beam;
+use super::shared::LastLosses;
 use super::shared::SharedGan;
-use super::strategy::{self, Strategy};
+use super::strategy::{self, Environment, Evaluation, Strategy, Trained};
 use crate::arch::Arch;
 use crate::config::SearchConfig;
 use crate::data::Dataset;
 use crate::gan::checkpoint::Meta;
 use crate::gan::trainer::mix_seed;
+use crate::metrics::stats::{frechet_distance, Stats};
 use crate::metrics::{scoring_batch, Accumulator, Scorer, IS_SPLITS};
 
 pub use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as CHECKPOINT_FORMAT;
@@ -76,6 +78,9 @@ pub struct Search {
     pub fixed_z: Tensor,
     /// Top-K of the final stage once the search is complete.
     pub final_topk: Vec<Scored>,
+    /// Episodic strategies: the fixed evaluation latents and the data's feature statistics
+    /// (made when first needed, from the seed and the data: not checkpointed).
+    episode_eval: Option<(Tensor, Stats)>,
 }
 
 impl std::ops::Deref for Search {
@@ -112,6 +117,7 @@ impl Search {
             iteration: 0,
             fixed_z,
             final_topk: Vec::new(),
+            episode_eval: None,
         })
     }
 
@@ -120,7 +126,7 @@ impl Search {
     }
 
     pub fn is_done(&self) -> bool {
-        self.iteration >= self.cfg.iterations
+        self.iteration >= self.cfg.total_iterations()
     }
 
     /// D steps of shared training in one iteration at a data set of `n` images.
@@ -228,7 +234,7 @@ impl Search {
         }
         // Rank before any reset: at a stage change the kept prefixes, at the end the top-K.
         let next = it + 1;
-        if next == cfg.iterations {
+        if next == cfg.total_iterations() {
             self.final_topk = self
                 .rank_candidates(scorer, &mut rng)?
                 .entries
@@ -245,7 +251,7 @@ impl Search {
         }
         // After the last iteration nothing is trained any more: a reset would only throw away
         // the supernet that ranked the top-K (and that `arch score` reads from the checkpoint).
-        let reset_pending = reset_pending && next < cfg.iterations;
+        let reset_pending = reset_pending && next < cfg.total_iterations();
         if reset_pending {
             self.apply_reset();
         }
@@ -260,6 +266,95 @@ impl Search {
             reset: reset_pending,
             loss_reads,
             ctrl: ctrl_logs,
+        })
+    }
+
+    /// One episode of an episodic strategy ([`SearchConfig::episodic`]) as the next
+    /// iteration. `data`: the real images at each stage's size (the last at the output size).
+    pub fn run_episode(
+        &mut self,
+        data: [&Dataset; 3],
+        scorer: &dyn Scorer,
+        on_step: &mut dyn FnMut(u64, u64),
+    ) -> Result<IterationReport> {
+        let it = self.iteration;
+        let n = self.cfg.rl_num_eval_img;
+        if self.episode_eval.is_none() {
+            tch::manual_seed(mix_seed(self.seed ^ 0xE26A, u64::MAX));
+            let z = Tensor::randn([n, self.cfg.latent_dim], (Kind::Float, self.device));
+            let full = data[2];
+            let m = (full.len() as i64).min(10_000);
+            let mut acc = Accumulator::new(false, true);
+            let batch = scoring_batch(self.device);
+            let slice = |s, c| Ok(full.images.narrow(0, s, c));
+            crate::metrics::score_stream(&mut acc, scorer, m, batch, slice, |_| {})?;
+            self.episode_eval = Some((z, acc.stats()?));
+        }
+        tch::manual_seed(mix_seed(self.seed, it));
+        let mut rng = StdRng::seed_from_u64(mix_seed(self.seed ^ 0x5EA2C4, it) as u64);
+        let resets_before = self.gan.resets;
+        let reads_before = self.gan.losses.reads;
+        let Search {
+            cfg,
+            seed,
+            gan,
+            strategy,
+            episode_eval,
+            ..
+        } = self;
+        let (eval_z, fid_ref) = episode_eval.as_ref().context("evaluation latents")?;
+        let mut env = EpisodeEnv {
+            cfg,
+            seed: *seed,
+            iteration: it,
+            gan,
+            data,
+            scorer,
+            eval_z,
+            fid_ref,
+            on_step,
+            total: Trained::default(),
+            pending_reset: false,
+        };
+        let lines = strategy.episode(it, &mut env, &mut rng)?;
+        let total = env.total;
+        let next = it + 1;
+        let mut ctrl = Vec::new();
+        for (step, obs) in lines.into_iter().enumerate() {
+            let mut line = serde_json::json!({
+                "kind": "controller",
+                "strategy": self.strategy.kind().name(),
+                "iteration": next,
+                "stage": step,
+                "ctrl_step": step + 1,
+            });
+            if let Some(m) = line.as_object_mut() {
+                m.extend(obs);
+            }
+            ctrl.push(line);
+        }
+        if next == self.cfg.total_iterations() {
+            self.final_topk = self
+                .strategy
+                .candidates(self.cfg.topk, None, &mut rng)?
+                .into_iter()
+                .map(|e| Scored {
+                    vector: e.prefix,
+                    score: e.score,
+                })
+                .collect();
+        }
+        self.iteration = next;
+        Ok(IterationReport {
+            iteration: next,
+            stage: 2,
+            d_steps: total.d_steps,
+            g_steps: total.g_steps,
+            d_loss: total.d_loss,
+            g_loss: total.g_loss,
+            reset: self.gan.resets > resets_before || total.reset,
+            loss_reads: self.gan.losses.reads - reads_before,
+            ctrl,
         })
     }
 
@@ -383,5 +478,106 @@ impl Search {
             });
         }
         Ok(s)
+    }
+}
+
+/// The shared GAN as an episodic strategy sees it.
+struct EpisodeEnv<'a> {
+    cfg: &'a SearchConfig,
+    seed: u64,
+    iteration: u64,
+    gan: &'a mut SharedGan,
+    data: [&'a Dataset; 3],
+    scorer: &'a dyn Scorer,
+    eval_z: &'a Tensor,
+    fid_ref: &'a Stats,
+    on_step: &'a mut dyn FnMut(u64, u64),
+    /// The episode's training so far.
+    total: Trained,
+    pending_reset: bool,
+}
+
+impl Environment for EpisodeEnv<'_> {
+    fn gf_dim(&self) -> i64 {
+        self.cfg.gf_dim
+    }
+
+    fn reinit(&mut self) {
+        self.gan.fresh_models(self.cfg);
+        self.pending_reset = false;
+    }
+
+    fn train(&mut self, arch: &[i64]) -> Result<Trained> {
+        let cfg = self.cfg;
+        if std::mem::take(&mut self.pending_reset) {
+            self.gan.reset_models(cfg);
+        }
+        let a = Arch::from_prefix_vector(arch)?;
+        let stage = a.cells.len() - 1;
+        let data = self.data[stage];
+        let bpe = ((data.len() as u64) / (cfg.batch_size as u64)).max(1);
+        let steps = cfg.sac.sac_step_epochs * bpe;
+        let steps = cfg.sac.sac_max_steps.map_or(steps, |m| steps.min(m));
+        let read_every = cfg.loss_read_every.max(1);
+        let mut t = Trained {
+            d_loss: f64::NAN,
+            g_loss: f64::NAN,
+            ..Trained::default()
+        };
+        for s in 0..steps {
+            if self.gan.train_step(cfg, data, &a, stage, self.seed)? {
+                t.g_steps += 1;
+            }
+            t.d_steps += 1;
+            (self.on_step)(s + 1, steps);
+            crate::run::interrupt::check()?;
+            if (s + 1).is_multiple_of(read_every) || s + 1 == steps {
+                let LastLosses { d, g } = self.gan.read_losses(self.iteration + 1)?;
+                t.d_loss = d;
+                if !g.is_nan() {
+                    t.g_loss = g;
+                }
+                if cfg.dynamic_reset && self.gan.reset.should_reset() {
+                    t.reset = true;
+                    self.pending_reset = true;
+                    break;
+                }
+            }
+        }
+        self.total.d_steps += t.d_steps;
+        self.total.g_steps += t.g_steps;
+        self.total.d_loss = t.d_loss;
+        if !t.g_loss.is_nan() {
+            self.total.g_loss = t.g_loss;
+        }
+        self.total.reset |= t.reset;
+        Ok(t)
+    }
+
+    fn evaluate(&mut self, arch: &[i64]) -> Result<Evaluation> {
+        let a = Arch::from_prefix_vector(arch)?;
+        let mode = self.cfg.reward_bn.mode();
+        let n = self.eval_z.size()[0];
+        let batch = scoring_batch(self.gan.device);
+        let mut acc = Accumulator::new(true, true);
+        let mut pooled = Tensor::zeros([self.cfg.gf_dim], (Kind::Float, self.gan.device));
+        let g = &self.gan.g;
+        crate::metrics::score_stream(
+            &mut acc,
+            self.scorer,
+            n,
+            batch,
+            |s, c| {
+                let z = self.eval_z.narrow(0, s, c);
+                let (imgs, f) = tch::no_grad(|| g.forward_pooled(&z, &a, mode));
+                pooled += f.sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
+                Ok(crate::data::from_gan(&imgs))
+            },
+            |_| {},
+        )?;
+        let is = acc.inception_score(IS_SPLITS.min(n))?.mean;
+        let fid = frechet_distance(&acc.stats()?, self.fid_ref)?;
+        let features = Vec::<f32>::try_from((pooled / n as f64).to_device(tch::Device::Cpu))?;
+        Ok(Evaluation { is, fid, features })
     }
 }

@@ -80,7 +80,7 @@ pub fn run_loop(
         Some(search.iteration),
     )?;
     let kind = LogKind::Search {
-        ctrl_steps: search.cfg.ctrl_steps,
+        ctrl_steps: search.cfg.log_steps_per_iteration(),
     };
     let tb = RunLog::event_writer(dir, search.cfg.tensorboard, kind, search.iteration)?;
     let mut log = RunLog::new(jsonl, tb, kind);
@@ -92,12 +92,20 @@ pub fn run_loop(
     let _lock = run_dir.keep();
     run::interrupt::catch_ctrl_c()?;
     let start = Instant::now();
-    let total = search.cfg.iterations;
+    let total = search.cfg.total_iterations();
     obs.start(search.iteration, total);
-    let mut stage_data: Vec<Option<Dataset>> = vec![None, None, None];
+    let mut stage_data: [Option<Dataset>; 3] = [None, None, None];
     while !search.is_done() {
         let stage = search.stage();
-        if stage_data[stage].is_none() {
+        // An episode trains every stage.
+        let needed = match search.cfg.episodic() {
+            true => vec![0, 1, 2],
+            false => vec![stage],
+        };
+        for stage in needed {
+            if stage_data[stage].is_some() {
+                continue;
+            }
             let size = search.cfg.stage_size(stage);
             let d = if size == full.img_size() {
                 full.take(full.len())
@@ -120,7 +128,17 @@ pub fn run_loop(
             }
         };
         let t_iteration = Instant::now();
-        let rep = match search.run_iteration(data, scorer, &mut on_step) {
+        let result = match search.cfg.episodic() {
+            true => {
+                let [d0, d1, d2] = stage_data.each_ref();
+                let (Some(d0), Some(d1), Some(d2)) = (d0, d1, d2) else {
+                    bail!("an episode needs the data at every stage's size");
+                };
+                search.run_episode([d0, d1, d2], scorer, &mut on_step)
+            }
+            false => search.run_iteration(data, scorer, &mut on_step),
+        };
+        let rep = match result {
             Ok(rep) => rep,
             Err(e) if run::interrupt::is_interrupted(&e) => {
                 obs.stop(false);
@@ -187,12 +205,37 @@ pub fn run_loop(
                 tb.image("samples", rep.iteration, &grid)?;
             }
         }
-        obs.line(&format!(
+        if search.cfg.episodic() {
+            let last = rep.ctrl.last().cloned().unwrap_or_default();
+            obs.line(&format!(
+                "episode {}/{total}{}: {} IS {:.3}, FID {:.2}, {}; D {:.3} G {:.3}, {} D steps{}",
+                rep.iteration,
+                if last["exploit"] == true {
+                    " (exploit)"
+                } else {
+                    ""
+                },
+                scorer.name(),
+                last["is"].as_f64().unwrap_or(f64::NAN),
+                last["fid"].as_f64().unwrap_or(f64::NAN),
+                last_arch
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                rep.d_loss,
+                rep.g_loss,
+                rep.d_steps,
+                if rep.reset { ", dynamic reset" } else { "" },
+            ));
+        } else {
+            obs.line(&format!(
             "iteration {}/{total} stage {}: D {:.3} G {:.3}, {} D steps{}, best {} IS of the controller {:.3}",
             rep.iteration, rep.stage, rep.d_loss, rep.g_loss, rep.d_steps,
             if rep.reset { ", dynamic reset" } else { "" },
             scorer.name(), best_ctrl
         ));
+        }
         search.save_checkpoint(&ckpt)?;
         if !search.is_done() && search.stage() > rep.stage {
             // The supernet that gave this stage's rewards, kept for measuring them later.

@@ -150,13 +150,19 @@ impl SharedGan {
 
     /// Dynamic reset: fresh G and D weights and optimisers, empty loss windows.
     pub fn reset_models(&mut self, cfg: &SearchConfig) {
+        self.fresh_models(cfg);
+        self.resets += 1;
+    }
+
+    /// Fresh G and D weights and optimisers, empty loss windows, not counted as a reset (an
+    /// episodic strategy's new episode).
+    pub fn fresh_models(&mut self, cfg: &SearchConfig) {
         self.g.reset_parameters();
         crate::nn::init_weights(&self.d_vs);
         self.opt_g = Adam::new(&self.g_vs, cfg.lr, cfg.beta1, cfg.beta2);
         self.opt_d = Adam::new(&self.d_vs, cfg.lr, cfg.beta1, cfg.beta2);
         self.reset.clear();
         self.losses.clear();
-        self.resets += 1;
     }
 
     /// G, D and optimiser tensors for the search checkpoint.

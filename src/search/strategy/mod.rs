@@ -16,11 +16,17 @@
 //! Architectures are prefix vectors: a kept prefix (none at stage 0) followed by the tokens
 //! of the stage's cell (`decision_sizes(stage)`).
 //!
+//! A strategy may instead run whole episodes ([`Strategy::episode`]; E2GAN's SAC): one search
+//! iteration is one episode, in which the strategy builds an architecture one cell per stage
+//! and drives the shared GAN through an [`Environment`] (re-initialise, train a prefix, score
+//! it); [`SearchConfig::episodic`] says which kind a search runs.
+//!
 //! Adding a method: one file in this folder implementing [`Strategy`], one variant of
 //! [`StrategyKind`] and its arm in [`build`].
 pub mod evolution;
 pub mod random;
 pub mod reinforce;
+pub mod sac;
 
 use anyhow::{bail, Result};
 use rand::rngs::StdRng;
@@ -90,6 +96,55 @@ pub trait Strategy {
         tensors: &HashMap<String, Tensor>,
         state: &serde_json::Value,
     ) -> Result<()>;
+
+    /// Episodic strategies only: run episode `episode` (0-based) through `env` and return one
+    /// log line per step (each with `archs`, `scores` and `reward`). The progressive methods
+    /// above are then not called but [`Strategy::candidates`], for the final top-K with the
+    /// scores the episodes measured.
+    fn episode(
+        &mut self,
+        _episode: u64,
+        _env: &mut dyn Environment,
+        _rng: &mut StdRng,
+    ) -> Result<Vec<Observation>> {
+        bail!("the {} strategy does not run episodes", self.kind())
+    }
+}
+
+/// What an episodic strategy acts on: the search's shared GAN, its data at each stage's size
+/// and its scorer.
+pub trait Environment {
+    /// Channels of the supernet's cells (the length of [`Evaluation::features`]).
+    fn gf_dim(&self) -> i64;
+    /// A fresh shared GAN: new G and D weights and optimisers, empty reset windows (not a
+    /// dynamic reset).
+    fn reinit(&mut self);
+    /// Shared training of the prefix `arch` at the stage of its last cell (a pending dynamic
+    /// reset is applied first).
+    fn train(&mut self, arch: &[i64]) -> Result<Trained>;
+    /// The scorer's IS and FID (against the data) of `arch`'s images for the fixed evaluation
+    /// latents, and its last cell's output averaged over them and their pixels.
+    fn evaluate(&mut self, arch: &[i64]) -> Result<Evaluation>;
+}
+
+/// One step's shared training.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trained {
+    pub d_steps: u64,
+    pub g_steps: u64,
+    /// The last D and G loss (NaN where none).
+    pub d_loss: f64,
+    pub g_loss: f64,
+    /// The dynamic-reset detector fired (the reset is applied before the next training).
+    pub reset: bool,
+}
+
+/// See [`Environment::evaluate`].
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub is: f64,
+    pub fid: f64,
+    pub features: Vec<f32>,
 }
 
 /// The strategy `cfg.strategy`, at stage 0 (its parameters, if any, created in `vars`).
@@ -100,6 +155,7 @@ pub fn build(cfg: &SearchConfig, vars: &VarStore) -> Result<Box<dyn Strategy>> {
         StrategyKind::Evolution => {
             Box::new(evolution::Evolution::new(cfg.population, cfg.tournament)?)
         }
+        StrategyKind::Sac => Box::new(sac::Sac::new(cfg)),
     })
 }
 
