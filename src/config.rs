@@ -750,6 +750,14 @@ impl SearchConfig {
         }
     }
 
+    /// Architectures scored per iteration: the reward phase's, or one per cell of an episode.
+    pub fn reward_budget_per_iteration(&self) -> u64 {
+        match self.episodic() {
+            true => crate::arch::NUM_CELLS as u64,
+            false => self.ctrl_steps * self.ctrl_sample_batch as u64,
+        }
+    }
+
     /// Reward-phase steps per iteration (the numbering of the `controller` log lines): one per
     /// cell for an episodic strategy.
     pub fn log_steps_per_iteration(&self) -> u64 {

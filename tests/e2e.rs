@@ -678,6 +678,17 @@ fn sac_search_resumes_after_sigkill_and_writes_a_best_json_that_trains() {
     assert!(ctrl[2]["episode_update"]["policy_loss"].is_number());
     assert!(full.join("tb").is_dir());
     assert!(full.join("archs/top1.json").is_file());
+    // The report draws the agent's curves, not REINFORCE's.
+    autogan(&home, &["report", full.to_str().unwrap()]);
+    let html = std::fs::read_to_string(full.join("report.html")).unwrap();
+    let at = html
+        .find("Controller (sac)")
+        .expect("a SAC controller section");
+    let section = &html[at..at + html[at..].find("<h2>").unwrap_or(html.len() - at)];
+    assert!(
+        section.contains("Q1 loss") && !section.contains("no data"),
+        "{section}"
+    );
 
     // SIGKILL once the checkpoint of episode 2 exists, then --resume: the same log.
     let cut = root.join("cut");

@@ -251,7 +251,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
                 "autogan_version": env!("CARGO_PKG_VERSION"),
                 "search": search.cfg,
                 "strategy": search.cfg.strategy,
-                "reward_budget_per_iteration": search.cfg.ctrl_steps * search.cfg.ctrl_sample_batch as u64,
+                "reward_budget_per_iteration": search.cfg.reward_budget_per_iteration(),
                 "seed": ctx.seed,
                 "device": format!("{:?}", ctx.device),
                 "scorer": scorer.name(),

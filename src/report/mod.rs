@@ -169,7 +169,11 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
         if resets == 1 { "" } else { "s" }
     ));
 
-    page.section("Controller (REINFORCE)");
+    let strategy = ctrl
+        .iter()
+        .find_map(|l| l["strategy"].as_str())
+        .unwrap_or("reinforce");
+    page.section(&format!("Controller ({strategy})"));
     // x = the controller step over the whole search; one series per stage.
     let stages: Vec<u64> = {
         let mut s: Vec<u64> = ctrl.iter().filter_map(|l| l["stage"].as_u64()).collect();
@@ -177,11 +181,21 @@ fn search(dir: &Path, page: &mut Page) -> Result<()> {
         s.dedup();
         s
     };
-    for (key, title) in [
-        ("reward", "reward"),
-        ("baseline", "baseline"),
-        ("entropy", "entropy"),
-    ] {
+    let charts: &[(&str, &str)] = match strategy {
+        "sac" => &[
+            ("reward", "reward"),
+            ("is", "IS of the prefix"),
+            ("fid", "FID of the prefix"),
+            ("q1_loss", "Q1 loss"),
+            ("policy_loss", "policy loss"),
+        ],
+        _ => &[
+            ("reward", "reward"),
+            ("baseline", "baseline"),
+            ("entropy", "entropy"),
+        ],
+    };
+    for &(key, title) in charts {
         let per_stage = stages
             .iter()
             .map(|&s| Series {
