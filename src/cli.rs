@@ -129,6 +129,76 @@ impl SizeArgs {
     }
 }
 
+/// The flags `train` and `search` share, applied to the GAN configuration they share in one
+/// place ([`GanFlags::apply`]); each is fixed once a run has begun ([`GanFlags::fixed`]).
+#[derive(Args, Debug, Clone, Default)]
+pub struct GanFlags {
+    #[command(flatten)]
+    pub size: SizeArgs,
+    /// Discriminator batch size
+    #[arg(long, allow_negative_numbers = true)]
+    pub batch_size: Option<i64>,
+    /// Generator batch size
+    #[arg(long, allow_negative_numbers = true)]
+    pub gen_batch_size: Option<i64>,
+    /// Scorer of the search's reward (IS) and of training's evaluations
+    #[arg(long, value_enum)]
+    pub scorer: Option<ScorerKind>,
+    /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
+    #[arg(long, value_enum)]
+    pub precision: Option<crate::device::Precision>,
+    /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
+    #[arg(long, value_enum)]
+    pub scorer_precision: Option<crate::device::Precision>,
+    /// Write no TensorBoard event files (RUN/tb/); recorded in config.json
+    #[arg(long)]
+    pub no_tensorboard: bool,
+}
+
+impl GanFlags {
+    /// Set the given flags in `g` (all but --bottom-width, whose image size each command
+    /// derives its own way).
+    pub fn apply(&self, g: &mut crate::config::GanConfig) {
+        macro_rules! set {
+            ($($field:ident <- $val:expr),*) => {$(
+                if let Some(v) = $val {
+                    g.$field = v;
+                }
+            )*};
+        }
+        set!(
+            gf_dim <- self.size.gf_dim,
+            df_dim <- self.size.df_dim,
+            latent_dim <- self.size.latent_dim,
+            batch_size <- self.batch_size,
+            gen_batch_size <- self.gen_batch_size,
+            scorer <- self.scorer,
+            precision <- self.precision,
+            scorer_precision <- self.scorer_precision
+        );
+        if self.no_tensorboard {
+            g.tensorboard = false;
+        }
+    }
+
+    /// The flags a resumed run cannot change, each with whether it was given (not
+    /// --no-tensorboard, which a resumed run may turn on).
+    pub fn fixed(&self) -> Vec<(&'static str, bool)> {
+        let s = &self.size;
+        vec![
+            ("--gf-dim", s.gf_dim.is_some()),
+            ("--df-dim", s.df_dim.is_some()),
+            ("--latent-dim", s.latent_dim.is_some()),
+            ("--bottom-width", s.bottom_width.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--gen-batch-size", self.gen_batch_size.is_some()),
+            ("--scorer", self.scorer.is_some()),
+            ("--precision", self.precision.is_some()),
+            ("--scorer-precision", self.scorer_precision.is_some()),
+        ]
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct SearchArgs {
     #[command(flatten)]
@@ -144,7 +214,7 @@ pub struct SearchArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
-    pub size: SizeArgs,
+    pub gan: GanFlags,
     /// Search iterations in all
     #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub iterations: Option<u64>,
@@ -188,12 +258,6 @@ pub struct SearchArgs {
     /// Prefixes kept in the beam / architectures written at the end
     #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub topk: Option<usize>,
-    /// D batch size
-    #[arg(long, allow_negative_numbers = true)]
-    pub batch_size: Option<i64>,
-    /// G batch size
-    #[arg(long, allow_negative_numbers = true)]
-    pub gen_batch_size: Option<i64>,
     /// Dynamic reset on or off
     #[arg(long)]
     pub dynamic_reset: Option<bool>,
@@ -211,9 +275,6 @@ pub struct SearchArgs {
     /// Read the losses from the device every N D steps; the dynamic-reset check runs there
     #[arg(long)]
     pub loss_read_every: Option<u64>,
-    /// Scorer of the reward (IS)
-    #[arg(long, value_enum)]
-    pub scorer: Option<ScorerKind>,
     /// Search strategy: reinforce (the paper's), random, evolution or sac (E2GAN's agent)
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
@@ -225,12 +286,6 @@ pub struct SearchArgs {
     /// Evolution: tournament size
     #[arg(long)]
     pub tournament: Option<usize>,
-    /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
-    #[arg(long, value_enum)]
-    pub precision: Option<crate::device::Precision>,
-    /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
-    #[arg(long, value_enum)]
-    pub scorer_precision: Option<crate::device::Precision>,
     /// Train each top-K arch from scratch for N G steps and pick best.json by FID (or
     /// --select-by)
     #[arg(long, allow_negative_numbers = true, value_parser = whole)]
@@ -244,9 +299,6 @@ pub struct SearchArgs {
     /// Where those final trainings run (see "Running on a cluster" in the README)
     #[command(flatten)]
     pub launcher: Box<LauncherArgs>,
-    /// Write no TensorBoard event files (RUN/tb/); recorded in config.json
-    #[arg(long)]
-    pub no_tensorboard: bool,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,
@@ -416,13 +468,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
-    pub size: SizeArgs,
-    /// Discriminator batch size
-    #[arg(long, allow_negative_numbers = true)]
-    pub batch_size: Option<i64>,
-    /// Generator batch size
-    #[arg(long, allow_negative_numbers = true)]
-    pub gen_batch_size: Option<i64>,
+    pub gan: GanFlags,
     /// Learning rate of G and D
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
@@ -447,30 +493,18 @@ pub struct TrainArgs {
     /// Images generated for each of those evaluations
     #[arg(long, allow_negative_numbers = true)]
     pub eval_images: Option<i64>,
-    /// Scorer of those evaluations
-    #[arg(long, value_enum)]
-    pub scorer: Option<ScorerKind>,
     /// Metrics of those evaluations, any of is,fid,kid,pr (default is,fid)
     #[arg(long)]
     pub metric: Option<String>,
     /// Keep checkpoint/best.* by fid (default), is, kid, precision or recall
     #[arg(long)]
     pub select_by: Option<String>,
-    /// Precision of the GAN's forward passes: fp32 (default) or bf16 (autocast)
-    #[arg(long, value_enum)]
-    pub precision: Option<crate::device::Precision>,
-    /// Precision of the scorer's forward passes (the reward / evaluation): fp32 or bf16
-    #[arg(long, value_enum)]
-    pub scorer_precision: Option<crate::device::Precision>,
     /// Append a line to train.jsonl every N G steps
     #[arg(long, allow_negative_numbers = true, value_parser = whole)]
     pub log_every: Option<u64>,
     /// Image size (default from the preset / data set)
     #[arg(long, allow_negative_numbers = true)]
     pub img_size: Option<i64>,
-    /// Write no TensorBoard event files (RUN/tb/); recorded in config.json
-    #[arg(long)]
-    pub no_tensorboard: bool,
     /// Print the final summary as JSON
     #[arg(long)]
     pub json: bool,

@@ -593,6 +593,32 @@ fn resume_refuses_flags_it_cannot_honour() {
     );
     let err = fails(&o);
     assert!(err.contains("--eval-every cannot change"), "{err}");
+    // Flags a resumed search used to ignore without a word: its strategy and precisions.
+    let o = autogan_at(
+        root(),
+        &[],
+        &[
+            "search",
+            "--resume",
+            s(&dir),
+            "--strategy",
+            "evolution",
+            "--precision",
+            "bf16",
+        ],
+    );
+    let err = fails(&o);
+    assert!(
+        err.contains("--strategy, --precision cannot change"),
+        "{err}"
+    );
+    let o = autogan_at(
+        root(),
+        &[],
+        &["train", "--resume", s(&dir), "--scorer-precision", "bf16"],
+    );
+    let err = fails(&o);
+    assert!(err.contains("--scorer-precision cannot change"), "{err}");
 }
 
 #[test]

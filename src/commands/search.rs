@@ -26,6 +26,7 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     if let Some(d) = &args.data.dataset {
         c.dataset = Some(d.clone());
     }
+    args.gan.apply(&mut c);
     macro_rules! set {
         ($field:ident, $val:expr) => {
             if let Some(v) = $val.clone() {
@@ -33,9 +34,6 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
             }
         };
     }
-    set!(gf_dim, args.size.gf_dim);
-    set!(df_dim, args.size.df_dim);
-    set!(latent_dim, args.size.latent_dim);
     set!(iterations, args.iterations);
     set!(shared_epochs, args.shared_epochs);
     set!(ctrl_steps, args.ctrl_steps);
@@ -48,14 +46,11 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     set!(stage_scorers, args.stage_scorers);
     set!(num_candidate, args.num_candidate);
     set!(topk, args.topk);
-    set!(batch_size, args.batch_size);
-    set!(gen_batch_size, args.gen_batch_size);
     set!(dynamic_reset, args.dynamic_reset);
     set!(reset_mode, args.reset_mode);
     set!(reset_window, args.reset_window);
     set!(reward_bn, args.reward_bn);
     set!(loss_read_every, args.loss_read_every);
-    set!(scorer, args.scorer);
     set!(strategy, args.strategy);
     for (flag, given) in [
         ("--ctrl-lr", args.ctrl_lr.is_some()),
@@ -94,18 +89,13 @@ fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
     args.sac.apply(&mut c.sac);
     set!(population, args.population);
     set!(tournament, args.tournament);
-    set!(precision, args.precision);
-    set!(scorer_precision, args.scorer_precision);
     set!(final_train_steps, args.final_train_steps);
-    if args.no_tensorboard {
-        c.tensorboard = false;
-    }
     set!(final_metrics, args.metric.clone());
     set!(final_select_by, args.select_by.clone());
     if let Some(m) = args.max_shared_steps {
         c.max_shared_steps = Some(m);
     }
-    if let Some(bw) = args.size.bottom_width {
+    if let Some(bw) = args.gan.size.bottom_width {
         c.bottom_width = bw;
         c.img_size = bw * 8;
     }
@@ -131,10 +121,6 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--dataset", a.data.dataset.is_some()),
         ("--preset", a.preset.is_some()),
         ("--out", a.out.is_some()),
-        ("--gf-dim", a.size.gf_dim.is_some()),
-        ("--df-dim", a.size.df_dim.is_some()),
-        ("--latent-dim", a.size.latent_dim.is_some()),
-        ("--bottom-width", a.size.bottom_width.is_some()),
         ("--iterations", a.iterations.is_some()),
         ("--stage-changes", a.stage_changes.is_some()),
         ("--shared-epochs", a.shared_epochs.is_some()),
@@ -149,18 +135,20 @@ fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
         ("--stage-scorers", a.stage_scorers.is_some()),
         ("--num-candidate", a.num_candidate.is_some()),
         ("--topk", a.topk.is_some()),
-        ("--batch-size", a.batch_size.is_some()),
-        ("--gen-batch-size", a.gen_batch_size.is_some()),
         ("--dynamic-reset", a.dynamic_reset.is_some()),
         ("--reset-mode", a.reset_mode.is_some()),
         ("--reset-window", a.reset_window.is_some()),
         ("--reward-bn", a.reward_bn.is_some()),
-        ("--scorer", a.scorer.is_some()),
         ("--final-train-steps", a.final_train_steps.is_some()),
         ("--metric", a.metric.is_some()),
         ("--select-by", a.select_by.is_some()),
+        ("--loss-read-every", a.loss_read_every.is_some()),
+        ("--strategy", a.strategy.is_some()),
+        ("--population", a.population.is_some()),
+        ("--tournament", a.tournament.is_some()),
     ]
     .into_iter()
+    .chain(a.gan.fixed())
     .chain(a.sac.given())
     .collect()
 }
@@ -190,7 +178,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
             // Stopped before its first checkpoint: start again as recorded.
             session::recorded_search(dir, &ckpt, ctx.device)?
         };
-        if args.no_tensorboard {
+        if args.gan.no_tensorboard {
             s.cfg.tensorboard = false;
         }
         if !ctx.quiet {

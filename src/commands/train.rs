@@ -27,7 +27,8 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(d) = &args.data.dataset {
         c.dataset = Some(d.clone());
     }
-    let s = &args.size;
+    args.gan.apply(&mut c);
+    let s = &args.gan.size;
     macro_rules! set {
         ($field:ident, $val:expr) => {
             if let Some(v) = $val {
@@ -35,12 +36,7 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
             }
         };
     }
-    set!(gf_dim, s.gf_dim);
-    set!(df_dim, s.df_dim);
-    set!(latent_dim, s.latent_dim);
     set!(steps, args.steps);
-    set!(batch_size, args.batch_size);
-    set!(gen_batch_size, args.gen_batch_size);
     set!(lr, args.lr);
     set!(n_critic, args.n_critic);
     set!(lr_decay, args.lr_decay);
@@ -52,14 +48,6 @@ pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(eval_images, args.eval_images);
     set!(metrics, args.metric.clone());
     set!(select_by, args.select_by.clone());
-    if let Some(sc) = args.scorer {
-        c.scorer = sc;
-    }
-    set!(precision, args.precision);
-    set!(scorer_precision, args.scorer_precision);
-    if args.no_tensorboard {
-        c.tensorboard = false;
-    }
     match (s.bottom_width, args.img_size) {
         (Some(bw), Some(im)) => {
             c.bottom_width = bw;
@@ -143,7 +131,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
         if let Some(v) = args.log_every {
             tr.cfg.log_every = v;
         }
-        if args.no_tensorboard {
+        if args.gan.no_tensorboard {
             tr.cfg.tensorboard = false;
         }
         tr.cfg
@@ -296,27 +284,21 @@ impl gan_run::TrainObserver for Terminal {
 /// The flags a resumed run cannot change (its arch, directory, models, data, optimiser and
 /// evaluation are fixed), each with whether it was given.
 fn fixed_flags(args: &TrainArgs) -> Vec<(&'static str, bool)> {
-    let s = &args.size;
     vec![
         ("--arch", args.arch.is_some()),
         ("--preset", args.preset.is_some()),
         ("--out", args.out.is_some()),
         ("--dataset", args.data.dataset.is_some()),
-        ("--gf-dim", s.gf_dim.is_some()),
-        ("--df-dim", s.df_dim.is_some()),
-        ("--latent-dim", s.latent_dim.is_some()),
-        ("--bottom-width", s.bottom_width.is_some()),
         ("--img-size", args.img_size.is_some()),
-        ("--batch-size", args.batch_size.is_some()),
-        ("--gen-batch-size", args.gen_batch_size.is_some()),
         ("--n-critic", args.n_critic.is_some()),
         ("--lr-decay", args.lr_decay.is_some()),
         ("--ema", args.ema.is_some()),
-        ("--precision", args.precision.is_some()),
         ("--eval-every", args.eval_every.is_some()),
         ("--eval-images", args.eval_images.is_some()),
-        ("--scorer", args.scorer.is_some()),
         ("--metric", args.metric.is_some()),
         ("--select-by", args.select_by.is_some()),
     ]
+    .into_iter()
+    .chain(args.gan.fixed())
+    .collect()
 }
