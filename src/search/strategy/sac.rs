@@ -22,8 +22,9 @@
 //!   pi(a'|s'))`, then the policy on `alpha log pi(a|s) - min Q(s, a)` with the updated
 //!   critics (E2GAN steps the critics after computing the policy's loss, which PyTorch now
 //!   refuses), then the targets.
-//! - Result: the complete architectures of the exploitation episodes (all episodes when there
-//!   are none), ranked by the IS their episode measured.
+//! - Result: the complete architectures of the exploitation episodes, ranked by the best IS an
+//!   episode measured for them, then (when they are fewer than `topk` distinct ones) the
+//!   exploring episodes' best.
 //!
 //! Everything it depends on is in its checkpoint state: the networks, both optimisers, the
 //! buffer and what it has seen.
@@ -605,32 +606,38 @@ impl Strategy for Sac {
     }
 
     fn candidates(&mut self, n: usize, _: Option<&Beam>, _: &mut StdRng) -> Result<Vec<BeamEntry>> {
-        let any_exploit = self.episodes.iter().any(|e| e.exploit);
-        let seen: Vec<Observed> = self
-            .episodes
-            .iter()
-            .filter(|e| e.exploit || !any_exploit)
-            .map(|e| Observed {
-                arch: e.arch.clone(),
-                score: e.is,
-            })
-            .collect();
-        if seen.is_empty() {
+        if self.episodes.is_empty() {
             bail!("sac: no episode has run");
         }
-        Ok(best_distinct(&seen, n)
-            .into_iter()
-            .map(|arch| {
-                let score = seen
+        // The exploitation episodes' architectures first (they repeat the policy's mean, so
+        // often one architecture), then the exploring episodes' best, up to n distinct.
+        let pick = |exploit: bool| -> Vec<Observed> {
+            self.episodes
+                .iter()
+                .filter(|e| e.exploit == exploit)
+                .map(|e| Observed {
+                    arch: e.arch.clone(),
+                    score: e.is,
+                })
+                .collect()
+        };
+        let mut out: Vec<BeamEntry> = Vec::new();
+        for group in [pick(true), pick(false)] {
+            for arch in best_distinct(&group, n) {
+                if out.len() == n || out.iter().any(|e| e.prefix == arch) {
+                    continue;
+                }
+                let score = group
                     .iter()
                     .filter(|o| o.arch == arch)
                     .map(|o| o.score)
                     .fold(f64::NEG_INFINITY, f64::max);
                 let mut e = stateless_entry(arch);
                 e.score = score;
-                e
-            })
-            .collect())
+                out.push(e);
+            }
+        }
+        Ok(out)
     }
 
     fn save(&self, _vars: &VarStore) -> Result<Saved> {
