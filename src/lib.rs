@@ -6,6 +6,7 @@ pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod diag;
 pub mod gan;
 pub mod launch;
 pub mod metrics;

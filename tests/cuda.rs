@@ -15,7 +15,7 @@ fn cuda_outputs_match_the_cpu_and_short_runs_work() {
         println!("SKIP cuda: no CUDA device visible to libtorch");
         return;
     }
-    let checks = autogan::commands::selftest::run_checks(tch::Device::Cuda(0), false)
+    let checks = autogan::diag::selftest::run_checks(tch::Device::Cuda(0), false)
         .expect("running the device checks");
     for c in &checks {
         println!(

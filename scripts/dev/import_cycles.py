@@ -19,7 +19,7 @@ LAYERS = [
     ["run", "data", "tb", "safetensors"],
     ["nn", "metrics"],
     ["config"],
-    ["gan", "search", "launch", "report", "compare"],
+    ["gan", "search", "launch", "report", "compare", "diag"],
     ["cli"],
     ["commands"],
     ["main", "lib"],
