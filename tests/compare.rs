@@ -740,6 +740,36 @@ fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
     assert!(train[0].contains("archs/random-01.json"), "{}", train[0]);
     // Nothing is written, and nothing ran.
     assert!(!out.exists(), "a dry run wrote {}", out.display());
+    // Every strategy of `search --strategy` can be compared, SAC included, each with its flag.
+    let o = autogan(
+        &root,
+        &[
+            "compare",
+            "--strategies",
+            "reinforce,evolution,sac,random",
+            "--seeds",
+            "1",
+            "--random",
+            "1",
+            "--paper",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let searches: Vec<&str> = text.lines().filter(|l| l.contains(" search ")).collect();
+    assert_eq!(searches.len(), 4, "{text}");
+    for (l, s) in searches.iter().zip(["", "evolution", "sac", "random"]) {
+        assert_eq!(l.contains("--strategy"), !s.is_empty(), "{l}");
+        assert!(
+            l.contains(&format!("--strategy {s}")) || s.is_empty(),
+            "{l}"
+        );
+    }
+    assert!(!out.exists());
     // Counts no comparison could run are refused at once, without a plan drawn or written.
     for (flag, n, says) in [
         ("--seeds", "4294967295", "at most 1000 searches"),
