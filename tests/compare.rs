@@ -9,6 +9,7 @@ use std::process::Command;
 
 use autogan::compare::{self, stats};
 use autogan::data::SplitMix64;
+use common::autogan_output;
 use serde_json::{json, Value};
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -283,13 +284,6 @@ fn labelled_folder(root: &Path) {
 
 /// `autogan ARGS` on the CPU with one thread; a resumed comparison runs with its plan's device
 /// and threads (and refuses those flags), so they are left out there.
-fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
-    let mut c = common::autogan_cmd(Some(home));
-    if !args.contains(&"--resume") {
-        c.args(["--device", "cpu", "--threads", "1"]);
-    }
-    c.args(args).output().unwrap()
-}
 
 /// A plan of `random` random architectures and nothing else, written as `compare` writes a
 /// new comparison (config.json and the architecture files) into `out`.
@@ -347,8 +341,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
          --ctrl-sample-batch 2 --rl-num-eval-img 20 --num-candidate 3 --topk 2"
     );
     let train_args = format!("{SIZES} --checkpoint-every 1");
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &[
             "compare",
             "--dataset",
@@ -509,7 +503,7 @@ fn tiny_comparison_runs_reports_and_resumes() {
 
     // `autogan report` on the directory: a strip plot of IS and of FID, each with every
     // group's trained architectures as points.
-    let o = autogan(&home, &["--quiet", "report", out.to_str().unwrap()]);
+    let o = autogan_output(Some(&home), &["--quiet", "report", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(html.matches("class=\"chart strip\"").count(), 2);
@@ -524,8 +518,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     let stamp = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
     let kept = stamp(gen("random-01"));
     std::fs::remove_dir_all(out.join("train/random-02")).unwrap();
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &["--quiet", "compare", "--resume", out.to_str().unwrap()],
     );
     assert!(
@@ -548,8 +542,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     // through the launcher): the results decide, so nothing runs again.
     std::fs::remove_dir_all(out.join("jobs")).unwrap();
     let kept = stamp(gen("random-02"));
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &["--quiet", "compare", "--resume", out.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -565,8 +559,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     let eval1 = out.join("train/random-01/eval-classifier.json");
     std::fs::write(&eval1, "{\"is_mean\": \"x\"").unwrap();
     std::fs::remove_file(out.join("compare.json")).unwrap();
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &["--quiet", "compare", "--resume", out.to_str().unwrap()],
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -585,8 +579,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     assert_eq!(again["groups"], r["groups"]);
     // One that parses but lacks its numbers is refused by name, never left out of the table.
     std::fs::write(&eval1, "{\"is_mean\": \"x\"}").unwrap();
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &["--quiet", "compare", "--resume", out.to_str().unwrap()],
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -596,8 +590,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
         "{err}"
     );
     std::fs::remove_file(&eval1).unwrap();
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &["--quiet", "compare", "--resume", out.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -607,8 +601,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     let moved = root.join("cmp-moved");
     std::fs::rename(&out, &moved).unwrap();
     std::fs::remove_file(moved.join("compare.json")).unwrap();
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &[
             "--quiet",
             "compare",
@@ -623,8 +617,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
     assert_eq!(m["kendall_all"][0]["n"], 5);
     std::fs::rename(&moved, &out).unwrap();
     // Flags that would change the plan are refused with --resume.
-    let o = autogan(
-        &home,
+    let o = autogan_output(
+        Some(&home),
         &[
             "compare",
             "--resume",
@@ -642,8 +636,8 @@ fn tiny_comparison_runs_reports_and_resumes() {
 fn bad_plans_are_refused_before_anything_is_written() {
     let root = tmp("compare-bad");
     let out = root.join("cmp");
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--strategies",
@@ -658,14 +652,14 @@ fn bad_plans_are_refused_before_anything_is_written() {
         err.contains("annealing") && err.contains("evolution"),
         "{err}"
     );
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &["compare", "--paper", "a,z", "--out", out.to_str().unwrap()],
     );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("'z'"));
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--train-args",
@@ -681,8 +675,8 @@ fn bad_plans_are_refused_before_anything_is_written() {
         "a refused comparison wrote {}",
         out.display()
     );
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--resume",
@@ -697,8 +691,8 @@ fn bad_plans_are_refused_before_anything_is_written() {
 fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
     let root = tmp("compare-dry");
     let out = root.join("cmp");
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "--seed",
             "7",
@@ -741,8 +735,8 @@ fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
     // Nothing is written, and nothing ran.
     assert!(!out.exists(), "a dry run wrote {}", out.display());
     // Every strategy of `search --strategy` can be compared, SAC included, each with its flag.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--strategies",
@@ -780,14 +774,14 @@ fn dry_run_writes_nothing_and_prints_the_jobs_without_running_them() {
         if flag == "--seeds" {
             a.extend(["--random", "0"]);
         }
-        let o = autogan(&root, &a);
+        let o = autogan_output(Some(&root), &a);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(says), "{err}");
         assert!(!out.exists());
     }
     // A base seed whose later searches' seeds would pass 2^64 - 1.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "--seed",
             "18446744073709551615",
@@ -848,7 +842,7 @@ fn resume_with_another_launcher_is_refused_while_slurm_may_still_run_jobs() {
     let resume = |extra: &[&str]| {
         let mut a = vec!["compare", "--resume", out.to_str().unwrap()];
         a.extend(extra);
-        autogan(&root, &a)
+        autogan_output(Some(&root), &a)
     };
     let o = resume(&["--launcher", "local"]);
     assert!(!o.status.success());
@@ -940,7 +934,7 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         if dry {
             a.push("--dry-run");
         }
-        let o = autogan(&root, &a);
+        let o = autogan_output(Some(&root), &a);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{err}");
         assert!(
@@ -949,8 +943,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         );
         assert!(!out.exists());
     }
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--random",
@@ -969,8 +963,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
     assert!(!o.status.success() && err.contains("--train-args"), "{err}");
     assert!(!out.exists());
     // More trained top-K than the searches write is refused, not silently cut.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--topk-train",
@@ -990,8 +984,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         "{err}"
     );
     // With the searches' own --topk (in either spelling) it is planned.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--topk-train",
@@ -1021,8 +1015,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
     cfg["plan"] = serde_json::to_value(&plan).unwrap();
     std::fs::write(out.join("config.json"), cfg.to_string()).unwrap();
     // A dry run says what would run and changes nothing.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &[
             "compare",
             "--resume",
@@ -1042,8 +1036,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         read(&out.join("config.json"))["plan"]["train_args"],
         json!(["--bogus"])
     );
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &["--quiet", "compare", "--resume", dir, "--train-args", SIZES],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -1055,8 +1049,8 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
     let r = read(&out.join("compare.json"));
     assert!(r["runs"][0]["classifier_is"].is_number(), "{r}");
     // Once a training has run, its flags can no longer change.
-    let o = autogan(
-        &root,
+    let o = autogan_output(
+        Some(&root),
         &["compare", "--resume", dir, "--train-args", "--lr 0.1"],
     );
     let err = String::from_utf8_lossy(&o.stderr);

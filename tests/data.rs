@@ -14,13 +14,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// A fresh, empty temporary folder.
 fn tmp(tag: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let p = std::env::temp_dir().join(format!(
-        "autogan-test-data-{}-{tag}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
+    common::tmp_dir(&format!("data-{tag}-{n}"))
 }
 
 fn u8s(t: &Tensor) -> Vec<u8> {

@@ -7,25 +7,11 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::tmp;
+use common::{autogan, tmp};
 
 /// A folder with one subfolder per class: 3 shape classes x 40 images, 32x32 PNGs.
 fn labelled_folder(root: &Path) {
     common::labelled_folder(root, &common::THREE_CLASSES, 40, 11);
-}
-
-fn autogan(home: &Path, args: &[&str]) -> std::process::Output {
-    let o = common::autogan_cmd(Some(home))
-        .args(["--device", "cpu", "--threads", "1", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "autogan {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 use common::TINY;

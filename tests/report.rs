@@ -3,14 +3,13 @@
 //! network, survives bad log lines, refuses folders that are not runs, and renders in a real
 //! headless Chromium; the page of a comparison directory has a strip plot per metric with every
 //! group's values, and the group, architecture and Kendall tables.
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("autogan-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmp_dir(&format!("report-{name}"))
 }
 
 fn report(dir: &Path) -> std::process::Output {

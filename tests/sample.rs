@@ -21,12 +21,7 @@ fn root() -> &'static Path {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sample-test-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    p
+    common::tmp_in("sample-test", name)
 }
 
 fn s(p: &Path) -> &str {

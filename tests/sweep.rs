@@ -9,11 +9,8 @@ use std::process::{Command, Output};
 use common::tmp_dir as tmp;
 
 fn autogan(args: &[String]) -> Output {
-    common::autogan_cmd(None)
-        .args(["--device", "cpu", "--threads", "1"])
-        .args(args)
-        .output()
-        .unwrap()
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::autogan_output(None, &a)
 }
 
 fn strings(a: &[&str]) -> Vec<String> {

@@ -7,16 +7,11 @@
 //! Without .venv's tensorboard the checks print SKIP (and fail under CI=true).
 mod common;
 
+use common::{autogan, tmp};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn tmp(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("tensorboard-{name}"));
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
 
 /// 2 shape classes x 12 images, 32x32 PNGs, made once per test binary: small data (the
 /// built-in set would first draw 10,000 images) that the classifier scorer can learn.
@@ -33,21 +28,6 @@ fn data() -> &'static str {
 
 fn labelled_folder(root: &Path) {
     common::labelled_folder(root, &common::THREE_CLASSES[..2], 12, 5);
-}
-
-fn autogan(home: &Path, args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AUTOGAN_HOME", home)
-        .args(["--device", "cpu", "--threads", "1", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "autogan {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// Everything TensorBoard's EventAccumulator finds in a folder of event files, as JSON:

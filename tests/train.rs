@@ -26,12 +26,7 @@ fn root() -> &'static Path {
 
 /// A fresh, not yet existing path under the target's temp dir.
 fn tmp(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("train-test-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    p
+    common::tmp_in("train-test", name)
 }
 
 /// The binary with `--device cpu --threads 1 -q` and the args, run from the source root.

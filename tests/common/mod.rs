@@ -13,6 +13,17 @@ pub fn tmp(name: &str) -> PathBuf {
     p
 }
 
+/// A fresh path `name` inside the folder `group` under cargo's temporary folder for
+/// integration tests: whatever a previous run left there is removed, `group` is created.
+pub fn tmp_in(group: &str, name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    p
+}
+
 /// [`tmp`], created as an empty folder.
 pub fn tmp_dir(name: &str) -> PathBuf {
     let p = tmp(name);
@@ -29,6 +40,36 @@ pub fn autogan_cmd(home: Option<&Path>) -> Command {
         c.env("AUTOGAN_HOME", h);
     }
     c
+}
+
+/// `autogan ARGS` from the source root on the CPU with one thread (`--device cpu --threads 1`
+/// first, except for `compare --resume`, which runs its jobs with its plan's and refuses both
+/// flags), `NO_COLOR`, and `home` as `AUTOGAN_HOME` where given. Its output, whatever the exit
+/// status.
+pub fn autogan_output(home: Option<&Path>, args: &[&str]) -> Output {
+    let mut c = autogan_cmd(home);
+    c.env("NO_COLOR", "1");
+    if !(args.contains(&"--resume") && args.contains(&"compare")) {
+        c.args(["--device", "cpu", "--threads", "1"]);
+    }
+    c.args(args).output().expect("the autogan binary runs")
+}
+
+/// [`autogan_output`] with `--quiet` (unless `args` has it), which must succeed: a failure
+/// shows the command line and its stderr.
+pub fn autogan(home: &Path, args: &[&str]) -> Output {
+    let mut a = Vec::with_capacity(args.len() + 1);
+    if !args.contains(&"--quiet") && !args.contains(&"-q") {
+        a.push("--quiet");
+    }
+    a.extend_from_slice(args);
+    let o = autogan_output(Some(home), &a);
+    assert!(
+        o.status.success(),
+        "autogan {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
 }
 
 pub fn root() -> &'static Path {
