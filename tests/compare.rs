@@ -282,9 +282,6 @@ fn labelled_folder(root: &Path) {
     common::labelled_folder(root, &common::THREE_CLASSES, 30, 5);
 }
 
-/// `autogan ARGS` on the CPU with one thread; a resumed comparison runs with its plan's device
-/// and threads (and refuses those flags), so they are left out there.
-
 /// A plan of `random` random architectures and nothing else, written as `compare` writes a
 /// new comparison (config.json and the architecture files) into `out`.
 fn create_plan(out: &Path, random: usize) -> compare::Plan {
