@@ -478,23 +478,23 @@ fn eval_command_on_a_folder_matches_the_library() {
         want.mean
     );
 
-    // `data stats` on the same folder: an npz equal to the library's statistics.
-    let ctx = autogan::device::Ctx {
-        device: Device::Cpu,
-        seed: 0,
-        quiet: true,
-        given: Vec::new(),
-    };
+    // `data stats` on the same folder: an npz equal to the library's statistics (the weights
+    // where `data stats` looks for them: in $AUTOGAN_HOME).
+    let home = dir.join("stats-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let cached = home.join("pt_inception-2015-12-05-6726825d.safetensors");
+    let _ = std::fs::remove_file(&cached);
+    std::os::unix::fs::symlink(&weights, &cached).unwrap();
     let out = dir.join("a20-stats.npz");
-    autogan::commands::eval::write_reference_stats(
-        &ctx,
-        folder.to_str().unwrap(),
-        &out,
-        None,
-        Protocol::Tf,
-        Some(&weights),
-    )
-    .unwrap();
+    let o = Command::new(exe)
+        .env("AUTOGAN_HOME", &home)
+        .args(["--device", "cpu", "--quiet", "data", "stats"])
+        .arg(&folder)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let written = Stats::read_npz(&out).unwrap();
     let mut acc = Accumulator::new(false, true);
     acc.add_images(&scorer, &imgs).unwrap();
