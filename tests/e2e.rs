@@ -273,20 +273,23 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     }
 
     // best.json trains as is.
-    let run2 = root.join("run2");
-    let best_path = out.join("best.json");
-    let mut args = vec!["train", "--arch", best_path.to_str().unwrap()];
+    trains_as_is(&home, &out.join("best.json"), d, &root.join("run2"));
+}
+
+/// A search's `best` file trains as is: one G step of the tiny model on `data` into `out`.
+fn trains_as_is(home: &Path, best: &Path, data: &str, out: &Path) {
+    let mut args = vec!["train", "--arch", best.to_str().unwrap()];
     args.extend(TINY);
     args.extend([
         "--dataset",
-        d,
+        data,
         "--steps",
         "1",
         "--out",
-        run2.to_str().unwrap(),
+        out.to_str().unwrap(),
     ]);
-    autogan(&home, &args);
-    assert!(run2.join("generator.safetensors").is_file());
+    autogan(home, &args);
+    assert!(out.join("generator.safetensors").is_file());
 }
 
 /// The vector of an architecture file, as JSON.
@@ -572,19 +575,12 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
         let best_path = out.join("best.json");
         let best = autogan::arch::Arch::load(&best_path).expect("best.json is a usable arch file");
         assert!(best.is_complete());
-        let run = root.join(format!("train-{strategy}"));
-        let mut args = vec!["train", "--arch", best_path.to_str().unwrap()];
-        args.extend(TINY);
-        args.extend([
-            "--dataset",
+        trains_as_is(
+            &home,
+            &best_path,
             d,
-            "--steps",
-            "1",
-            "--out",
-            run.to_str().unwrap(),
-        ]);
-        autogan(&home, &args);
-        assert!(run.join("generator.safetensors").is_file());
+            &root.join(format!("train-{strategy}")),
+        );
     }
 }
 
@@ -721,20 +717,7 @@ fn sac_search_resumes_after_sigkill_and_writes_a_best_json_that_trains() {
     let best = |dir: &Path| std::fs::read_to_string(dir.join("best.json")).unwrap();
     assert_eq!(best(&full), best(&cut));
 
-    let run = root.join("train");
-    let best_path = full.join("best.json");
-    let mut t = vec!["train", "--arch", best_path.to_str().unwrap()];
-    t.extend(TINY);
-    t.extend([
-        "--dataset",
-        d,
-        "--steps",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    autogan(&home, &t);
-    assert!(run.join("generator.safetensors").is_file());
+    trains_as_is(&home, &full.join("best.json"), d, &root.join("train"));
 
     // A SAC flag with another strategy is refused by name.
     let o = common::autogan_cmd(Some(&home))

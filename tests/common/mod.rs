@@ -13,11 +13,12 @@ pub fn tmp(name: &str) -> PathBuf {
     p
 }
 
-/// A fresh path `name` inside the folder `group` under cargo's temporary folder for
-/// integration tests: whatever a previous run left there is removed, `group` is created.
+/// A path `name` in this test process's own folder `group-<pid>` under cargo's temporary
+/// folder (created; so files of earlier runs are never there): a folder of that name left by
+/// this process is removed, a file is kept (a test may ask for its path again).
 pub fn tmp_in(group: &str, name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(group)
+        .join(format!("{group}-{}", std::process::id()))
         .join(name);
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
