@@ -265,13 +265,13 @@ impl Agent {
 
     /// The action for one state: sampled with the noise `eps` `[1, A]`, or the mean when
     /// `eps` is None.
-    pub fn act(&self, state: &[f32], eps: Option<&Tensor>) -> Vec<f32> {
+    pub fn act(&self, state: &[f32], eps: Option<&Tensor>) -> Result<Vec<f32>> {
         let s = Tensor::from_slice(state).view([1, -1]);
         let a = tch::no_grad(|| match eps {
             Some(e) => self.policy.sample(&s, e).0,
             None => self.policy.mean_action(&s),
         });
-        Vec::<f32>::try_from(a.view([-1])).unwrap_or_default()
+        Ok(Vec::<f32>::try_from(a.view([-1]))?)
     }
 
     /// One SAC update on `b` with the noises of the next actions (`eps_next`) and of the
@@ -532,7 +532,7 @@ impl Strategy for Sac {
             c.sac_updates
         };
         env.reinit();
-        let feat = (state_dim(env.gf_dim()) - 3) as usize;
+        let feat = env.gf_dim() as usize;
         let (mut is, mut fid) = (1.0, 0.0);
         let mut state: Vec<f32> = [0.0, 1.0, 0.0].into_iter().chain(vec![0.0; feat]).collect();
         let mut arch = Vec::new();
@@ -540,7 +540,7 @@ impl Strategy for Sac {
         for step in 0..NUM_CELLS {
             let eps =
                 (!exploit).then(|| Tensor::randn([1, action_dim()], (Kind::Float, Device::Cpu)));
-            let action = self.agent.act(&state, eps.as_ref());
+            let action = self.agent.act(&state, eps.as_ref())?;
             let cell = tokens(&action, step);
             arch.extend(cell.iter().copied());
             let trained = env.train(&arch)?;
