@@ -1,11 +1,9 @@
 //! `autogan search`: the architecture search, its run directory, resume and final selection.
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::json;
 use std::path::Path;
 
 use crate::cli::SearchArgs;
-use crate::config::{load_preset, SearchConfig};
-use crate::data::DataSpec;
 use crate::device::Ctx;
 use crate::launch::{self, LauncherConfig};
 use crate::progress;
@@ -14,170 +12,16 @@ use crate::run::RunFiles;
 use crate::search::run::Search;
 use crate::search::session::{self, Finish, SearchEnd, SearchObserver};
 
-fn build_config(args: &SearchArgs) -> Result<SearchConfig> {
-    let name = args
-        .preset
-        .clone()
-        .unwrap_or_else(|| crate::config::default_preset(args.data.dataset.as_deref()).into());
-    let (path, preset) = load_preset(&name)?;
-    let mut c = preset
-        .search
-        .with_context(|| format!("{}: this preset has no \"search\" section", path.display()))?;
-    if let Some(d) = &args.data.dataset {
-        c.dataset = Some(d.clone());
-    }
-    args.gan.apply(&mut c);
-    macro_rules! set {
-        ($field:ident, $val:expr) => {
-            if let Some(v) = $val.clone() {
-                c.$field = v;
-            }
-        };
-    }
-    set!(iterations, args.iterations);
-    set!(shared_epochs, args.shared_epochs);
-    set!(ctrl_steps, args.ctrl_steps);
-    set!(ctrl_sample_batch, args.ctrl_sample_batch);
-    set!(rl_num_eval_img, args.rl_num_eval_img);
-    set!(ctrl_lr, args.ctrl_lr);
-    set!(entropy_coeff, args.entropy_coeff);
-    set!(baseline_decay, args.baseline_decay);
-    set!(ctrl_adv_norm, args.ctrl_adv_norm);
-    set!(stage_scorers, args.stage_scorers);
-    set!(num_candidate, args.num_candidate);
-    set!(topk, args.topk);
-    set!(dynamic_reset, args.dynamic_reset);
-    set!(reset_mode, args.reset_mode);
-    set!(reset_window, args.reset_window);
-    set!(reward_bn, args.reward_bn);
-    set!(loss_read_every, args.loss_read_every);
-    set!(strategy, args.strategy);
-    for (flag, given) in [
-        ("--ctrl-lr", args.ctrl_lr.is_some()),
-        ("--entropy-coeff", args.entropy_coeff.is_some()),
-        ("--baseline-decay", args.baseline_decay.is_some()),
-        ("--ctrl-adv-norm", args.ctrl_adv_norm.is_some()),
-    ] {
-        if given && c.strategy != crate::search::strategy::StrategyKind::Reinforce {
-            bail!(
-                "{flag} sets the REINFORCE controller; this search's strategy is {}: drop {flag}",
-                c.strategy.name()
-            );
-        }
-    }
-    for (flag, given) in [
-        ("--population", args.population.is_some()),
-        ("--tournament", args.tournament.is_some()),
-    ] {
-        if given && c.strategy != crate::search::strategy::StrategyKind::Evolution {
-            bail!(
-                "{flag} applies to --strategy evolution only; this search's strategy is {}: drop \
-                 {flag}, or add --strategy evolution",
-                c.strategy.name()
-            );
-        }
-    }
-    for (flag, given) in args.sac.given() {
-        if given && c.strategy != crate::search::strategy::StrategyKind::Sac {
-            bail!(
-                "{flag} applies to --strategy sac only; this search's strategy is {}: drop \
-                 {flag}, or add --strategy sac",
-                c.strategy.name()
-            );
-        }
-    }
-    args.sac.apply(&mut c.sac);
-    set!(population, args.population);
-    set!(tournament, args.tournament);
-    set!(final_train_steps, args.final_train_steps);
-    set!(final_metrics, args.metric.clone());
-    set!(final_select_by, args.select_by.clone());
-    if let Some(m) = args.max_shared_steps {
-        c.max_shared_steps = Some(m);
-    }
-    if let Some(bw) = args.gan.size.bottom_width {
-        c.bottom_width = bw;
-        c.img_size = bw * 8;
-    }
-    if let Some(sc) = &args.stage_changes {
-        if sc.len() != 2 {
-            bail!("--stage-changes takes two iterations, e.g. 15,35 (got {sc:?})");
-        }
-        c.stage_changes = [sc[0], sc[1]];
-    } else if args.iterations.is_some() && c.stage_changes[1] >= c.iterations {
-        // Keep the preset's proportions when only the iteration count changes.
-        let n = c.iterations;
-        c.stage_changes = [(n * 15 / 65).max(1), (n * 35 / 65).max(2)];
-    }
-    c.validate()
-        .with_context(|| format!("search configuration from {} and flags", path.display()))?;
-    Ok(c)
-}
-
-/// The flags a resumed search cannot change (everything its checkpoint fixed), each with
-/// whether it was given.
-fn fixed_flags(a: &SearchArgs) -> Vec<(&'static str, bool)> {
-    vec![
-        ("--dataset", a.data.dataset.is_some()),
-        ("--preset", a.preset.is_some()),
-        ("--out", a.out.is_some()),
-        ("--iterations", a.iterations.is_some()),
-        ("--stage-changes", a.stage_changes.is_some()),
-        ("--shared-epochs", a.shared_epochs.is_some()),
-        ("--max-shared-steps", a.max_shared_steps.is_some()),
-        ("--ctrl-steps", a.ctrl_steps.is_some()),
-        ("--ctrl-sample-batch", a.ctrl_sample_batch.is_some()),
-        ("--rl-num-eval-img", a.rl_num_eval_img.is_some()),
-        ("--ctrl-lr", a.ctrl_lr.is_some()),
-        ("--entropy-coeff", a.entropy_coeff.is_some()),
-        ("--baseline-decay", a.baseline_decay.is_some()),
-        ("--ctrl-adv-norm", a.ctrl_adv_norm.is_some()),
-        ("--stage-scorers", a.stage_scorers.is_some()),
-        ("--num-candidate", a.num_candidate.is_some()),
-        ("--topk", a.topk.is_some()),
-        ("--dynamic-reset", a.dynamic_reset.is_some()),
-        ("--reset-mode", a.reset_mode.is_some()),
-        ("--reset-window", a.reset_window.is_some()),
-        ("--reward-bn", a.reward_bn.is_some()),
-        ("--final-train-steps", a.final_train_steps.is_some()),
-        ("--metric", a.metric.is_some()),
-        ("--select-by", a.select_by.is_some()),
-        ("--loss-read-every", a.loss_read_every.is_some()),
-        ("--strategy", a.strategy.is_some()),
-        ("--population", a.population.is_some()),
-        ("--tournament", a.tournament.is_some()),
-    ]
-    .into_iter()
-    .chain(a.gan.fixed())
-    .chain(a.sac.given())
-    .collect()
-}
-
 pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let data_dir = args.data.data_dir.clone();
     let launcher = final_launcher(&args)?;
     let (mut search, dir, lock) = if let Some(dir) = &args.resume {
-        super::refuse_fixed_on_resume(
+        crate::cli::refuse_fixed_on_resume(
             dir,
-            &fixed_flags(&args),
+            &args.fixed(),
             "only --data-dir, --json and --no-tensorboard can be given",
         )?;
-        let ckpt = RunFiles::of(dir).last_checkpoint();
-        if !ckpt.is_file() && !RunFiles::of(dir).config().is_file() {
-            bail!(
-                "{}: no search checkpoint to resume from (expected {}) and no config.json: not \
-                 a run directory of autogan search",
-                dir.display(),
-                ckpt.display()
-            );
-        }
-        let lock = run::lock::lock_run_dir(dir)?;
-        let mut s = if ckpt.is_file() {
-            Search::load_checkpoint(&ckpt, ctx.device)?
-        } else {
-            // Stopped before its first checkpoint: start again as recorded.
-            session::recorded_search(dir, &ckpt, ctx.device)?
-        };
+        let (mut s, lock) = session::resume(dir, ctx.device)?;
         if args.gan.no_tensorboard {
             s.cfg.tensorboard = false;
         }
@@ -191,30 +35,11 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         }
         (s, dir.clone(), Some(lock))
     } else {
-        let cfg = build_config(&args)?;
-        let given = args.launcher.given();
-        if cfg.final_train_steps == 0 && (args.metric.is_some() || args.select_by.is_some()) {
-            bail!(
-                "--metric and --select-by choose how the final training picks best.json: give \
-                 --final-train-steps N too"
-            );
-        }
-        if cfg.final_train_steps == 0 && !given.is_empty() {
-            bail!(
-                "{} only matter with --final-train-steps N (the launcher runs the final training)",
-                given.join(", ")
-            );
-        }
-        let name = format!(
-            "search-{}",
-            DataSpec::named(cfg.dataset.as_deref(), None)
-                .display_name()
-                .replace('/', "_")
-        );
+        let cfg = args.config()?;
         let dir = args
             .out
             .clone()
-            .unwrap_or_else(|| run::default_run_dir(&name));
+            .unwrap_or_else(|| session::default_dir(&cfg));
         // Before the data and the scorer (which may train a classifier first).
         run::check_new_run_dir(&dir)?;
         let s = Search::new(cfg, ctx.seed, ctx.device)?;
@@ -232,22 +57,13 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     let run_dir = match lock {
         Some(lock) => run::RunDir::Resumed(lock),
         None => {
-            let new_dir = run::NewRunDir::create(&dir)?;
-            std::fs::create_dir_all(RunFiles::of(&dir).archs())?;
-            let snapshot = json!({
-                "command": "search",
-                "autogan_version": env!("CARGO_PKG_VERSION"),
-                "search": search.cfg,
-                "strategy": search.cfg.strategy,
-                "reward_budget_per_iteration": search.cfg.reward_budget_per_iteration(),
-                "seed": ctx.seed,
-                "device": format!("{:?}", ctx.device),
-                "scorer": scorer.name(),
-                "launcher": launcher,
-            });
-            run::atomic_write(
-                &RunFiles::of(&dir).config(),
-                serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+            let new_dir = session::create_run_dir(
+                &dir,
+                &search,
+                ctx.seed,
+                ctx.device,
+                scorer.name(),
+                &launcher,
             )?;
             run::RunDir::New(new_dir)
         }
@@ -316,24 +132,10 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> Result<()> {
 /// The launcher of the final training: a resumed search keeps the one in its config.json
 /// (or its job record), flags override.
 fn final_launcher(args: &SearchArgs) -> Result<LauncherConfig> {
-    let mut base = None;
-    if let Some(dir) = &args.resume {
-        base = launch::recorded(dir, session::FINAL)?.map(|r| r.launcher);
-        if base.is_none() {
-            let snap: serde_json::Value =
-                crate::config::read_json(&RunFiles::of(dir).config()).unwrap_or_default();
-            if !snap["launcher"].is_null() {
-                base = Some(
-                    serde_json::from_value(snap["launcher"].clone()).with_context(|| {
-                        format!(
-                            "{}: invalid \"launcher\"",
-                            RunFiles::of(dir).config().display()
-                        )
-                    })?,
-                );
-            }
-        }
-    }
+    let base = match &args.resume {
+        Some(dir) => session::recorded_launcher(dir)?,
+        None => None,
+    };
     args.launcher.config(base.as_ref())
 }
 

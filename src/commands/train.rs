@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::arch::Arch;
 use crate::cli::TrainArgs;
-use crate::config::{default_preset, load_preset, TrainConfig};
 use crate::device::Ctx;
 use crate::gan::run as gan_run;
 use crate::gan::trainer::{StepStats, Trainer};
@@ -14,71 +13,12 @@ use crate::progress;
 use crate::run;
 use crate::run::RunFiles;
 
-/// Preset + flags -> a validated config.
-pub fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
-    let name = args
-        .preset
-        .clone()
-        .unwrap_or_else(|| default_preset(args.data.dataset.as_deref()).into());
-    let (path, preset) = load_preset(&name)?;
-    let mut c = preset
-        .train
-        .with_context(|| format!("{}: this preset has no \"train\" section", path.display()))?;
-    if let Some(d) = &args.data.dataset {
-        c.dataset = Some(d.clone());
-    }
-    args.gan.apply(&mut c);
-    let s = &args.gan.size;
-    macro_rules! set {
-        ($field:ident, $val:expr) => {
-            if let Some(v) = $val {
-                c.$field = v;
-            }
-        };
-    }
-    set!(steps, args.steps);
-    set!(lr, args.lr);
-    set!(n_critic, args.n_critic);
-    set!(lr_decay, args.lr_decay);
-    set!(ema, args.ema);
-    set!(checkpoint_every, args.checkpoint_every);
-    set!(sample_every, args.sample_every);
-    set!(log_every, args.log_every);
-    set!(eval_every, args.eval_every);
-    set!(eval_images, args.eval_images);
-    set!(metrics, args.metric.clone());
-    set!(select_by, args.select_by.clone());
-    match (s.bottom_width, args.img_size) {
-        (Some(bw), Some(im)) => {
-            c.bottom_width = bw;
-            c.img_size = im;
-        }
-        (Some(bw), None) => {
-            c.bottom_width = bw;
-            c.img_size = bw * 8;
-        }
-        (None, Some(im)) => {
-            c.img_size = im;
-            c.bottom_width = im / 8;
-        }
-        (None, None) => {}
-    }
-    if c.eval_every == 0 && (args.metric.is_some() || args.select_by.is_some()) {
-        bail!(
-            "--metric and --select-by choose what --eval-every N computes: give --eval-every too"
-        );
-    }
-    c.validate()
-        .with_context(|| format!("configuration from preset {} and flags", path.display()))?;
-    Ok(c)
-}
-
 pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
     let data_dir = args.data.data_dir.as_deref();
     let (mut tr, dir, wall0, data, best_score, lock) = if let Some(dir) = &args.resume {
-        super::refuse_fixed_on_resume(
+        crate::cli::refuse_fixed_on_resume(
             dir,
-            &fixed_flags(&args),
+            &args.fixed(),
             "only --steps, --lr, --checkpoint-every, --sample-every, --log-every, --data-dir and \
              --no-tensorboard can be given",
         )?;
@@ -171,7 +111,7 @@ pub fn run(ctx: &Ctx, args: TrainArgs) -> Result<()> {
             .as_ref()
             .context("--arch FILE is required (e.g. configs/arch/autogan_cifar10_a.json, or a search's best.json)")?;
         let arch = Arch::load(arch_path)?;
-        let cfg = build_config(&args)?;
+        let cfg = args.config()?;
         let name = arch_path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -279,26 +219,4 @@ impl gan_run::TrainObserver for Terminal {
             false => self.pb.abandon(),
         }
     }
-}
-
-/// The flags a resumed run cannot change (its arch, directory, models, data, optimiser and
-/// evaluation are fixed), each with whether it was given.
-fn fixed_flags(args: &TrainArgs) -> Vec<(&'static str, bool)> {
-    vec![
-        ("--arch", args.arch.is_some()),
-        ("--preset", args.preset.is_some()),
-        ("--out", args.out.is_some()),
-        ("--dataset", args.data.dataset.is_some()),
-        ("--img-size", args.img_size.is_some()),
-        ("--n-critic", args.n_critic.is_some()),
-        ("--lr-decay", args.lr_decay.is_some()),
-        ("--ema", args.ema.is_some()),
-        ("--eval-every", args.eval_every.is_some()),
-        ("--eval-images", args.eval_images.is_some()),
-        ("--metric", args.metric.is_some()),
-        ("--select-by", args.select_by.is_some()),
-    ]
-    .into_iter()
-    .chain(args.gan.fixed())
-    .collect()
 }

@@ -253,6 +253,81 @@ pub fn run_loop(
     Ok(SearchEnd::Done)
 }
 
+/// Where a new search writes when no `--out` is given: `runs/search-<data set>-<time>`.
+pub fn default_dir(cfg: &SearchConfig) -> std::path::PathBuf {
+    let data = DataSpec::named(cfg.dataset.as_deref(), None).display_name();
+    run::default_run_dir(&format!("search-{}", data.replace('/', "_")))
+}
+
+/// Open the run directory of a search to continue it: lock it, then load its checkpoint, or,
+/// stopped before its first checkpoint, start again as its `config.json` recorded.
+pub fn resume(dir: &Path, device: Device) -> Result<(Search, run::lock::RunLock)> {
+    let files = RunFiles::of(dir);
+    let ckpt = files.last_checkpoint();
+    if !ckpt.is_file() && !files.config().is_file() {
+        bail!(
+            "{}: no search checkpoint to resume from (expected {}) and no config.json: not a \
+             run directory of autogan search",
+            dir.display(),
+            ckpt.display()
+        );
+    }
+    let lock = run::lock::lock_run_dir(dir)?;
+    let search = if ckpt.is_file() {
+        Search::load_checkpoint(&ckpt, device)?
+    } else {
+        recorded_search(dir, &ckpt, device)?
+    };
+    Ok((search, lock))
+}
+
+/// Create the run directory of a new search: its `config.json` (the search's settings, seed,
+/// device, scorer and the final training's launcher) and its `archs/` folder.
+pub fn create_run_dir(
+    dir: &Path,
+    search: &Search,
+    seed: u64,
+    device: Device,
+    scorer: &str,
+    launcher: &LauncherConfig,
+) -> Result<run::NewRunDir> {
+    let new_dir = run::NewRunDir::create(dir)?;
+    let files = RunFiles::of(dir);
+    std::fs::create_dir_all(files.archs())?;
+    let snapshot = json!({
+        "command": "search",
+        "autogan_version": env!("CARGO_PKG_VERSION"),
+        "search": search.cfg,
+        "strategy": search.cfg.strategy,
+        "reward_budget_per_iteration": search.cfg.reward_budget_per_iteration(),
+        "seed": seed,
+        "device": format!("{device:?}"),
+        "scorer": scorer,
+        "launcher": launcher,
+    });
+    run::atomic_write(
+        &files.config(),
+        serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+    )?;
+    Ok(new_dir)
+}
+
+/// The launcher of a search's final training as the run recorded it: in its job record, or
+/// else in its `config.json`; None when neither holds one.
+pub fn recorded_launcher(dir: &Path) -> Result<Option<LauncherConfig>> {
+    if let Some(r) = launch::recorded(dir, FINAL)? {
+        return Ok(Some(r.launcher));
+    }
+    let config = RunFiles::of(dir).config();
+    let snap: Value = crate::config::read_json(&config).unwrap_or_default();
+    if snap["launcher"].is_null() {
+        return Ok(None);
+    }
+    let l = serde_json::from_value(snap["launcher"].clone())
+        .with_context(|| format!("{}: invalid \"launcher\"", config.display()))?;
+    Ok(Some(l))
+}
+
 /// A fresh search from the `config.json` of a search run that has no checkpoint yet.
 pub fn recorded_search(dir: &Path, ckpt: &Path, device: Device) -> Result<Search> {
     let (v, seed, config) = crate::run::recorded_config(dir, ckpt, "search")?;

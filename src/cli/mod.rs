@@ -1,5 +1,8 @@
 //! Command-line structure (clap derive) and nothing else: every field here is parsed input;
-//! the work happens in `commands/`.
+//! the work happens in `commands/`. `config` turns each command's flags into its config.
+mod config;
+pub use config::refuse_fixed_on_resume;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
