@@ -1,7 +1,9 @@
 //! Command-line structure (clap derive) and nothing else: every field here is parsed input;
 //! the work happens in `commands/`. `config` turns each command's flags into its config.
 mod config;
+mod jobs;
 pub use config::refuse_fixed_on_resume;
+pub use jobs::check_pass_through;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};

@@ -185,3 +185,70 @@ pub fn summary(
     });
     (summary, results, unfinished)
 }
+
+/// The job record of the sweep in `dir` (its batch `batch`), refusing another command's run
+/// directory (a comparison or a search holds batch records too) with the command to use.
+pub fn recorded(dir: &Path, batch: &str) -> Result<super::Record> {
+    let written_by = crate::run::RunFiles::of(dir).config();
+    if let Ok(v) = crate::config::read_json::<Value>(&written_by) {
+        if let Some(c) = v["command"].as_str().filter(|c| *c != "sweep") {
+            bail!(
+                "{} is a {c} directory, not a sweep (its config.json was written by \
+                 `autogan {c}`): continue it with `autogan {c} --resume {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    super::recorded(dir, batch)?.with_context(|| {
+        format!(
+            "{}: no sweep to resume (expected {})",
+            dir.display(),
+            super::BatchDir::new(dir, batch).record().display()
+        )
+    })
+}
+
+/// Create the run directory of a new sweep (which must not exist or be empty) with one job
+/// per (name, seed, train flags) of `list`, each under `dir/runs/NAME`, and its
+/// `config.json`; returns the jobs and the directory's lock.
+pub fn create(
+    dir: &Path,
+    list: &[(String, u64, Vec<String>)],
+    launcher: &super::LauncherConfig,
+) -> Result<(Vec<Job>, crate::run::lock::RunLock)> {
+    if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut r| r.next().is_some()) {
+        bail!(
+            "{} already exists and is not empty: pass --resume {} to continue that sweep, \
+             or choose another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir.join("runs"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock = crate::run::lock::lock_run_dir(dir)?;
+    let abs = super::absolute(dir)?;
+    let jobs: Vec<Job> = list
+        .iter()
+        .map(|(name, seed, a)| Job {
+            name: name.clone(),
+            global: vec!["--seed".into(), seed.to_string()],
+            command: "train".into(),
+            args: a.clone(),
+            run_dir: abs.join("runs").join(name),
+            ..Job::default()
+        })
+        .collect();
+    let snapshot = json!({
+        "command": "sweep",
+        "autogan_version": env!("CARGO_PKG_VERSION"),
+        "launcher": launcher,
+        "jobs": jobs,
+    });
+    crate::run::atomic_write(
+        &crate::run::RunFiles::of(dir).config(),
+        serde_json::to_string_pretty(&snapshot)?.as_bytes(),
+    )?;
+    Ok((jobs, lock))
+}
