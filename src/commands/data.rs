@@ -1,9 +1,14 @@
-//! `autogan data fetch|info|stats`: download the official archives, report what is on disk.
-use anyhow::Result;
+//! `autogan data fetch|info|stats`: download the official archives, report what is on disk,
+//! write a data set's reference statistics.
+use anyhow::{bail, Result};
+use std::path::Path;
 
 use crate::cli::DataCommand;
 use crate::data::{fetch, info};
 use crate::device::Ctx;
+use crate::metrics::inception::load_inception;
+use crate::metrics::source::{few_images_warning, named_source, score_with_bar, ImageSource};
+use crate::metrics::{Accumulator, Protocol, Scorer, Stats};
 use crate::paths;
 
 pub fn run(ctx: &Ctx, args: DataCommand) -> Result<()> {
@@ -44,7 +49,7 @@ pub fn run(ctx: &Ctx, args: DataCommand) -> Result<()> {
             out,
             data_dir,
         } => {
-            super::eval::write_reference_stats(
+            write_reference_stats(
                 ctx,
                 &name,
                 &out,
@@ -145,4 +150,61 @@ fn short(p: &str) -> String {
         .collect();
     comps.reverse();
     comps.join("/")
+}
+
+/// `autogan data stats NAME --out FILE`: mean and covariance of the scorer's features over a
+/// data set (`cifar10`, `stl10`, `shapes`: its train split at its own size) or a folder of
+/// images (each at its own size), written as an `.npz` with float64 `mu`, `sigma` (the
+/// format of the public CIFAR-10 statistics) and `n`. `inception`: the weights file (None =
+/// the cache); `protocol`: the input pipeline (the reference statistics of papers use `Tf`).
+pub fn write_reference_stats(
+    ctx: &Ctx,
+    name: &str,
+    out: &Path,
+    data_dir: Option<&Path>,
+    protocol: Protocol,
+    inception: Option<&Path>,
+) -> Result<Stats> {
+    if out.is_dir() {
+        bail!(
+            "--out {}: this is a folder; give a file name such as cifar10-stats.npz",
+            out.display()
+        );
+    }
+    // The output folder is checked before the images are scored.
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    crate::paths::ensure_writable_dir(
+        parent,
+        &format!("--out {}", out.display()),
+        "choose another --out",
+    )?;
+    let src = named_source(name, data_dir, None)?;
+    if src.len() < 2 {
+        bail!(
+            "{name}: {} image(s); the covariance needs at least 2",
+            src.len()
+        );
+    }
+    let scorer = load_inception(inception, protocol, ctx.device)?;
+    let mut acc = Accumulator::new(false, true);
+    let batch = crate::metrics::scoring_batch(ctx.device) as usize;
+    score_with_bar(&scorer, &src, batch, &mut acc, "stats", ctx.quiet)?;
+    let stats = acc.stats()?;
+    if let Some(w) = few_images_warning(stats.n, 0, stats.dim()) {
+        eprintln!("{w}");
+    }
+    stats.write_npz(out)?;
+    // The result line: printed with --quiet too (quiet drops progress, not results).
+    println!(
+        "wrote {} (mu, sigma of {} {}-d {} features, protocol {protocol}) from {}",
+        out.display(),
+        stats.n,
+        stats.dim(),
+        scorer.name(),
+        src.describe()
+    );
+    Ok(stats)
 }

@@ -385,3 +385,36 @@ impl Evaluator {
         crate::metrics::metric::compute_all(&self.metrics, &acc.collected()?, Some(&self.real))
     }
 }
+
+/// The data set a training run was trained on (`shapes` for the built-in set) and its run
+/// directory, when `input` is a training run directory or a file in one (its
+/// `generator.safetensors`, `checkpoint/*.safetensors`); None for anything else.
+pub fn recorded_dataset(input: &Path) -> Result<Option<(String, PathBuf)>> {
+    let run = if input.is_dir() {
+        input.to_path_buf()
+    } else {
+        match input.parent() {
+            Some(p)
+                if p.file_name()
+                    .is_some_and(|n| n == crate::run::layout::CHECKPOINT_DIR) =>
+            {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+            Some(p) => p.to_path_buf(),
+            None => return Ok(None),
+        }
+    };
+    let cfg = RunFiles::of(&run).config();
+    if !cfg.is_file() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = crate::config::read_json(&cfg)?;
+    if v["command"] != "train" || !v["train"].is_object() {
+        return Ok(None); // not a training run's configuration
+    }
+    let name = v["train"]["dataset"]
+        .as_str()
+        .unwrap_or(crate::data::DEFAULT_NAME)
+        .to_string();
+    Ok(Some((name, run)))
+}

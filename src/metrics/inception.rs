@@ -551,3 +551,35 @@ impl Scorer for InceptionScorer {
         self.net.forward(&x)
     }
 }
+
+/// Where pytorch-fid publishes the FID-Inception weights.
+pub const INCEPTION_URL: &str =
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
+
+/// Load the FID-Inception scorer from `flag` (`--inception FILE`) or the cache; when the file is not
+/// there, the error says how to get it.
+pub fn load_inception(
+    flag: Option<&Path>,
+    protocol: Protocol,
+    device: Device,
+) -> Result<InceptionScorer> {
+    let path = crate::paths::inception_weights(flag);
+    if !path.is_file() {
+        if flag.is_some() {
+            bail!(
+                "--inception {}: no such file; give the safetensors file written by \
+                 `bash scripts/fetch_inception.sh` (or `bash scripts/fetch_inception.sh --from FILE.pth`), \
+                 or leave the flag out to use {}",
+                path.display(),
+                crate::paths::inception_weights(None).display()
+            );
+        }
+        bail!(
+            "the FID-Inception weights are not at {}; get them with\n    bash scripts/fetch_inception.sh\n\
+             (without network access from this machine: download {INCEPTION_URL} elsewhere, copy it here and run\n    \
+             bash scripts/fetch_inception.sh --from pt_inception-2015-12-05-6726825d.pth)",
+            path.display()
+        );
+    }
+    InceptionScorer::load(&path, device, protocol)
+}

@@ -149,3 +149,26 @@ pub fn store(k: &RefKey, stats: &Stats, features: &Tensor) -> Result<()> {
         )
     })
 }
+
+/// The identity of `scorer`'s features for the reference cache key: its name, protocol and
+/// precision, and the file of its weights (Inception's from `inception` or the cache, or the
+/// cached classifier's of `spec`).
+pub fn scorer_identity(
+    scorer: &dyn crate::metrics::Scorer,
+    inception: Option<&Path>,
+    protocol: crate::metrics::Protocol,
+    precision: impl std::fmt::Debug,
+    spec: &crate::data::DataSpec,
+) -> String {
+    let weights = match scorer.name() {
+        "inception" => crate::paths::inception_weights(inception),
+        _ => crate::metrics::classifier::cache_path(spec).unwrap_or_default(),
+    };
+    format!(
+        "{} protocol {} precision {:?} weights {}",
+        scorer.name(),
+        protocol.name(),
+        precision,
+        file_identity(&weights)
+    )
+}

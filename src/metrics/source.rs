@@ -335,3 +335,49 @@ pub fn few_images_warning(generated: u64, reference: u64, dim: i64) -> Option<St
         )
     })
 }
+
+/// Score `src` into `acc` behind a progress bar (none when `quiet`), after a line that says
+/// what is scored.
+pub fn score_with_bar(
+    scorer: &dyn Scorer,
+    src: &dyn ImageSource,
+    batch: usize,
+    acc: &mut Accumulator,
+    label: &str,
+    quiet: bool,
+) -> Result<()> {
+    let mut bar = Bar::new(label, quiet);
+    bar.line(&format!(
+        "{label}: scoring {} with {}",
+        src.describe(),
+        scorer.name()
+    ));
+    score(scorer, src, batch, acc, &mut |d, n| bar.at(d, n))?;
+    bar.done();
+    Ok(())
+}
+
+/// A progress bar over images scored, made when the first count arrives.
+pub struct Bar {
+    pb: indicatif::ProgressBar,
+    quiet: bool,
+}
+
+impl Bar {
+    pub fn new(label: &str, quiet: bool) -> Bar {
+        Bar {
+            pb: crate::progress::bar(0, label, quiet),
+            quiet,
+        }
+    }
+    pub fn line(&self, text: &str) {
+        crate::progress::log(&self.pb, self.quiet, text);
+    }
+    pub fn at(&mut self, done: usize, n: usize) {
+        self.pb.set_length(n as u64);
+        self.pb.set_position(done as u64);
+    }
+    pub fn done(&self) {
+        self.pb.finish_and_clear();
+    }
+}
