@@ -98,7 +98,7 @@ fn collect(
     quiet: bool,
 ) -> Result<()> {
     let (summary, results, unfinished) = launch::sweep::summary(dir, jobs, outcomes);
-    let out = dir.join("sweep.json");
+    let out = crate::run::RunFiles::of(dir).sweep_results();
     run::atomic_write(&out, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     if json_out {
         println!("{summary}");

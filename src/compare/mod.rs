@@ -280,7 +280,7 @@ impl Layout {
         crate::run::RunFiles::of(&self.root).config()
     }
     pub fn results(&self) -> PathBuf {
-        self.root.join("compare.json")
+        crate::run::RunFiles::of(&self.root).compare_results()
     }
     pub fn arch_file(&self, label: &str) -> PathBuf {
         self.root.join("archs").join(format!("{label}.json"))

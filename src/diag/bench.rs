@@ -185,14 +185,12 @@ pub fn search(
         // warm-up: an iteration that is not the stage's last (no ranking)
         if first < last {
             s.cfg.max_shared_steps = Some(warmup.max(1));
-            s.iteration = first;
-            s.run_iteration(&data, scorer.as_ref(), &mut |_, _| {})?;
+            s.run_iteration_at(first, &data, scorer.as_ref())?;
         }
         sync(dev);
         s.cfg.max_shared_steps = Some(d_steps);
-        s.iteration = last;
         let t0 = Instant::now();
-        let rep = s.run_iteration(&data, scorer.as_ref(), &mut |_, _| {})?;
+        let rep = s.run_iteration_at(last, &data, scorer.as_ref())?;
         sync(dev);
         let t_iter = t0.elapsed().as_secs_f64();
         let prefix = Arch::from_prefix_vector(&ARCH_A[..[4, 9, 14][stage]])?;

@@ -30,7 +30,7 @@ pub fn run_kind(dir: &Path) -> Result<RunKind> {
             dir.display()
         );
     }
-    if dir.join("compare.json").is_file() {
+    if RunFiles::of(dir).compare_results().is_file() {
         Ok(RunKind::Compare)
     } else if RunFiles::of(dir).search_log().is_file() {
         Ok(RunKind::Search)

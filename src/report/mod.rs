@@ -120,7 +120,7 @@ fn train(dir: &Path, page: &mut Page) -> Result<()> {
             page.chart(line(&format!("{scorer} {title}"), "step", axis, vec![s]).render());
         }
     }
-    let best = dir.join("checkpoint/best.json");
+    let best = RunFiles::of(dir).best_eval();
     if best.is_file() {
         if let Ok(v) = data::read_json_file(best).value {
             page.kv_table("Best checkpoint (checkpoint/best.json)", &flatten(&v));
@@ -416,7 +416,7 @@ fn check_compare_json(path: &Path, r: &Value) -> Result<()> {
 /// the table of group statistics; every architecture's scores; the Kendall tau of the
 /// supernet's ranking; the plan.
 fn compare(dir: &Path, page: &mut Page) -> Result<()> {
-    let path = dir.join("compare.json");
+    let path = RunFiles::of(dir).compare_results();
     let r: Value = crate::config::read_json(&path)
         .with_context(|| format!("{}: not a compare.json of autogan compare", path.display()))?;
     check_compare_json(&path, &r)?;

@@ -10,7 +10,10 @@
 //! RUN/samples/                    image grids
 //! RUN/generator.safetensors       train: the EMA generator at the end
 //! RUN/archs/topK.json, best.json  search: the ranked architectures and the one chosen
-//! RUN/final/topK/                 search: the final training of the top-K
+//! RUN/final/topK/, final/train.json search: the final training of the top-K and its preset
+//! RUN/sweep.json                  sweep: the outcome of every job
+//! RUN/compare.json                compare: the results (its other files: `compare::Layout`)
+//! RUN/report.html                 any run: `autogan report`
 //! RUN/tb/, RUN/jobs/, RUN/.lock   TensorBoard events, launcher records, the run lock
 //! ```
 use std::path::{Path, PathBuf};
@@ -84,5 +87,21 @@ impl RunFiles {
     /// The final training of a search's top-K.
     pub fn final_dir(&self) -> PathBuf {
         self.root.join("final")
+    }
+    /// The preset (a `train` section) the final trainings of a search run with.
+    pub fn final_preset(&self) -> PathBuf {
+        self.final_dir().join("train.json")
+    }
+    /// A sweep's outcomes.
+    pub fn sweep_results(&self) -> PathBuf {
+        self.root.join("sweep.json")
+    }
+    /// A comparison's results.
+    pub fn compare_results(&self) -> PathBuf {
+        self.root.join("compare.json")
+    }
+    /// The page `autogan report` writes.
+    pub fn report(&self) -> PathBuf {
+        self.root.join("report.html")
     }
 }

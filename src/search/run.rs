@@ -163,6 +163,18 @@ impl Search {
             .collect()
     }
 
+    /// Run iteration `iteration` of the schedule next (its stage is the iteration's), skipping
+    /// the ones before it: how `autogan bench search` times a slice of a long schedule.
+    pub fn run_iteration_at(
+        &mut self,
+        iteration: u64,
+        data: &Dataset,
+        scorer: &dyn Scorer,
+    ) -> Result<IterationReport> {
+        self.iteration = iteration;
+        self.run_iteration(data, scorer, &mut |_, _| {})
+    }
+
     /// One search iteration. `data` holds the real images at this stage's size.
     /// `on_step` is called after every D step (for progress display).
     pub fn run_iteration(

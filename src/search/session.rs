@@ -553,7 +553,7 @@ fn final_jobs(
     let final_dir = RunFiles::of(&dir).final_dir();
     std::fs::create_dir_all(&final_dir)
         .with_context(|| format!("cannot create {}", final_dir.display()))?;
-    let preset = final_dir.join("train.json");
+    let preset = RunFiles::of(&dir).final_preset();
     let p = json!({"description": "the final training of this search's top-K architectures",
                    "train": tc});
     run::atomic_write(&preset, serde_json::to_string_pretty(&p)?.as_bytes())?;
