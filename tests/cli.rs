@@ -2,14 +2,17 @@
 //! input (issue 11): numbers out of range, files where folders belong, references, caches and
 //! outputs checked before the long work, --data-dir reaching every reader, images of mixed
 //! sizes. Scoring uses a classifier scorer trained in seconds on a tiny labelled folder.
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
+/// `autogan ARGS` from the source root exactly as given (no global flags added: these tests
+/// check the global flags themselves).
 fn autogan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_autogan"))
+    common::autogan_cmd(None)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .output()
         .expect("the autogan binary runs")
@@ -25,9 +28,7 @@ fn stderr(o: &Output) -> String {
 
 /// A fresh file under cargo's per-test temporary folder.
 fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = common::tmp_in("cli", name);
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -304,7 +305,7 @@ fn config_json_is_flat_typed_and_strict() {
 
 /// `autogan args` with `envs` set, run in `dir`.
 fn autogan_at(dir: &Path, envs: &[(&str, &Path)], args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_autogan"));
+    let mut c = common::autogan_cmd(None);
     c.args(["--device", "cpu", "--threads", "1"])
         .args(args)
         .current_dir(dir)
@@ -325,10 +326,7 @@ fn fails(o: &Output) -> String {
 
 /// A fresh, empty folder under cargo's per-test temporary folder.
 fn tmp_dir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{}", std::process::id()))
-        .join(tag);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::tmp_in("cli", tag);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -428,7 +426,7 @@ fn numbers_out_of_range_say_what_is_allowed() {
     assert!(!out.exists());
     // More threads than cores: capped, with a warning, and doctor reports the cap.
     let cores = std::thread::available_parallelism().unwrap().get();
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+    let o = common::autogan_cmd(None)
         .args(["--device", "cpu", "--threads", "1000", "doctor", "--json"])
         .output()
         .unwrap();

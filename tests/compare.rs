@@ -1145,8 +1145,7 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
     labelled_folder(&data);
     let out = root.join("cmp");
     let mut child = common::Running::new(
-        Command::new(env!("CARGO_BIN_EXE_autogan"))
-            .env("AUTOGAN_HOME", root.join("home"))
+        common::autogan_cmd(Some(&root.join("home")))
             .args(["--device", "cpu", "--threads", "1", "compare", "--dataset"])
             .arg(&data)
             .args(["--seeds", "0", "--random", "2", "--paper", "none"])

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{autogan, tmp};
 
@@ -111,8 +110,7 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     // Without --dataset and --fid-ref the run's own data set is the classifier's and the
     // reference (not the built-in shapes): the same numbers, and every result says so.
     let eval_out = root.join("eval-default.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .env("AUTOGAN_HOME", &home)
+    let o = common::autogan_cmd(Some(&home))
         .args([
             "--device",
             "cpu",
@@ -165,28 +163,14 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
     ];
     args.extend(TINY);
     args.extend([
-        "--iterations",
-        "3",
-        "--stage-changes",
-        "1,2",
-        "--max-shared-steps",
-        "3",
-        "--ctrl-steps",
-        "1",
-        "--ctrl-sample-batch",
-        "2",
-        "--rl-num-eval-img",
-        "20",
-        "--num-candidate",
-        "3",
-        "--topk",
-        "2",
         "--final-train-steps",
         "2",
         "--json",
         "--out",
         out.to_str().unwrap(),
     ]);
+    let tiny_search = common::tiny_search(&[("--ctrl-steps", "1")]);
+    args.extend(tiny_search.iter().map(String::as_str));
     let o = autogan(&home, &args);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["scorer"], "classifier");
@@ -262,8 +246,7 @@ fn train_with_evaluation_then_eval_and_search_with_final_training() {
         ),
         (out.as_path(), paper_a, "1", "--images 1: give at least 20"),
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-            .env("AUTOGAN_HOME", &home)
+        let o = common::autogan_cmd(Some(&home))
             .args(["--device", "cpu", "--quiet", "arch", "score"])
             .args([dir.to_str().unwrap(), arch, "--images", extra])
             .output()
@@ -342,35 +325,21 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
         .collect();
         a.extend(TINY.iter().map(|s| s.to_string()));
         a.extend(
-            [
-                "--iterations",
-                &ITERATIONS.to_string(),
-                "--stage-changes",
-                "2,4",
-                "--max-shared-steps",
-                "10",
-                "--ctrl-steps",
-                "2",
-                "--ctrl-sample-batch",
-                "2",
-                "--rl-num-eval-img",
-                "20",
-                "--num-candidate",
-                "3",
-                "--topk",
-                "2",
-                "--out",
-                out.to_str().unwrap(),
-            ]
-            .iter()
-            .map(|s| s.to_string()),
+            ["--out", out.to_str().unwrap()]
+                .iter()
+                .map(|s| s.to_string()),
         );
+        let iterations = ITERATIONS.to_string();
+        a.extend(common::tiny_search(&[
+            ("--iterations", &iterations),
+            ("--stage-changes", "2,4"),
+            ("--max-shared-steps", "10"),
+        ]));
         a
     };
     let spawn = |out: &Path| {
         common::Running::new(
-            Command::new(env!("CARGO_BIN_EXE_autogan"))
-                .env("AUTOGAN_HOME", &home)
+            common::autogan_cmd(Some(&home))
                 .args(["--device", "cpu", "--threads", "1", "--quiet"])
                 .args(args(out))
                 .stdout(std::process::Stdio::null())
@@ -445,8 +414,7 @@ fn killed_and_resumed_search_matches_the_uninterrupted_one() {
     child.wait_until("an iteration was logged", limit, || {
         iterations_logged(&int) >= 1
     });
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .env("AUTOGAN_HOME", &home)
+    let o = common::autogan_cmd(Some(&home))
         .args(["search", "--resume", int.to_str().unwrap()])
         .output()
         .unwrap();
@@ -531,27 +499,9 @@ fn random_and_evolution_searches_write_a_best_json_that_trains() {
             args.extend(["--population", "3", "--tournament", "2"]);
         }
         args.extend(TINY);
-        args.extend([
-            "--iterations",
-            "3",
-            "--stage-changes",
-            "1,2",
-            "--max-shared-steps",
-            "3",
-            "--ctrl-steps",
-            "2",
-            "--ctrl-sample-batch",
-            "2",
-            "--rl-num-eval-img",
-            "20",
-            "--num-candidate",
-            "3",
-            "--topk",
-            "2",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        args.extend(["--json", "--out", out.to_str().unwrap()]);
+        let tiny_search = common::tiny_search(&[]);
+        args.extend(tiny_search.iter().map(String::as_str));
         let o = autogan(&home, &args);
         let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert!(!summary["topk"].as_array().unwrap().is_empty());
@@ -677,8 +627,7 @@ fn sac_search_resumes_after_sigkill_and_writes_a_best_json_that_trains() {
     // SIGKILL once the checkpoint of episode 2 exists, then --resume: the same log.
     let cut = root.join("cut");
     let mut child = common::Running::new(
-        Command::new(env!("CARGO_BIN_EXE_autogan"))
-            .env("AUTOGAN_HOME", &home)
+        common::autogan_cmd(Some(&home))
             .args(["--device", "cpu", "--threads", "1", "--quiet"])
             .args(args(&cut))
             .stdout(std::process::Stdio::null())

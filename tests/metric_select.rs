@@ -276,22 +276,6 @@ fn search_final_training_picks_best_json_by_the_selected_metric() {
         d,
         "--scorer",
         "classifier",
-        "--iterations",
-        "3",
-        "--stage-changes",
-        "1,2",
-        "--max-shared-steps",
-        "2",
-        "--ctrl-steps",
-        "1",
-        "--ctrl-sample-batch",
-        "2",
-        "--rl-num-eval-img",
-        "20",
-        "--num-candidate",
-        "2",
-        "--topk",
-        "2",
         "--final-train-steps",
         "1",
         "--metric",
@@ -302,6 +286,12 @@ fn search_final_training_picks_best_json_by_the_selected_metric() {
         "--out",
         out.to_str().unwrap(),
     ];
+    let tiny_search = common::tiny_search(&[
+        ("--max-shared-steps", "2"),
+        ("--ctrl-steps", "1"),
+        ("--num-candidate", "2"),
+    ]);
+    args.extend(tiny_search.iter().map(String::as_str));
     args.extend(TINY);
     let (summary, _) = ok(&home, &args);
     assert_eq!(summary["selected_by"], "classifier IS after final training");

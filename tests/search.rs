@@ -1,44 +1,15 @@
 //! The search loop at the library level, with a small deterministic stand-in scorer so the
 //! tests need no trained classifier: resume equivalence, dynamic reset touching only the GAN,
 //! the final top-K.
+mod common;
+
 use autogan::arch::Arch;
 use autogan::config::{GanConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
 use autogan::metrics::Scorer;
 use autogan::search::run::Search;
-use tch::{Device, Kind, Tensor};
-
-/// Logits: a fixed random projection of the image at 8x8; features: the same at 4x4.
-struct ProjectionScorer {
-    w: Tensor,
-}
-
-impl ProjectionScorer {
-    fn new() -> ProjectionScorer {
-        let g = Tensor::arange(3 * 64 * 10, (Kind::Float, Device::Cpu));
-        // A deterministic pseudo-random matrix, independent of libtorch's generator.
-        let w = ((g * 12.9898).sin() * 43758.5453).frac().view([3 * 64, 10]) * 4.0 - 2.0;
-        ProjectionScorer { w }
-    }
-}
-
-impl Scorer for ProjectionScorer {
-    fn name(&self) -> &str {
-        "projection"
-    }
-    fn feature_dim(&self) -> i64 {
-        48
-    }
-    fn num_classes(&self) -> i64 {
-        10
-    }
-    fn features_and_logits(&self, imgs: &Tensor) -> anyhow::Result<(Tensor, Tensor)> {
-        let x = imgs.to_kind(Kind::Float) / 255.0;
-        let x8 = x.adaptive_avg_pool2d([8, 8]).flatten(1, -1);
-        let x4 = x.adaptive_avg_pool2d([4, 4]).flatten(1, -1);
-        Ok((x4, x8.mm(&self.w)))
-    }
-}
+use common::ProjectionScorer;
+use tch::{Device, Tensor};
 
 /// libtorch's generator is global to the process: tests that depend on seeds take turns.
 static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -96,7 +67,7 @@ fn resumed_search_repeats_the_uninterrupted_one() {
     tch::set_num_threads(1);
     let cfg = tiny_config();
     let full = data(&cfg);
-    let scorer = ProjectionScorer::new();
+    let scorer = ProjectionScorer::new(12.9898);
     let mut a = Search::new(cfg.clone(), 7, Device::Cpu).unwrap();
     let la = run(&mut a, &full, 3, &scorer);
 
@@ -151,7 +122,7 @@ fn search_resumed_mid_stage_repeats_the_uninterrupted_one() {
         ..tiny_config()
     };
     let full = data(&cfg);
-    let scorer = ProjectionScorer::new();
+    let scorer = ProjectionScorer::new(12.9898);
     let mut a = Search::new(cfg.clone(), 11, Device::Cpu).unwrap();
     let la = run(&mut a, &full, 2, &scorer);
 
@@ -182,7 +153,7 @@ fn final_top_k_holds_distinct_complete_archs() {
     let cfg = tiny_config();
     let full = data(&cfg);
     let mut s = Search::new(cfg.clone(), 3, Device::Cpu).unwrap();
-    run(&mut s, &full, 3, &ProjectionScorer::new());
+    run(&mut s, &full, 3, &ProjectionScorer::new(12.9898));
     assert!(s.is_done());
     assert!(!s.final_topk.is_empty() && s.final_topk.len() <= cfg.topk);
     let mut seen = std::collections::HashSet::new();
@@ -240,7 +211,7 @@ fn a_flat_loss_window_fires_the_reset_inside_an_iteration() {
     let mut s = Search::new(cfg.clone(), 5, Device::Cpu).unwrap();
     let d = full.resized(cfg.stage_size(0));
     let r = s
-        .run_iteration(&d, &ProjectionScorer::new(), &mut |_, _| {})
+        .run_iteration(&d, &ProjectionScorer::new(12.9898), &mut |_, _| {})
         .unwrap();
     assert!(r.reset, "the reset must fire");
     // Windows of 4 G losses need 4 * n_critic D steps.
@@ -249,7 +220,7 @@ fn a_flat_loss_window_fires_the_reset_inside_an_iteration() {
     // And with the default threshold a normal short window does not fire.
     let mut s2 = Search::new(tiny_config(), 5, Device::Cpu).unwrap();
     let r2 = s2
-        .run_iteration(&d, &ProjectionScorer::new(), &mut |_, _| {})
+        .run_iteration(&d, &ProjectionScorer::new(12.9898), &mut |_, _| {})
         .unwrap();
     assert!(!r2.reset);
 }

@@ -3,6 +3,8 @@
 //! strategy resumes exactly from a checkpoint, reading the losses in batches changes no
 //! number. Tiny sizes and fixed seeds; libtorch's generator is global, so the tests that run
 //! searches take turns.
+mod common;
+
 use autogan::arch::prefix_len;
 use autogan::config::{GanConfig, SacConfig, SearchConfig};
 use autogan::data::{DataSpec, Dataset};
@@ -13,41 +15,11 @@ use autogan::search::strategy::decision_sizes;
 use autogan::search::strategy::evolution::{mutate, tournament, Evolution};
 use autogan::search::strategy::random::RandomSearch;
 use autogan::search::strategy::{Observed, Strategy, StrategyKind};
+use common::ProjectionScorer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-/// Logits: a fixed pseudo-random projection of the image pooled to 8x8 (no libtorch RNG).
-struct ProjectionScorer {
-    w: Tensor,
-}
-
-impl ProjectionScorer {
-    fn new() -> ProjectionScorer {
-        let g = Tensor::arange(3 * 64 * 10, (Kind::Float, Device::Cpu));
-        let w = ((g * 78.233).sin() * 43758.5453).frac().view([3 * 64, 10]) * 4.0 - 2.0;
-        ProjectionScorer { w }
-    }
-}
-
-impl Scorer for ProjectionScorer {
-    fn name(&self) -> &str {
-        "projection"
-    }
-    fn feature_dim(&self) -> i64 {
-        48
-    }
-    fn num_classes(&self) -> i64 {
-        10
-    }
-    fn features_and_logits(&self, imgs: &Tensor) -> anyhow::Result<(Tensor, Tensor)> {
-        let x = imgs.to_kind(Kind::Float) / 255.0;
-        let x8 = x.adaptive_avg_pool2d([8, 8]).flatten(1, -1);
-        let x4 = x.adaptive_avg_pool2d([4, 4]).flatten(1, -1);
-        Ok((x4, x8.mm(&self.w)))
-    }
-}
 
 static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -295,7 +267,7 @@ fn assert_resumes_exactly(strategy: StrategyKind) {
         ..tiny_config(strategy)
     };
     let full = data(&cfg);
-    let scorer = ProjectionScorer::new();
+    let scorer = ProjectionScorer::new(78.233);
     let mut a = Search::new(cfg.clone(), 9, Device::Cpu).unwrap();
     let la = run(&mut a, &full, 4, &scorer);
 
@@ -357,7 +329,7 @@ fn every_strategy_ends_with_distinct_complete_top_k() {
         let cfg = tiny_config(strategy);
         let full = data(&cfg);
         let mut s = Search::new(cfg.clone(), 2, Device::Cpu).unwrap();
-        let reps = run(&mut s, &full, 4, &ProjectionScorer::new());
+        let reps = run(&mut s, &full, 4, &ProjectionScorer::new(78.233));
         // The same reward budget as REINFORCE: ctrl_steps x ctrl_sample_batch per iteration.
         for r in &reps {
             assert_eq!(r.ctrl.len() as u64, cfg.ctrl_steps);
@@ -392,7 +364,7 @@ fn losses_are_read_in_batches_without_changing_any_number() {
         ..tiny_config(StrategyKind::Reinforce)
     };
     let full = data(&base);
-    let scorer = ProjectionScorer::new();
+    let scorer = ProjectionScorer::new(78.233);
     let mut out = Vec::new();
     for every in [1, 20] {
         let cfg = SearchConfig {

@@ -147,26 +147,15 @@ fn search_args(data: &Path, out: &Path, launcher: &[String]) -> Vec<String> {
     ]);
     a.extend(strings(&TINY));
     a.extend(strings(&[
-        "--iterations",
-        "3",
-        "--stage-changes",
-        "1,2",
-        "--max-shared-steps",
-        "2",
-        "--ctrl-steps",
-        "1",
-        "--ctrl-sample-batch",
-        "2",
-        "--rl-num-eval-img",
-        "20",
-        "--num-candidate",
-        "3",
-        "--topk",
-        "3",
         "--final-train-steps",
         "2",
         "--out",
         out.to_str().unwrap(),
+    ]));
+    a.extend(common::tiny_search(&[
+        ("--max-shared-steps", "2"),
+        ("--ctrl-steps", "1"),
+        ("--topk", "3"),
     ]));
     a.extend(launcher.iter().cloned());
     a

@@ -190,25 +190,11 @@ fn train_and_search_event_files_hold_the_logs_grids_and_best_architectures() {
         d,
         "--scorer",
         "classifier",
-        "--iterations",
-        "3",
-        "--stage-changes",
-        "1,2",
-        "--max-shared-steps",
-        "3",
-        "--ctrl-steps",
-        "2",
-        "--ctrl-sample-batch",
-        "2",
-        "--rl-num-eval-img",
-        "20",
-        "--num-candidate",
-        "3",
-        "--topk",
-        "2",
         "--out",
         out.to_str().unwrap(),
     ]);
+    let tiny_search = common::tiny_search(&[]);
+    args.extend(tiny_search.iter().map(String::as_str));
     autogan(&home, &args);
     let tb = read_tb(&py, &out.join("tb"));
     let log = jsonl(&out.join("search.jsonl"));

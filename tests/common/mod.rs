@@ -230,3 +230,75 @@ pub fn quick_tiny() -> Vec<&'static str> {
     v.extend(TINY);
     v
 }
+
+/// A small deterministic stand-in scorer for search tests (no trained classifier): logits are
+/// a fixed pseudo-random projection of the image pooled to 8x8, features the image pooled to
+/// 4x4. `salt` picks the matrix (independent of libtorch's generator), so two test files can
+/// keep the different scorers their expectations were written with.
+pub struct ProjectionScorer {
+    w: tch::Tensor,
+}
+
+impl ProjectionScorer {
+    pub fn new(salt: f64) -> ProjectionScorer {
+        use tch::{Device, Kind, Tensor};
+        let g = Tensor::arange(3 * 64 * 10, (Kind::Float, Device::Cpu));
+        let w = ((g * salt).sin() * 43758.5453).frac().view([3 * 64, 10]) * 4.0 - 2.0;
+        ProjectionScorer { w }
+    }
+}
+
+impl autogan::metrics::Scorer for ProjectionScorer {
+    fn name(&self) -> &str {
+        "projection"
+    }
+    fn feature_dim(&self) -> i64 {
+        48
+    }
+    fn num_classes(&self) -> i64 {
+        10
+    }
+    fn features_and_logits(
+        &self,
+        imgs: &tch::Tensor,
+    ) -> anyhow::Result<(tch::Tensor, tch::Tensor)> {
+        let x = imgs.to_kind(tch::Kind::Float) / 255.0;
+        let x8 = x.adaptive_avg_pool2d([8, 8]).flatten(1, -1);
+        let x4 = x.adaptive_avg_pool2d([4, 4]).flatten(1, -1);
+        Ok((x4, x8.mm(&self.w)))
+    }
+}
+
+/// The smallest search the end-to-end tests run (with [`TINY`]'s model): 3 iterations over
+/// the 3 stages, a few shared steps, one or two controller steps, 3 candidates, top 2.
+pub const TINY_SEARCH: [(&str, &str); 8] = [
+    ("--iterations", "3"),
+    ("--stage-changes", "1,2"),
+    ("--max-shared-steps", "3"),
+    ("--ctrl-steps", "2"),
+    ("--ctrl-sample-batch", "2"),
+    ("--rl-num-eval-img", "20"),
+    ("--num-candidate", "3"),
+    ("--topk", "2"),
+];
+
+/// [`TINY_SEARCH`] as command-line words, with the values of `changed` (flag, value) in place
+/// of its own; a flag of `changed` that it does not hold is an error of the test.
+pub fn tiny_search(changed: &[(&str, &str)]) -> Vec<String> {
+    for (flag, _) in changed {
+        assert!(
+            TINY_SEARCH.iter().any(|(f, _)| f == flag),
+            "{flag} is not one of TINY_SEARCH's flags"
+        );
+    }
+    TINY_SEARCH
+        .iter()
+        .flat_map(|(flag, value)| {
+            let v = changed
+                .iter()
+                .find(|(f, _)| f == flag)
+                .map_or(*value, |(_, v)| *v);
+            [flag.to_string(), v.to_string()]
+        })
+        .collect()
+}
