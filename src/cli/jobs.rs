@@ -109,7 +109,7 @@ impl CompareArgs {
         let plan = Plan {
             strategies,
             seeds: a.seeds.unwrap_or(3),
-            seed: seed,
+            seed,
             random,
             paper,
             train_steps: a.train_steps.unwrap_or(DEFAULT_TRAIN_STEPS),
