@@ -2,13 +2,17 @@
 //! (`--generator W.safetensors`, with `--arch` or the file's own metadata), for `eval` and
 //! `sample`.
 use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
 
 use crate::arch::Arch;
 use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as SEARCH_FORMAT;
-use crate::gan::trainer::{Trainer, CHECKPOINT_FORMAT};
+use crate::config::TrainConfig;
+use crate::gan::checkpoint::Meta;
+use crate::gan::checked;
+use crate::gan::trainer::{gen_config, CHECKPOINT_FORMAT};
 use crate::nn::{GenConfig, Generator};
 use crate::run::RunFiles;
 
@@ -55,11 +59,7 @@ pub fn load(
             let file = checkpoint_file(c)?;
             let meta = crate::safetensors::read_metadata(&file)?;
             if meta.get("format").map(String::as_str) == Some(CHECKPOINT_FORMAT) {
-                let (tr, _) = Trainer::load_checkpoint(&file, device)?;
-                resolve_arch(&file, Some(tr.arch.clone()), arch)?;
-                let tensors = tr.ema_generator_tensors();
-                let cfg = crate::gan::trainer::gen_config(&tr.cfg);
-                from_tensors(tr.arch.clone(), cfg, &tensors, device, &file)
+                from_training_checkpoint(&file, arch, device)
             } else {
                 from_weight_file(&file, arch, size, device)
             }
@@ -208,29 +208,38 @@ fn from_weight_file(
     })
 }
 
-fn from_tensors(
-    arch: Arch,
-    cfg: GenConfig,
-    tensors: &[(String, Tensor)],
+/// The EMA generator of a training checkpoint, read without building the rest of the
+/// training state (discriminator, Adam moments): its trainable weights from the `ema.*`
+/// tensors, its buffers from the generator's `g.*`, as the trainer exports them.
+fn from_training_checkpoint(
+    file: &Path,
+    arch: Option<&Path>,
     device: Device,
-    origin: &Path,
 ) -> Result<LoadedGenerator> {
+    let meta = Meta::read(file, CHECKPOINT_FORMAT, "training")?;
+    let train: TrainConfig = meta.json("config")?;
+    let own = Arch::from_json_str(meta.get("arch")?, &file.display().to_string())?;
+    let arch = resolve_arch(file, Some(own), arch)?;
+    let cfg = gen_config(&train);
+    let tensors: HashMap<String, Tensor> = crate::safetensors::read(file)?.into_iter().collect();
     let vs = VarStore::new(device);
     let g = Generator::new(&vs.root(), &arch, &cfg);
-    let vars = vs.variables();
-    tch::no_grad(|| {
-        for (n, t) in tensors {
-            if let Some(v) = vars.get(n) {
-                v.shallow_clone().copy_(t);
-            }
+    tch::no_grad(|| -> Result<()> {
+        for (n, v) in vs.variables() {
+            let key = match v.requires_grad() {
+                true => format!("ema.{n}"),
+                false => format!("g.{n}"),
+            };
+            v.shallow_clone().copy_(checked(&tensors, file, &key, &v)?);
         }
-    });
+        Ok(())
+    })?;
     Ok(LoadedGenerator {
         arch,
         cfg,
         vs,
         g,
-        source: origin.display().to_string(),
+        source: file.display().to_string(),
     })
 }
 
