@@ -8,10 +8,10 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
 
 use crate::arch::Arch;
-use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as SEARCH_FORMAT;
 use crate::config::TrainConfig;
-use crate::gan::checkpoint::Meta;
 use crate::gan::checked;
+use crate::gan::checkpoint::Meta;
+use crate::gan::checkpoint::SEARCH_CHECKPOINT_FORMAT as SEARCH_FORMAT;
 use crate::gan::trainer::{gen_config, CHECKPOINT_FORMAT};
 use crate::nn::{GenConfig, Generator};
 use crate::run::RunFiles;
