@@ -41,6 +41,32 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// A progress bar over a count that is known only when the first report arrives (images
+/// scored: `at(done, n)`), with log lines between.
+pub struct CountBar {
+    pb: indicatif::ProgressBar,
+    quiet: bool,
+}
+
+impl CountBar {
+    pub fn new(label: &str, quiet: bool) -> CountBar {
+        CountBar {
+            pb: bar(0, label, quiet),
+            quiet,
+        }
+    }
+    pub fn line(&self, text: &str) {
+        log(&self.pb, self.quiet, text);
+    }
+    pub fn at(&mut self, done: usize, n: usize) {
+        self.pb.set_length(n as u64);
+        self.pb.set_position(done as u64);
+    }
+    pub fn done(&self) {
+        self.pb.finish_and_clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

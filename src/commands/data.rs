@@ -7,7 +7,7 @@ use crate::cli::DataCommand;
 use crate::data::{fetch, info};
 use crate::device::Ctx;
 use crate::metrics::inception::load_inception;
-use crate::metrics::source::{few_images_warning, named_source, score_with_bar, ImageSource};
+use crate::metrics::source::{few_images_warning, named_source, ImageSource};
 use crate::metrics::{Accumulator, Protocol, Scorer, Stats};
 use crate::paths;
 
@@ -191,7 +191,7 @@ pub fn write_reference_stats(
     let scorer = load_inception(inception, protocol, ctx.device)?;
     let mut acc = Accumulator::new(false, true);
     let batch = crate::metrics::scoring_batch(ctx.device) as usize;
-    score_with_bar(&scorer, &src, batch, &mut acc, "stats", ctx.quiet)?;
+    super::score_with_bar(&scorer, &src, batch, &mut acc, "stats", ctx.quiet)?;
     let stats = acc.stats()?;
     if let Some(w) = few_images_warning(stats.n, 0, stats.dim()) {
         eprintln!("{w}");

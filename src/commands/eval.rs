@@ -9,9 +9,7 @@ use crate::cli::EvalArgs;
 use crate::data::{self, DataSpec};
 use crate::device::Ctx;
 use crate::metrics::metric::{self, Metric};
-use crate::metrics::source::{
-    few_images_warning, folder_source, score_with_bar, Bar, ImageSource, Reference,
-};
+use crate::metrics::source::{few_images_warning, folder_source, ImageSource, Reference};
 use crate::metrics::{Accumulator, Needs, Scorer, ScorerKind};
 
 fn check_batch(batch: i64) -> Result<usize> {
@@ -167,7 +165,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
         r.check_width(name, scorer)?;
     }
     let mut acc = Accumulator::for_needs(needs);
-    score_with_bar(scorer, src.as_ref(), batch, &mut acc, "eval", ctx.quiet)?;
+    super::score_with_bar(scorer, src.as_ref(), batch, &mut acc, "eval", ctx.quiet)?;
     let real = match reference {
         Some(r) => {
             if needs.real_stats {
@@ -181,7 +179,7 @@ pub fn run(ctx: &Ctx, args: EvalArgs) -> Result<()> {
                     eprintln!("{line}");
                 }
             };
-            let mut bar = Bar::new("fid-ref", quiet);
+            let mut bar = crate::progress::CountBar::new("fid-ref", quiet);
             let side = r.side(scorer, &scorer_id, batch, needs, &mut say, &mut |d, n| {
                 bar.at(d, n)
             })?;
