@@ -551,6 +551,12 @@ pub struct SearchConfig {
     pub shared_epochs: u64,
     /// Optional cap on D steps per iteration (for small presets).
     pub max_shared_steps: Option<u64>,
+    /// The share of shared-training architectures drawn uniformly (every decision of the
+    /// stage uniform, extending a kept prefix chosen uniformly) instead of from the strategy.
+    /// 0 in the paper (the controller's samples train the supernet); 1 trains the supernet
+    /// the same way for every strategy, so it does not come to favour what the policy
+    /// happened to pick early.
+    pub shared_uniform: f64,
     /// Controller updates per iteration.
     pub ctrl_steps: u64,
     /// Architectures sampled per controller update.
@@ -572,6 +578,10 @@ pub struct SearchConfig {
     pub rl_num_eval_img: i64,
     /// Architectures sampled and scored at each stage change (and at the end).
     pub num_candidate: usize,
+    /// REINFORCE: draw `num_candidate` distinct candidates from the controller (sampling
+    /// again past duplicates, up to 20 draws per candidate) instead of `num_candidate` draws
+    /// that may repeat. Off in the paper.
+    pub distinct_candidates: bool,
     /// Prefixes kept in the beam / architectures written at the end.
     pub topk: usize,
     pub dynamic_reset: bool,
@@ -615,6 +625,7 @@ impl Default for SearchConfig {
             stage_changes: [15, 35],
             shared_epochs: 15,
             max_shared_steps: None,
+            shared_uniform: 0.0,
             ctrl_steps: 30,
             ctrl_sample_batch: 1,
             ctrl_lr: 3.5e-4,
@@ -625,6 +636,7 @@ impl Default for SearchConfig {
             stage_scorers: false,
             rl_num_eval_img: 5000,
             num_candidate: 10,
+            distinct_candidates: false,
             topk: 5,
             dynamic_reset: true,
             reset_window: 500,
@@ -680,6 +692,13 @@ impl SearchConfig {
         }
         if self.ctrl_steps < 1 {
             bail!("ctrl_steps = 0: must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.shared_uniform) {
+            bail!(
+                "shared_uniform = {}: must be in [0, 1] (the share of shared-training \
+                 architectures drawn uniformly)",
+                self.shared_uniform
+            );
         }
         if !(self.ctrl_lr > 0.0 && self.ctrl_lr.is_finite()) {
             bail!("ctrl_lr = {}: must be a positive number", self.ctrl_lr);

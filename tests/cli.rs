@@ -191,6 +191,19 @@ fn search_rejects_bad_settings_before_creating_a_run() {
         ),
         (vec!["--ctrl-lr", "0"], "ctrl_lr = 0"),
         (vec!["--baseline-decay", "1"], "baseline_decay = 1"),
+        (
+            vec!["--shared-uniform", "1.5"],
+            "shared_uniform = 1.5: must be in [0, 1]",
+        ),
+        (vec!["--shared-uniform", "-0.1"], "shared_uniform = -0.1"),
+        (
+            vec!["--strategy", "sac", "--shared-uniform", "1"],
+            "drop --shared-uniform",
+        ),
+        (
+            vec!["--strategy", "random", "--distinct-candidates", "true"],
+            "--distinct-candidates sets the REINFORCE controller",
+        ),
     ] {
         let mut a = vec!["--device", "cpu", "search"];
         a.extend(&args);

@@ -391,3 +391,123 @@ fn losses_are_read_in_batches_without_changing_any_number() {
 fn reinforce_search_resumes_exactly_from_a_checkpoint() {
     assert_resumes_exactly(StrategyKind::Reinforce);
 }
+
+/// Random search that counts the shared-training architectures it is asked for.
+struct Counting {
+    inner: RandomSearch,
+    for_training: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Strategy for Counting {
+    fn kind(&self) -> StrategyKind {
+        self.inner.kind()
+    }
+    fn begin_stage(&mut self, stage: usize, vars: &VarStore) -> anyhow::Result<()> {
+        self.inner.begin_stage(stage, vars)
+    }
+    fn propose_for_training(
+        &mut self,
+        kept: Option<&Beam>,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<Vec<i64>> {
+        self.for_training.set(self.for_training.get() + 1);
+        self.inner.propose_for_training(kept, rng)
+    }
+    fn propose(
+        &mut self,
+        n: usize,
+        kept: Option<&Beam>,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<Vec<Vec<i64>>> {
+        self.inner.propose(n, kept, rng)
+    }
+    fn observe(
+        &mut self,
+        archs: &[Vec<i64>],
+        scores: &[f64],
+    ) -> anyhow::Result<autogan::search::strategy::Observation> {
+        self.inner.observe(archs, scores)
+    }
+    fn candidates(
+        &mut self,
+        n: usize,
+        kept: Option<&Beam>,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<Vec<BeamEntry>> {
+        self.inner.candidates(n, kept, rng)
+    }
+    fn save(&self, vars: &VarStore) -> anyhow::Result<autogan::search::strategy::Saved> {
+        self.inner.save(vars)
+    }
+    fn load(
+        &mut self,
+        vars: &VarStore,
+        tensors: &std::collections::HashMap<String, Tensor>,
+        state: &serde_json::Value,
+    ) -> anyhow::Result<()> {
+        self.inner.load(vars, tensors, state)
+    }
+}
+
+#[test]
+fn shared_uniform_takes_that_share_of_shared_training_from_uniform_draws() {
+    let _turn = lock();
+    tch::set_num_threads(1);
+    let full = data(&tiny_config(StrategyKind::Random));
+    let scorer = ProjectionScorer::new(78.233);
+    for (share, lo, hi) in [(0.0, 40, 40), (0.5, 8, 32), (1.0, 0, 0)] {
+        let cfg = SearchConfig {
+            max_shared_steps: Some(40),
+            iterations: 3,
+            shared_uniform: share,
+            ..tiny_config(StrategyKind::Random)
+        };
+        let mut s = Search::new(cfg.clone(), 4, Device::Cpu).unwrap();
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
+        s.strategy = Box::new(Counting {
+            inner: RandomSearch::new(),
+            for_training: asked.clone(),
+        });
+        let d = full.resized(cfg.stage_size(0));
+        let r = s.run_iteration(&d, &scorer, &mut |_, _| {}).unwrap();
+        assert_eq!(r.d_steps, 40);
+        let n = asked.get();
+        assert!(
+            (lo..=hi).contains(&n),
+            "shared_uniform {share}: the strategy proposed {n} of 40 shared-training architectures"
+        );
+    }
+}
+
+#[test]
+fn distinct_candidates_draws_past_duplicates() {
+    let _turn = lock();
+    use autogan::search::strategy::reinforce::ReinforceBeam;
+    // A fresh stage-0 controller is near uniform over the 36 cells: 8 draws repeat one about
+    // half the time.
+    let mut repeated = 0;
+    for distinct in [false, true] {
+        let cfg = SearchConfig {
+            distinct_candidates: distinct,
+            ..SearchConfig::default()
+        };
+        for seed in 0..12 {
+            tch::manual_seed(seed);
+            let vs = VarStore::new(Device::Cpu);
+            let mut r = ReinforceBeam::new(&cfg, &vs);
+            let mut rng = StdRng::seed_from_u64(seed as u64);
+            let c = r.candidates(8, None, &mut rng).unwrap();
+            assert_eq!(c.len(), 8);
+            let set: std::collections::HashSet<_> = c.iter().map(|e| e.prefix.clone()).collect();
+            if distinct {
+                assert_eq!(set.len(), 8, "seed {seed}: {:?}", set);
+            } else if set.len() < 8 {
+                repeated += 1;
+            }
+        }
+    }
+    assert!(
+        repeated > 0,
+        "the paper's draws never repeated: the test shows nothing"
+    );
+}

@@ -39,6 +39,8 @@ impl SearchArgs {
         set!(ctrl_adv_norm, args.ctrl_adv_norm);
         set!(stage_scorers, args.stage_scorers);
         set!(num_candidate, args.num_candidate);
+        set!(shared_uniform, args.shared_uniform);
+        set!(distinct_candidates, args.distinct_candidates);
         set!(topk, args.topk);
         set!(dynamic_reset, args.dynamic_reset);
         set!(reset_mode, args.reset_mode);
@@ -51,6 +53,7 @@ impl SearchArgs {
             ("--entropy-coeff", args.entropy_coeff.is_some()),
             ("--baseline-decay", args.baseline_decay.is_some()),
             ("--ctrl-adv-norm", args.ctrl_adv_norm.is_some()),
+            ("--distinct-candidates", args.distinct_candidates.is_some()),
         ] {
             if given && c.strategy != crate::search::strategy::StrategyKind::Reinforce {
                 bail!(
@@ -79,6 +82,13 @@ impl SearchArgs {
                     c.strategy.name()
                 );
             }
+        }
+        if args.shared_uniform.is_some() && c.strategy == crate::search::strategy::StrategyKind::Sac
+        {
+            bail!(
+                "--shared-uniform sets the progressive stages' shared training; --strategy sac \
+                 trains its episodes' GAN on the agent's own prefixes: drop --shared-uniform"
+            );
         }
         args.sac.apply(&mut c.sac);
         set!(population, args.population);
@@ -142,6 +152,8 @@ impl SearchArgs {
             ("--ctrl-adv-norm", a.ctrl_adv_norm.is_some()),
             ("--stage-scorers", a.stage_scorers.is_some()),
             ("--num-candidate", a.num_candidate.is_some()),
+            ("--shared-uniform", a.shared_uniform.is_some()),
+            ("--distinct-candidates", a.distinct_candidates.is_some()),
             ("--topk", a.topk.is_some()),
             ("--dynamic-reset", a.dynamic_reset.is_some()),
             ("--reset-mode", a.reset_mode.is_some()),

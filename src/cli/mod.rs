@@ -257,6 +257,13 @@ pub struct SearchArgs {
     /// Images generated to score one architecture
     #[arg(long, allow_negative_numbers = true)]
     pub rl_num_eval_img: Option<i64>,
+    /// Share of shared-training architectures drawn uniformly instead of from the strategy,
+    /// in [0, 1] (0 in the paper)
+    #[arg(long, allow_negative_numbers = true)]
+    pub shared_uniform: Option<f64>,
+    /// REINFORCE: draw distinct end-of-stage candidates from the controller (true/false)
+    #[arg(long)]
+    pub distinct_candidates: Option<bool>,
     /// Architectures scored at each stage change
     #[arg(long, allow_negative_numbers = true, value_parser = whole_usize)]
     pub num_candidate: Option<usize>,

@@ -16,7 +16,7 @@
 //! of threads). Adam's state records which parameters have a gradient, so a resumed search
 //! steps the same ones.
 use anyhow::{Context, Result};
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::nn::VarStore;
@@ -196,9 +196,16 @@ impl Search {
         let mut reset_pending = false;
         // Shared training. No host sync here but the loss reads every `read_every` D steps.
         for s in 0..steps {
-            let arch_v = self
-                .strategy
-                .propose_for_training(self.beam.as_ref(), &mut rng)?;
+            // `shared_uniform` 0 (the paper) draws no coin, so such a search's random stream
+            // is the same as before the option existed.
+            let uniform = cfg.shared_uniform >= 1.0
+                || (cfg.shared_uniform > 0.0 && rng.gen::<f64>() < cfg.shared_uniform);
+            let arch_v = if uniform {
+                strategy::uniform_arch(stage, self.beam.as_ref(), &mut rng)?
+            } else {
+                self.strategy
+                    .propose_for_training(self.beam.as_ref(), &mut rng)?
+            };
             let arch = Arch::from_prefix_vector(&arch_v)?;
             if self.gan.train_step(&cfg, data, &arch, stage, self.seed)? {
                 g_steps += 1;

@@ -25,6 +25,8 @@ pub struct ReinforceBeam {
     decay: f64,
     entropy_coeff: f64,
     adv_norm: bool,
+    /// Draw distinct end-of-stage candidates (`distinct_candidates`).
+    distinct: bool,
     /// The current stage's controller and its optimiser.
     pub ctrl: Controller,
     pub reinforce: Reinforce,
@@ -52,6 +54,7 @@ impl ReinforceBeam {
             decay: cfg.baseline_decay,
             entropy_coeff: cfg.entropy_coeff,
             adv_norm: cfg.ctrl_adv_norm,
+            distinct: cfg.distinct_candidates,
             ctrl,
             reinforce,
             pending: None,
@@ -122,14 +125,28 @@ impl Strategy for ReinforceBeam {
         kept: Option<&Beam>,
         rng: &mut StdRng,
     ) -> Result<Vec<BeamEntry>> {
-        let draw = tch::no_grad(|| self.ctrl.draw(n as i64, kept, rng))?;
-        let (h, c) = (draw.sample.state.0.detach(), draw.sample.state.1.detach());
-        Ok(draw
-            .archs
-            .into_iter()
-            .enumerate()
-            .map(|(i, a)| BeamEntry::new(a, &h.get(i as i64), &c.get(i as i64), f64::NAN))
-            .collect())
+        let mut out: Vec<BeamEntry> = Vec::with_capacity(n);
+        // Without `distinct`, one draw of n (the paper). With it, draws of n until n distinct
+        // architectures are found or 20 n have been drawn (a policy sure of fewer than n
+        // architectures then gives fewer candidates).
+        let mut drawn = 0;
+        while out.len() < n && (drawn == 0 || (self.distinct && drawn < 20 * n)) {
+            let draw = tch::no_grad(|| self.ctrl.draw(n as i64, kept, rng))?;
+            drawn += n;
+            let (h, c) = (draw.sample.state.0.detach(), draw.sample.state.1.detach());
+            for (i, a) in draw.archs.into_iter().enumerate() {
+                if out.len() == n || (self.distinct && out.iter().any(|e| e.prefix == a)) {
+                    continue;
+                }
+                out.push(BeamEntry::new(
+                    a,
+                    &h.get(i as i64),
+                    &c.get(i as i64),
+                    f64::NAN,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     fn save(&self, vars: &VarStore) -> Result<Saved> {
