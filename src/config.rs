@@ -576,6 +576,10 @@ pub struct SearchConfig {
     pub stage_scorers: bool,
     /// Images generated to score one architecture (the reward's IS).
     pub rl_num_eval_img: i64,
+    /// Weight of the FID in the reward: reward = IS - reward_fid x FID, the FID between the
+    /// scored images and the real data at the stage's size, in the scorer's features. 0 (the
+    /// paper's IS alone) in the paper's presets; E2GAN's reward weighs FID by 0.01.
+    pub reward_fid: f64,
     /// Architectures sampled and scored at each stage change (and at the end).
     pub num_candidate: usize,
     /// REINFORCE: draw `num_candidate` distinct candidates from the controller (sampling
@@ -635,6 +639,7 @@ impl Default for SearchConfig {
             ctrl_adv_norm: false,
             stage_scorers: false,
             rl_num_eval_img: 5000,
+            reward_fid: 0.0,
             num_candidate: 10,
             distinct_candidates: false,
             topk: 5,
@@ -692,6 +697,13 @@ impl SearchConfig {
         }
         if self.ctrl_steps < 1 {
             bail!("ctrl_steps = 0: must be at least 1");
+        }
+        if !(self.reward_fid >= 0.0 && self.reward_fid.is_finite()) {
+            bail!(
+                "reward_fid = {}: must be 0 or more (the weight of the FID subtracted from the \
+                 reward's IS)",
+                self.reward_fid
+            );
         }
         if !(0.0..=1.0).contains(&self.shared_uniform) {
             bail!(

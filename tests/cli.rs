@@ -201,6 +201,14 @@ fn search_rejects_bad_settings_before_creating_a_run() {
             "drop --shared-uniform",
         ),
         (
+            vec!["--reward-fid", "-1"],
+            "reward_fid = -1: must be 0 or more",
+        ),
+        (
+            vec!["--strategy", "sac", "--reward-fid", "0.01"],
+            "drop --reward-fid",
+        ),
+        (
             vec!["--strategy", "random", "--distinct-candidates", "true"],
             "--distinct-candidates sets the REINFORCE controller",
         ),

@@ -511,3 +511,71 @@ fn distinct_candidates_draws_past_duplicates() {
         "the paper's draws never repeated: the test shows nothing"
     );
 }
+
+#[test]
+fn reward_fid_subtracts_the_fid_against_the_real_data_at_the_stage_size() {
+    use autogan::arch::Arch;
+    use autogan::metrics::stats::frechet_distance;
+    use autogan::metrics::Accumulator;
+    let _turn = lock();
+    tch::set_num_threads(1);
+    let base = SearchConfig {
+        iterations: 3,
+        ..tiny_config(StrategyKind::Random)
+    };
+    let full = data(&base);
+    let scorer = ProjectionScorer::new(78.233);
+    let with = SearchConfig {
+        reward_fid: 0.5,
+        ..base.clone()
+    };
+    let d0 = full.resized(base.stage_size(0));
+    let a = Arch::from_prefix_vector(&[0, 1, 2, 1]).unwrap();
+
+    let mut s = Search::new(with.clone(), 4, Device::Cpu).unwrap();
+    let e = s.reward_parts(&a, &scorer, 40).unwrap_err().to_string();
+    assert!(e.contains("stage 0"), "{e}");
+    s.prepare_reward_ref(0, &d0, &scorer).unwrap();
+    tch::manual_seed(3);
+    let p = s.reward_parts(&a, &scorer, 40).unwrap();
+    tch::manual_seed(3);
+    let r = s.score_arch_with(&a, &scorer, 40).unwrap();
+    let fid = p.fid.expect("an FID with reward_fid > 0");
+    assert!(fid > 0.0 && fid.is_finite(), "FID {fid}");
+    assert_eq!(r, p.is - 0.5 * fid);
+    // The same supernet without the FID term scores the same IS.
+    let plain = Search::new(base.clone(), 4, Device::Cpu).unwrap();
+    tch::manual_seed(3);
+    let q = plain.reward_parts(&a, &scorer, 40).unwrap();
+    assert_eq!(q.is, p.is);
+    assert!(q.fid.is_none());
+
+    // The reference is the statistics of the stage's real images (all 200 of them here): the
+    // same images are at distance 0 from it, a part of them is not.
+    let (stage, reference) = s.reward_ref().unwrap();
+    assert_eq!(stage, 0);
+    let fid_of = |imgs: &Tensor| {
+        let mut acc = Accumulator::new(false, true);
+        acc.add_images(&scorer, imgs).unwrap();
+        frechet_distance(&acc.stats().unwrap(), reference).unwrap()
+    };
+    let all = fid_of(&d0.images);
+    let part = fid_of(&d0.images.narrow(0, 0, 50));
+    assert!(all.abs() < 1e-6 && part > 1e-3, "all {all}, part {part}");
+
+    // In a search the reward phase's scores drop by the FID term.
+    let mut scores = Vec::new();
+    for cfg in [base, with] {
+        let mut s = Search::new(cfg.clone(), 4, Device::Cpu).unwrap();
+        let r = s.run_iteration(&d0, &scorer, &mut |_, _| {}).unwrap();
+        scores.push(r.ctrl[0].clone());
+    }
+    assert_eq!(scores[0]["archs"], scores[1]["archs"]);
+    let (a0, a1) = (
+        scores[0]["scores"].as_array().unwrap(),
+        scores[1]["scores"].as_array().unwrap(),
+    );
+    for (x, y) in a0.iter().zip(a1) {
+        assert!(y.as_f64().unwrap() < x.as_f64().unwrap(), "{x} -> {y}");
+    }
+}

@@ -40,6 +40,7 @@ impl SearchArgs {
         set!(stage_scorers, args.stage_scorers);
         set!(num_candidate, args.num_candidate);
         set!(shared_uniform, args.shared_uniform);
+        set!(reward_fid, args.reward_fid);
         set!(distinct_candidates, args.distinct_candidates);
         set!(topk, args.topk);
         set!(dynamic_reset, args.dynamic_reset);
@@ -83,12 +84,23 @@ impl SearchArgs {
                 );
             }
         }
-        if args.shared_uniform.is_some() && c.strategy == crate::search::strategy::StrategyKind::Sac
-        {
-            bail!(
-                "--shared-uniform sets the progressive stages' shared training; --strategy sac \
-                 trains its episodes' GAN on the agent's own prefixes: drop --shared-uniform"
-            );
+        for (flag, given, what) in [
+            (
+                "--shared-uniform",
+                args.shared_uniform.is_some(),
+                "trains its episodes' GAN on the agent's own prefixes",
+            ),
+            (
+                "--reward-fid",
+                args.reward_fid.is_some(),
+                "has its own reward (the change of IS and 0.01 FID per cell)",
+            ),
+        ] {
+            if given && c.strategy == crate::search::strategy::StrategyKind::Sac {
+                bail!(
+                    "{flag} sets the progressive stages' search; --strategy sac {what}: drop {flag}"
+                );
+            }
         }
         args.sac.apply(&mut c.sac);
         set!(population, args.population);
@@ -153,6 +165,7 @@ impl SearchArgs {
             ("--stage-scorers", a.stage_scorers.is_some()),
             ("--num-candidate", a.num_candidate.is_some()),
             ("--shared-uniform", a.shared_uniform.is_some()),
+            ("--reward-fid", a.reward_fid.is_some()),
             ("--distinct-candidates", a.distinct_candidates.is_some()),
             ("--topk", a.topk.is_some()),
             ("--dynamic-reset", a.dynamic_reset.is_some()),

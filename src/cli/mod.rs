@@ -257,6 +257,10 @@ pub struct SearchArgs {
     /// Images generated to score one architecture
     #[arg(long, allow_negative_numbers = true)]
     pub rl_num_eval_img: Option<i64>,
+    /// Weight W of the FID in the reward, IS - W x FID, the FID against the real data at the
+    /// stage's size (0 in the paper)
+    #[arg(long, allow_negative_numbers = true)]
+    pub reward_fid: Option<f64>,
     /// Share of shared-training architectures drawn uniformly instead of from the strategy,
     /// in [0, 1] (0 in the paper)
     #[arg(long, allow_negative_numbers = true)]
@@ -627,6 +631,10 @@ pub struct ArchScoreArgs {
     /// stage_scorers)
     #[arg(long)]
     pub stage_scorers: Option<bool>,
+    /// Weight of the FID in the score, IS - W x FID (default: the search's reward_fid); with
+    /// W > 0 each architecture's IS and FID are reported too
+    #[arg(long, allow_negative_numbers = true)]
+    pub reward_fid: Option<f64>,
     /// Where named data sets live (for the scorer of the search's data set)
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

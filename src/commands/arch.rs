@@ -118,6 +118,12 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     if let Some(s) = args.stage_scorers {
         search.cfg.stage_scorers = s;
     }
+    if let Some(w) = args.reward_fid {
+        if !(w >= 0.0 && w.is_finite()) {
+            bail!("--reward-fid {w}: give a weight of 0 or more");
+        }
+        search.cfg.reward_fid = w;
+    }
     let cells = if search.iteration == 0 {
         0
     } else {
@@ -145,16 +151,38 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
     let scorer = super::scoring::pick_for_search(&search.cfg, &spec, ctx.device, ctx.quiet)
         .with_context(|| format!("the scorer of the search in {}", dir.display()))?;
     let scorer = crate::metrics::at_precision(scorer, ctx.device, search.cfg.scorer_precision);
+    // The reward's FID compares with the real data at each prefix's stage size.
+    let full = match search.cfg.reward_fid > 0.0 {
+        true => Some(
+            crate::data::load(&spec)
+                .with_context(|| format!("the data of the search in {}", dir.display()))?,
+        ),
+        false => None,
+    };
     let bar = crate::progress::bar(archs.len() as u64, "scoring", ctx.quiet);
     let mut rows = Vec::new();
+    let mut ref_stage = None;
     for (f, a) in files.iter().zip(&archs) {
+        let stage = a.cells.len().saturating_sub(1);
+        if let Some(full) = full.as_ref().filter(|_| ref_stage != Some(stage)) {
+            let data = full
+                .resized(search.cfg.stage_size(stage))
+                .to_device(ctx.device);
+            search.prepare_reward_ref(stage, &data, scorer.as_ref())?;
+            ref_stage = Some(stage);
+        }
         tch::manual_seed(ctx.seed as i64);
-        let s = search.score_arch_with(a, scorer.as_ref(), n)?;
-        rows.push(serde_json::json!({
+        let parts = search.reward_parts(a, scorer.as_ref(), n)?;
+        let mut row = serde_json::json!({
             "file": f.display().to_string(),
             "vector": a.to_vector(),
-            "score": s,
-        }));
+            "score": parts.reward(search.cfg.reward_fid),
+        });
+        if let (Some(fid), Some(m)) = (parts.fid, row.as_object_mut()) {
+            m.insert("is".into(), parts.is.into());
+            m.insert("fid".into(), fid.into());
+        }
+        rows.push(row);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -167,6 +195,7 @@ fn score(ctx: &Ctx, args: &crate::cli::ArchScoreArgs) -> Result<()> {
         "stage": args.stage,
         "reward_bn": search.cfg.reward_bn,
         "stage_scorers": search.cfg.stage_scorers,
+        "reward_fid": search.cfg.reward_fid,
         "seed": ctx.seed,
         "archs": rows,
     });

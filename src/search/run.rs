@@ -15,7 +15,7 @@
 //! repeats exactly what the uninterrupted one would have done (on CPU, with the same number
 //! of threads). Adam's state records which parameters have a gradient, so a resumed search
 //! steps the same ones.
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -81,6 +81,27 @@ pub struct Search {
     /// Episodic strategies: the fixed evaluation latents and the data's feature statistics
     /// (made when first needed, from the seed and the data: not checkpointed).
     episode_eval: Option<(Tensor, Stats)>,
+    /// With `reward_fid`: the scorer's feature statistics of the real data at a stage's size
+    /// (made when first needed from the data: not checkpointed).
+    reward_ref: Option<(usize, Stats)>,
+}
+
+/// What one architecture's reward is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct RewardParts {
+    pub is: f64,
+    /// Against the real data at the stage's size; only with `reward_fid` > 0.
+    pub fid: Option<f64>,
+}
+
+impl RewardParts {
+    /// IS - `weight` x FID.
+    pub fn reward(&self, weight: f64) -> f64 {
+        match self.fid {
+            Some(f) if weight > 0.0 => self.is - weight * f,
+            _ => self.is,
+        }
+    }
 }
 
 impl std::ops::Deref for Search {
@@ -118,6 +139,7 @@ impl Search {
             fixed_z,
             final_topk: Vec::new(),
             episode_eval: None,
+            reward_ref: None,
         })
     }
 
@@ -144,15 +166,71 @@ impl Search {
 
     /// [`Search::score_arch`] on `n` images.
     pub fn score_arch_with(&self, arch: &Arch, scorer: &dyn Scorer, n: i64) -> Result<f64> {
+        Ok(self
+            .reward_parts(arch, scorer, n)?
+            .reward(self.cfg.reward_fid))
+    }
+
+    /// The IS of `n` images of `arch` and, with `reward_fid` > 0, their FID against the real
+    /// data at the prefix's stage ([`Search::prepare_reward_ref`] must have run for it).
+    pub fn reward_parts(&self, arch: &Arch, scorer: &dyn Scorer, n: i64) -> Result<RewardParts> {
+        let stage = arch.cells.len().saturating_sub(1);
+        let reference = match self.cfg.reward_fid > 0.0 {
+            false => None,
+            true => match &self.reward_ref {
+                Some((s, stats)) if *s == stage => Some(stats),
+                _ => bail!(
+                    "the reward's FID needs the real data's statistics at stage {stage}'s size \
+                     (prepare_reward_ref was not called for it)"
+                ),
+            },
+        };
         let mode = self.cfg.reward_bn.mode();
-        let mut acc = Accumulator::new(true, false);
+        let mut acc = Accumulator::new(true, reference.is_some());
         let gen = |_, b| {
             let z = Tensor::randn([b, self.cfg.latent_dim], (Kind::Float, self.device));
             let imgs = tch::no_grad(|| self.gan.g.forward_mode(&z, arch, mode));
             Ok(crate::data::from_gan(&imgs))
         };
         crate::metrics::score_stream(&mut acc, scorer, n, scoring_batch(self.device), gen, |_| {})?;
-        Ok(acc.inception_score(IS_SPLITS.min(n))?.mean)
+        let is = acc.inception_score(IS_SPLITS.min(n))?.mean;
+        let fid = match reference {
+            Some(r) => Some(frechet_distance(&acc.stats()?, r)?),
+            None => None,
+        };
+        Ok(RewardParts { is, fid })
+    }
+
+    /// The real data's statistics the reward's FID compares with, and their stage.
+    pub fn reward_ref(&self) -> Option<(usize, &Stats)> {
+        self.reward_ref.as_ref().map(|(s, st)| (*s, st))
+    }
+
+    /// With `reward_fid` > 0: the scorer's feature statistics of `data` (the real images at
+    /// `stage`'s size; at most the first 10,000), which the reward's FID compares with. Kept
+    /// until another stage asks; nothing to do without `reward_fid`.
+    pub fn prepare_reward_ref(
+        &mut self,
+        stage: usize,
+        data: &Dataset,
+        scorer: &dyn Scorer,
+    ) -> Result<()> {
+        if self.cfg.reward_fid <= 0.0 || matches!(&self.reward_ref, Some((s, _)) if *s == stage) {
+            return Ok(());
+        }
+        let m = (data.len() as i64).min(10_000);
+        let mut acc = Accumulator::new(false, true);
+        let slice = |s, c| Ok(data.images.narrow(0, s, c));
+        crate::metrics::score_stream(
+            &mut acc,
+            scorer,
+            m,
+            scoring_batch(self.device),
+            slice,
+            |_| {},
+        )?;
+        self.reward_ref = Some((stage, acc.stats()?));
+        Ok(())
     }
 
     /// Scores of prefix vectors, in order.
@@ -185,6 +263,7 @@ impl Search {
     ) -> Result<IterationReport> {
         let it = self.iteration;
         let stage = self.stage();
+        self.prepare_reward_ref(stage, data, scorer)?;
         tch::manual_seed(mix_seed(self.seed, it));
         let mut rng = StdRng::seed_from_u64(mix_seed(self.seed ^ 0x5EA2C4, it) as u64);
         let cfg = self.cfg.clone();
