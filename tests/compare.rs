@@ -292,6 +292,7 @@ fn create_plan(out: &Path, random: usize) -> compare::Plan {
         random,
         paper: Vec::new(),
         train_steps: 2,
+        train_seeds: 1,
         preset: "quick".into(),
         dataset: None,
         data_dir: None,
@@ -1045,6 +1046,71 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
     );
     let r = read(&out.join("compare.json"));
     assert!(r["runs"][0]["classifier_is"].is_number(), "{r}");
+    // More trainings per architecture are added on resume: the finished training is kept
+    // (not run again), the batch records listing the old jobs are set aside, and the
+    // architecture's scores become the means over its two trainings.
+    let first = out.join("train/random-01/generator.safetensors");
+    let before = std::fs::metadata(&first).unwrap().modified().unwrap();
+    let o = autogan_output(
+        Some(&root),
+        &[
+            "compare",
+            "--resume",
+            dir,
+            "--train-seeds",
+            "2",
+            "--dry-run",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("random-01.seed1"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.ends_with("/train/random-01") || l.contains("/train/random-01 ")),
+        "the first training runs again:\n{text}"
+    );
+    assert_eq!(read(&out.join("config.json"))["plan"]["train_seeds"], 1);
+    let o = autogan_output(
+        Some(&root),
+        &["--quiet", "compare", "--resume", dir, "--train-seeds", "2"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&out.join("config.json"))["plan"]["train_seeds"], 2);
+    assert_eq!(
+        std::fs::metadata(&first).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(out.join("jobs/train.replaced-1.json").is_file());
+    assert!(out.join("jobs/train.replaced-1").is_dir());
+    let train = read(&out.join("jobs/train.json"));
+    assert_eq!(
+        train["jobs"][1]["global"],
+        json!(["--seed", "1", "--quiet"])
+    );
+    let r = read(&out.join("compare.json"));
+    let run = &r["runs"][0];
+    let each: Vec<f64> = run["classifier_is_trainings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(each.len(), 2, "{run}");
+    let is = run["classifier_is"].as_f64().unwrap();
+    assert!((is - (each[0] + each[1]) / 2.0).abs() < 1e-12, "{run}");
+    assert!(r["training_noise"]["classifier_is"]["pooled_std"].is_number());
+    // ... and never dropped.
+    let o = autogan_output(
+        Some(&root),
+        &["compare", "--resume", dir, "--train-seeds", "1"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("never drop them"),
+        "{err}"
+    );
     // Once a training has run, its flags can no longer change.
     let o = autogan_output(
         Some(&root),
@@ -1056,6 +1122,82 @@ fn pass_through_flags_are_checked_before_anything_is_written_and_can_be_mended()
         err.contains("ran with the recorded flags already") && err.contains("train-random-01"),
         "{err}"
     );
+}
+
+#[test]
+fn several_trainings_per_architecture_are_jobs_of_their_own_and_averaged() {
+    let root = tmp("compare-train-seeds");
+    let out = root.join("cmp");
+    let mut plan = create_plan(&out, 2);
+    plan.seed = 5;
+    plan.train_seeds = 2;
+    plan.validate().unwrap();
+    let layout = compare::Layout { root: out.clone() };
+    let entries = compare::entries(&plan, &layout).unwrap();
+    // One round of trainings, then the next, each with its own seed and run directory.
+    let jobs = compare::train_jobs(&plan, &layout, &entries);
+    let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "train-random-01",
+            "train-random-02",
+            "train-random-01.seed6",
+            "train-random-02.seed6"
+        ]
+    );
+    assert_eq!(jobs[0].global[..2], ["--seed", "5"]);
+    assert_eq!(jobs[2].global[..2], ["--seed", "6"]);
+    assert_eq!(jobs[2].run_dir, layout.train_dir("random-01.seed6"));
+    let evals = compare::eval_jobs(&plan, &layout, &entries);
+    assert_eq!(evals.len(), 4);
+    assert_eq!(
+        evals[2].result.as_deref(),
+        Some(layout.eval_file("random-01.seed6", "classifier").as_path())
+    );
+    // Every eval is scored with the same latents (the plan's seed).
+    assert!(evals.iter().all(|j| j.global[..2] == ["--seed", "5"]));
+    let write = |label: &str, is: f64, fid: f64| {
+        let f = layout.eval_file(label, "classifier");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, json!({"is_mean": is, "fid": fid}).to_string()).unwrap();
+    };
+    write("random-01", 1.0, 100.0);
+    write("random-01.seed6", 2.0, 90.0);
+    write("random-02", 3.0, 50.0);
+    let r = compare::collect(&plan, &layout, &Default::default()).unwrap();
+    // random-02 has one of its two trainings scored: no score yet, the results incomplete.
+    assert_eq!(r["complete"], false);
+    assert_eq!(r["runs"][0]["classifier_is"], 1.5);
+    assert_eq!(r["runs"][0]["classifier_fid"], 95.0);
+    assert_eq!(r["runs"][0]["classifier_is_trainings"], json!([1.0, 2.0]));
+    assert!(r["runs"][1]["classifier_is"].is_null(), "{}", r["runs"][1]);
+    let noise = &r["training_noise"]["classifier_is"];
+    assert_eq!(noise["archs"], 1);
+    assert!((noise["pooled_std"].as_f64().unwrap() - 0.5f64.sqrt()).abs() < 1e-12);
+    write("random-02.seed6", 3.0, 70.0);
+    let r = compare::collect(&plan, &layout, &Default::default()).unwrap();
+    assert_eq!(r["complete"], true);
+    let g = &r["groups"][1]["metrics"]["classifier_fid"];
+    assert_eq!(g["values"], json!([95.0, 60.0]));
+    // Pooled over both architectures: variances 0.5 and 0 (IS), 50 and 200 (FID).
+    let noise = &r["training_noise"];
+    assert!((noise["classifier_is"]["pooled_std"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    assert!((noise["classifier_fid"]["pooled_std"].as_f64().unwrap() - 125f64.sqrt()).abs() < 1e-9);
+    assert!(
+        (noise["classifier_fid"]["std_of_mean"].as_f64().unwrap() - 62.5f64.sqrt()).abs() < 1e-9
+    );
+    let t = compare::table(&r);
+    assert!(t.contains("trained 2 times (seeds 5 to 6)"), "{t}");
+    assert!(t.contains("training noise (2 architectures)"), "{t}");
+    // A plan of zero trainings, too many, or one whose seeds pass u64 is refused.
+    for (k, seed) in [(0, 0), (compare::MAX_TRAIN_SEEDS + 1, 0), (2, u64::MAX)] {
+        let mut p = plan.clone();
+        p.train_seeds = k;
+        p.seed = seed;
+        let e = p.validate().unwrap_err();
+        assert!(format!("{e:#}").contains("--train-seeds"), "{e:#}");
+    }
 }
 
 #[test]

@@ -113,6 +113,7 @@ impl CompareArgs {
             random,
             paper,
             train_steps: a.train_steps.unwrap_or(DEFAULT_TRAIN_STEPS),
+            train_seeds: a.train_seeds.unwrap_or(1),
             preset,
             dataset: a.data.dataset.clone(),
             data_dir: a.data.data_dir.clone(),
@@ -151,6 +152,25 @@ impl CompareArgs {
             layout.config().display(),
             plan.search_args.join(" "),
             plan.train_args.join(" ")
+        );
+        Ok(plan)
+    }
+
+    /// `--resume DIR --train-seeds K`: train every architecture of the comparison K times
+    /// (more than its plan says; the finished trainings and evaluations are kept). The train
+    /// and eval batch records, which list the old jobs, are set aside; a dry run writes
+    /// nothing.
+    pub fn fix_train_seeds(&self, layout: &Layout, plan: Plan, k: u64, dry: bool) -> Result<Plan> {
+        let (plan, phases) = compare::with_train_seeds(plan, k)?;
+        if dry || phases.is_empty() {
+            return Ok(plan);
+        }
+        compare::write_pass_through(layout, &plan, &phases)?;
+        eprintln!(
+            "{}: every architecture is trained {k} times from now on (seeds {} to {})",
+            layout.config().display(),
+            plan.seed,
+            plan.seed + k - 1
         );
         Ok(plan)
     }

@@ -730,6 +730,11 @@ pub struct CompareArgs {
     /// Generated images per evaluation
     #[arg(long)]
     pub eval_images: Option<usize>,
+    /// Trainings of every architecture (seeds --seed, --seed + 1, ...), its scores the means
+    /// over them (default 1). With --resume: raises the count of a comparison, whose finished
+    /// trainings are kept
+    #[arg(long)]
+    pub train_seeds: Option<u64>,
     /// Architectures of each search's top-K to train, for the rank correlation (default 3)
     #[arg(long)]
     pub topk_train: Option<usize>,

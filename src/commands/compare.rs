@@ -44,6 +44,9 @@ pub fn run(ctx: &Ctx, args: CompareArgs) -> Result<()> {
             if args.search_args.is_some() || args.train_args.is_some() {
                 plan = args.fix_pass_through(&layout, plan, args.dry_run)?;
             }
+            if let Some(k) = args.train_seeds {
+                plan = args.fix_train_seeds(&layout, plan, k, args.dry_run)?;
+            }
             let base = compare::recorded_launcher(&layout)?;
             let cfg = args.launcher.config(base.as_ref())?;
             compare::check_slurm_records(&layout, &cfg)?;
@@ -106,12 +109,16 @@ fn run_phases(
     let (plan, layout, cfg) = (plan.clone(), layout.clone(), cfg.clone());
     if !ctx.quiet {
         eprintln!(
-            "comparison in {}: {} searches, {} random and {} paper architectures, {} G steps each",
+            "comparison in {}: {} searches, {} random and {} paper architectures, {} G steps each{}",
             layout.root.display(),
             plan.searches().len(),
             plan.random_archs.len(),
             plan.paper.len(),
-            plan.train_steps
+            plan.train_steps,
+            match plan.train_seeds {
+                1 => String::new(),
+                k => format!(", {k} trainings of each"),
+            }
         );
     }
     // The jobs run with the plan's device and threads (the same threads, the same numbers on

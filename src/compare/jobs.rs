@@ -128,12 +128,29 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
     Ok(v)
 }
 
-/// One training per entry (its result: the run's `generator.safetensors`).
+/// Every training of every entry (entry, run directory name, seed): first one training of
+/// each entry, then the second of each, and so on, so that a comparison cut short has whole
+/// rounds.
+fn trainings<'a>(plan: &Plan, entries: &'a [Entry]) -> Vec<(&'a Entry, String, u64)> {
+    let per_entry: Vec<Vec<(String, u64)>> =
+        entries.iter().map(|e| plan.trainings(&e.label)).collect();
+    (0..plan.train_seeds as usize)
+        .flat_map(|j| {
+            entries
+                .iter()
+                .zip(&per_entry)
+                .map(move |(e, t)| (e, t[j].0.clone(), t[j].1))
+        })
+        .collect()
+}
+
+/// The trainings of every entry, `plan.train_seeds` each (result: the run's
+/// `generator.safetensors`).
 pub fn train_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
-    entries
-        .iter()
-        .map(|e| {
-            let dir = layout.train_dir(&e.label);
+    trainings(plan, entries)
+        .into_iter()
+        .map(|(e, training, seed)| {
+            let dir = layout.train_dir(&training);
             let mut args = vec![
                 "--arch".to_string(),
                 e.arch_file.display().to_string(),
@@ -145,8 +162,8 @@ pub fn train_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
             args.extend(plan.dataset_args(true));
             args.extend(plan.train_args.iter().cloned());
             Job {
-                name: format!("train-{}", e.label),
-                global: plan.global_args(plan.seed),
+                name: format!("train-{training}"),
+                global: plan.global_args(seed),
                 command: "train".into(),
                 args,
                 result: Some(RunFiles::of(&dir).generator()),
@@ -158,15 +175,15 @@ pub fn train_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
         .collect()
 }
 
-/// One evaluation per entry and scorer: `autogan eval TRAIN_DIR ... --json-out
+/// One evaluation per training and scorer: `autogan eval TRAIN_DIR ... --json-out
 /// TRAIN_DIR/eval-<scorer>.json`, a step the launcher simply runs again when its file is
-/// missing.
+/// missing. Every training is scored with the plan's seed (the same latents).
 pub fn eval_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
     let mut jobs = Vec::new();
-    for e in entries {
-        let dir = layout.train_dir(&e.label);
+    for (_, training, _) in trainings(plan, entries) {
+        let dir = layout.train_dir(&training);
         for scorer in &plan.scorers {
-            let out = layout.eval_file(&e.label, scorer);
+            let out = layout.eval_file(&training, scorer);
             let mut args = vec![dir.display().to_string()];
             args.extend(["--scorer".into(), scorer.clone(), "--metric".into()]);
             args.extend(["is,fid".into(), "--fid-ref".into(), fid_ref(plan)]);
@@ -174,7 +191,7 @@ pub fn eval_jobs(plan: &Plan, layout: &Layout, entries: &[Entry]) -> Vec<Job> {
             args.extend(plan.dataset_args(true));
             args.extend(["--json-out".into(), out.display().to_string()]);
             jobs.push(Job {
-                name: format!("eval-{}-{scorer}", e.label),
+                name: format!("eval-{training}-{scorer}"),
                 global: plan.global_args(plan.seed),
                 command: "eval".into(),
                 args,

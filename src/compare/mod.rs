@@ -12,6 +12,7 @@
 //! DIR/search/<strategy>-s<seed>/    one search run directory per strategy and seed
 //! DIR/train/<label>/                one training run directory per trained architecture,
 //!     eval-classifier.json          with the result of `autogan eval --json-out` per scorer
+//! DIR/train/<label>.seed<N>/        its further trainings (--train-seeds), seed N
 //! DIR/search/<...>/supernet-scores.json  every trained architecture scored on that supernet
 //! DIR/jobs/search.json, train.json, eval.json, supernet.json   each phase's batch record
 //! DIR/jobs/<phase>/<task>.log, .exit             each job's output and exit status
@@ -84,6 +85,11 @@ pub struct Plan {
     pub paper: Vec<String>,
     /// G steps of every training.
     pub train_steps: u64,
+    /// Trainings of every architecture, with seeds `seed`, `seed + 1`, ...; its scores are the
+    /// means over them (one short training's score varies by about as much as architectures
+    /// do). 1 in plans written before this field existed.
+    #[serde(default = "one")]
+    pub train_seeds: u64,
     /// Preset of the searches and the trainings (name or JSON file).
     pub preset: String,
     /// Data set (name or folder); None = the built-in shapes set.
@@ -109,6 +115,13 @@ pub struct Plan {
     pub random_archs: Vec<Vec<i64>>,
 }
 
+fn one() -> u64 {
+    1
+}
+
+/// The most trainings per architecture (`--train-seeds`).
+pub const MAX_TRAIN_SEEDS: u64 = 100;
+
 impl Plan {
     /// Refuse settings that cannot give a comparison, naming the flag.
     pub fn validate(&self) -> Result<()> {
@@ -133,6 +146,21 @@ impl Plan {
         }
         if self.train_steps == 0 {
             bail!("--train-steps 0: every architecture needs at least 1 G step of training");
+        }
+        if self.train_seeds == 0 || self.train_seeds > MAX_TRAIN_SEEDS {
+            bail!(
+                "--train-seeds {}: train every architecture 1 to {MAX_TRAIN_SEEDS} times",
+                self.train_seeds
+            );
+        }
+        if self.seed.checked_add(self.train_seeds - 1).is_none() {
+            bail!(
+                "--seed {} with --train-seeds {}: training j uses seed {} + j, which passes the \
+                 largest seed; give a smaller --seed",
+                self.seed,
+                self.train_seeds,
+                self.seed
+            );
         }
         if self.eval_images < 10 {
             bail!(
@@ -209,6 +237,19 @@ impl Plan {
             a.extend(["--data-dir".to_string(), d.display().to_string()]);
         }
         a
+    }
+
+    /// The trainings of the architecture `label`: (the name of its run directory under
+    /// `train/`, its seed). The first is `label` itself with the plan's seed (so a plan of
+    /// one training per architecture has the layout it always had), training j is
+    /// `<label>.seed<seed + j>`.
+    pub fn trainings(&self, label: &str) -> Vec<(String, u64)> {
+        (0..self.train_seeds)
+            .map(|j| match j {
+                0 => (label.to_string(), self.seed),
+                _ => (format!("{label}.seed{}", self.seed + j), self.seed + j),
+            })
+            .collect()
     }
 
     /// The searches: (strategy, seed), strategies in the plan's order.

@@ -159,6 +159,8 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     let mut runs = Vec::new();
     // (entry, scorer) -> (IS, FID)
     let mut scores: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    // metric -> each architecture's sample variance over its trainings (--train-seeds > 1)
+    let mut noise: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
     for (e, vector) in entries.iter().zip(&vectors) {
         let mut r = json!({
             "label": e.label,
@@ -171,14 +173,46 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         if let Role::Top { .. } = e.role {
             r["supernet_score"] = json!(supernet_score(&e.arch_file));
         }
+        let trainings = plan.trainings(&e.label);
+        if trainings.len() > 1 {
+            r["train_dirs"] = json!(trainings
+                .iter()
+                .map(|(t, _)| layout.train_dir(t).display().to_string())
+                .collect::<Vec<_>>());
+        }
         for s in &plan.scorers {
-            match read_eval(&layout.eval_file(&e.label, s))? {
-                Some((is, fid)) => {
-                    r[format!("{s}_is")] = json!(is);
-                    r[format!("{s}_fid")] = json!(fid);
-                    scores.insert((e.label.clone(), s.clone()), (is, fid));
+            // The entry's scores are the means over its trainings, once all of them are
+            // scored (a mean over some would mix architectures trained more and less often).
+            let mut each = Vec::new();
+            for (t, _) in &trainings {
+                if let Some(x) = read_eval(&layout.eval_file(t, s))? {
+                    each.push(x);
                 }
-                None => complete = false,
+            }
+            if trainings.len() > 1 {
+                r[format!("{s}_is_trainings")] =
+                    json!(each.iter().map(|x| x.0).collect::<Vec<_>>());
+                r[format!("{s}_fid_trainings")] =
+                    json!(each.iter().map(|x| x.1).collect::<Vec<_>>());
+            }
+            if each.len() < trainings.len() {
+                complete = false;
+                continue;
+            }
+            let n = each.len() as f64;
+            let is = each.iter().map(|x| x.0).sum::<f64>() / n;
+            let fid = each.iter().map(|x| x.1).sum::<f64>() / n;
+            r[format!("{s}_is")] = json!(is);
+            r[format!("{s}_fid")] = json!(fid);
+            scores.insert((e.label.clone(), s.clone()), (is, fid));
+            if trainings.len() > 1 {
+                let key = |m: &str| format!("{s}_{m}");
+                noise.entry(key("is")).or_default().push(stats::variance(
+                    &each.iter().map(|x| x.0).collect::<Vec<_>>(),
+                ));
+                noise.entry(key("fid")).or_default().push(stats::variance(
+                    &each.iter().map(|x| x.1).collect::<Vec<_>>(),
+                ));
             }
         }
         runs.push(r);
@@ -376,6 +410,22 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             )
         })
         .collect();
+    // How much one training's score varies for a fixed architecture: the pooled
+    // within-architecture standard deviation (root mean variance; every architecture has the
+    // same number of trainings). The standard deviation of an architecture's mean score is
+    // this over the square root of the trainings.
+    let training_noise: BTreeMap<String, Value> = noise
+        .iter()
+        .map(|(k, vars)| {
+            let v: Vec<f64> = vars.iter().flatten().copied().collect();
+            let pooled = stats::mean(&v).map(f64::sqrt);
+            (
+                k.clone(),
+                json!({"archs": v.len(), "trainings": plan.train_seeds, "pooled_std": pooled,
+                       "std_of_mean": pooled.map(|p| p / (plan.train_seeds as f64).sqrt())}),
+            )
+        })
+        .collect();
     let mut wall_s: BTreeMap<&str, f64> = BTreeMap::new();
     for (job, s) in wall {
         if let Some(p) = Phase::of_job(job) {
@@ -395,6 +445,7 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         "kendall_all": kendall_all,
         "kendall_stages": kendall_stages,
         "kendall_all_tau_mean": tau_all_mean,
+        "training_noise": training_noise,
         "wall_s": wall_s,
     }))
 }
@@ -478,6 +529,33 @@ pub fn table(results: &Value) -> String {
                 pct(fid),
             );
         }
+    }
+    let k = plan["train_seeds"].as_u64().unwrap_or(1);
+    if k > 1 {
+        let _ = writeln!(
+            s,
+            "\neach architecture trained {k} times (seeds {} to {}); its scores are the means, \
+             and the groups' std is over those means",
+            plan["seed"],
+            plan["seed"].as_u64().unwrap_or(0) + k - 1
+        );
+    }
+    for sc in &scorers {
+        let noise = &results["training_noise"];
+        let (is, fid) = (&noise[format!("{sc}_is")], &noise[format!("{sc}_fid")]);
+        if is.is_null() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "training noise ({} architectures): one training's {sc} IS varies by {} (std), its \
+             FID by {}; an architecture's mean of {k} by {} and {}",
+            is["archs"],
+            num(&is["pooled_std"], 3),
+            num(&fid["pooled_std"], 2),
+            num(&is["std_of_mean"], 3),
+            num(&fid["std_of_mean"], 2)
+        );
     }
     let _ = writeln!(s, "\nper architecture:");
     for r in results["runs"].as_array().into_iter().flatten() {

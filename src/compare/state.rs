@@ -4,7 +4,6 @@
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::{entries, eval_jobs, search_jobs, supernet_jobs, train_jobs, Layout, Phase, Plan};
 use crate::launch::{self, Job, LauncherConfig, LauncherKind};
@@ -130,11 +129,17 @@ pub fn refuse_if_started(jobs: &[Job], flag: &str, what: &str) -> Result<()> {
 /// the `logs/<job>.json` of a directory begun before compare ran through the launcher.
 pub fn wall_times(layout: &Layout) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
-    for phase in Phase::ALL {
-        let Ok(Some(rec)) = launch::recorded(&layout.root, phase.name()) else {
+    // Batches set aside first: a job finished there keeps its time unless it ran again.
+    let batches = Phase::ALL.iter().flat_map(|p| {
+        let mut names = launch::set_aside_batches(&layout.root, p.name());
+        names.push(p.name().to_string());
+        names
+    });
+    for name in batches {
+        let Ok(Some(rec)) = launch::recorded(&layout.root, &name) else {
             continue;
         };
-        let dir = launch::BatchDir::new(&layout.root, phase.name());
+        let dir = launch::BatchDir::new(&layout.root, &name);
         for (i, job) in rec.jobs.iter().enumerate() {
             if let (true, Some(s)) = (dir.succeeded(i + 1, job), dir.seconds(i + 1)) {
                 m.insert(job.name.clone(), s);
@@ -195,32 +200,34 @@ pub fn with_pass_through(
     Ok((plan, phases))
 }
 
-/// Record new pass-through flags: each of `phases`' batch records (the old command lines) is
-/// moved aside, then config.json gets the plan.
+/// The plan of a resumed comparison with `k` trainings per architecture: more than it had
+/// (never fewer: its results would leave finished trainings out), and the phases whose batch
+/// records list the old jobs (none when `k` is the plan's count).
+pub fn with_train_seeds(mut plan: Plan, k: u64) -> Result<(Plan, Vec<Phase>)> {
+    if k < plan.train_seeds {
+        bail!(
+            "--train-seeds {k} with --resume: this comparison trains every architecture {} \
+             times; a resumed comparison can add trainings, never drop them: give \
+             --train-seeds {} or more",
+            plan.train_seeds,
+            plan.train_seeds
+        );
+    }
+    if k == plan.train_seeds {
+        return Ok((plan, Vec::new()));
+    }
+    plan.train_seeds = k;
+    plan.validate()?;
+    Ok((plan, vec![Phase::Train, Phase::Eval]))
+}
+
+/// Record a changed plan (new pass-through flags, more trainings per architecture): each of
+/// `phases`' batch records, which hold the old job lines, is set aside
+/// ([`launch::set_aside`]: refused while a job of it may still run), then config.json gets
+/// the plan.
 pub fn write_pass_through(layout: &Layout, plan: &Plan, phases: &[Phase]) -> Result<()> {
     for phase in phases {
-        let record = launch::BatchDir::new(&layout.root, phase.name()).record();
-        if let Some(r) = launch::recorded(&layout.root, phase.name())? {
-            if !r.submissions.is_empty() {
-                bail!(
-                    "{} records Slurm submissions of the {} jobs: cancel them (scancel) and move \
-                     that record aside before changing their flags",
-                    record.display(),
-                    phase.name()
-                );
-            }
-            let aside = (1..)
-                .map(|n| PathBuf::from(format!("{}.replaced-{n}", record.display())))
-                .find(|p| !p.exists())
-                .context("no free name")?;
-            std::fs::rename(&record, &aside).with_context(|| {
-                format!(
-                    "cannot move {} aside to {}",
-                    record.display(),
-                    aside.display()
-                )
-            })?;
-        }
+        launch::set_aside(&layout.root, phase.name())?;
     }
     let mut v: Value = crate::config::read_json(&layout.config())?;
     v["plan"] = serde_json::to_value(plan)?;

@@ -195,7 +195,7 @@ fn run_one(
 
 /// The pid of a job left running by an earlier (killed) parent: its pid file names a live
 /// process whose command line holds the job's run directory.
-fn running_pid(dir: &BatchDir, task: usize, job: &Job) -> Option<u32> {
+pub(crate) fn running_pid(dir: &BatchDir, task: usize, job: &Job) -> Option<u32> {
     let pid: u32 = std::fs::read_to_string(dir.pid_file(task))
         .ok()?
         .trim()

@@ -552,6 +552,71 @@ pub fn recorded(run_dir: &Path, name: &str) -> Result<Option<Record>> {
     Ok(Some(r))
 }
 
+/// The batches that [`set_aside`] moved out of the way of batch `name`, oldest first
+/// (`<name>.replaced-1`, `<name>.replaced-2`, ...).
+pub fn set_aside_batches(run_dir: &Path, name: &str) -> Vec<String> {
+    (1..)
+        .map(|n| format!("{name}.replaced-{n}"))
+        .take_while(|b| BatchDir::new(run_dir, b).record().is_file())
+        .collect()
+}
+
+/// Move batch `name` of `run_dir` aside so that a batch of that name with other jobs can
+/// start: its record, its task folder (logs, exit codes) and its Slurm scripts become those
+/// of batch `<name>.replaced-<n>` (the first free n), where the wall times of its finished
+/// jobs are still read. The jobs' results stay where they are: a finished job is not run
+/// again by the new batch. Refused while a job of it may still run (a Slurm submission with
+/// unfinished jobs, or a local process). Returns the new name, None when there was no batch.
+pub fn set_aside(run_dir: &Path, name: &str) -> Result<Option<String>> {
+    let Some(rec) = recorded(run_dir, name)? else {
+        return Ok(None);
+    };
+    let dir = BatchDir::new(run_dir, name);
+    if !rec.submissions.is_empty() && !rec.jobs.iter().all(Job::has_result) {
+        let ids: Vec<&str> = rec.submissions.iter().map(|s| s.job_id.as_str()).collect();
+        bail!(
+            "{} records Slurm job {} whose {name} jobs have not all finished: let them end              (continue with --resume) or cancel them (scancel {}) and move that record aside              first",
+            dir.record().display(),
+            ids.join(", "),
+            ids.join(" ")
+        );
+    }
+    for (i, job) in rec.jobs.iter().enumerate() {
+        if let Some(pid) = local::running_pid(&dir, i + 1, job) {
+            bail!(
+                "job {} of {} still runs as process {pid}: let it finish or end it (kill {pid})                  first",
+                job.name,
+                dir.record().display()
+            );
+        }
+    }
+    let n = set_aside_batches(run_dir, name).len() + 1;
+    let new = BatchDir::new(run_dir, &format!("{name}.replaced-{n}"));
+    let mut moves = vec![(dir.task_dir(), new.task_dir())];
+    moves.extend(
+        (0..)
+            .map(|k| (dir.script(k), new.script(k)))
+            .take_while(|(from, _)| from.is_file()),
+    );
+    // The record last: until it has moved, the batch is still where it was.
+    moves.push((dir.record(), new.record()));
+    for (from, to) in moves {
+        if !from.exists() {
+            continue;
+        }
+        if to.exists() {
+            bail!(
+                "cannot move {} aside: {} exists already; move it away by hand",
+                from.display(),
+                to.display()
+            );
+        }
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot move {} aside to {}", from.display(), to.display()))?;
+    }
+    Ok(Some(new.name))
+}
+
 fn write_record(dir: &BatchDir, rec: &Record) -> Result<()> {
     crate::run::atomic_write(&dir.record(), serde_json::to_string_pretty(rec)?.as_bytes())
 }

@@ -432,10 +432,14 @@ fn compare(dir: &Path, page: &mut Page) -> Result<()> {
     let groups = r["groups"].as_array().cloned().unwrap_or_default();
     page.section("Found vs random architectures");
     page.note(&format!(
-        "each architecture trained {} G steps (preset {}, seed {}), scored on {} generated \
+        "each architecture trained {} G steps{} (preset {}, seed {}), scored on {} generated \
          images; box: quartiles and median, whiskers: smallest and largest, dashed: mean; p: \
          Welch's one-sided test of \"better than random\"{}",
         plan["train_steps"],
+        match plan["train_seeds"].as_u64().unwrap_or(1) {
+            1 => String::new(),
+            k => format!(" {k} times, its scores the means over the {k} trainings"),
+        },
         plan["preset"].as_str().unwrap_or("?"),
         plan["seed"],
         plan["eval_images"],
