@@ -408,6 +408,48 @@ fn load_or_train_caches_per_dataset() {
 }
 
 #[test]
+fn parallel_loads_train_the_scorer_once_while_the_others_wait() {
+    let _home = home();
+    let root = scratch("parallel");
+    let a = root.join("pics");
+    write_folder(&a, 20, true);
+    let spec = DataSpec::named(Some(a.to_str().unwrap()), None);
+    let path = classifier::cache_path(&spec).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s1 = spec.clone();
+    // The first starts training (and so holds the cache's lock) before the second asks.
+    let first = std::thread::spawn(move || {
+        let mut events = Vec::new();
+        classifier::load_or_train(&s1, Device::Cpu, &mut |e| {
+            if matches!(e, TrainEvent::Start { .. }) {
+                tx.send(()).unwrap();
+            }
+            events.push(e);
+        })
+        .unwrap();
+        events
+    });
+    rx.recv().unwrap();
+    let mut events = Vec::new();
+    let second = classifier::load_or_train(&spec, Device::Cpu, &mut |e| events.push(e)).unwrap();
+    let trained = first.join().unwrap();
+    assert!(
+        matches!(trained.last(), Some(TrainEvent::Saved { .. })),
+        "{:?}",
+        trained.last()
+    );
+    // The second waited for the first's file and read it: no training of its own.
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        matches!(&events[0], TrainEvent::Waiting { path: p } if *p == path),
+        "{events:?}"
+    );
+    let cached = classifier::load_or_train(&spec, Device::Cpu, &mut |_| {}).unwrap();
+    let (x, _) = unseen(16);
+    assert!(logits(&second, &x).equal(&logits(&cached, &x)));
+}
+
+#[test]
 fn training_is_deterministic_for_a_seed() {
     let spec = DataSpec {
         limit: Some(300),

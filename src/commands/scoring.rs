@@ -153,6 +153,10 @@ impl ScorerProgress {
                 "classifier scorer: epoch {epoch}/{epochs}: train accuracy {train_acc:.4}, \
                  held-out accuracy {heldout_acc:.4}"
             )),
+            TrainEvent::Waiting { path } => self.log(&format!(
+                "classifier scorer: another process is training the one for {}; waiting for it",
+                path.display()
+            )),
             TrainEvent::Saved {
                 dataset,
                 path,

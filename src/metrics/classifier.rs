@@ -152,6 +152,10 @@ pub enum TrainEvent {
         train_acc: f64,
         heldout_acc: f64,
     },
+    /// Another process is training the scorer to be cached at `path` (a parallel job of a
+    /// comparison or sweep): this one waits for it and then reads it, rather than training
+    /// the same scorer again.
+    Waiting { path: PathBuf },
     /// `train_and_save` wrote the trained scorer of `dataset` to `path`.
     Saved {
         dataset: String,
@@ -907,21 +911,48 @@ pub fn load_or_train_with(
     progress: &mut dyn FnMut(TrainEvent),
 ) -> Result<ClassifierScorer> {
     let path = cache_path_sized(spec, cfg.input_size)?;
-    if path.exists() {
-        let sc = ClassifierScorer::load_sized(&path, device, cfg.input_size)?;
-        let key = dataset_key(spec)?;
-        if sc.info.key != key {
-            bail!(
-                "{} holds the classifier scorer of '{}' (key {}), not of {} (key {key}); delete it or run `autogan scorer train --dataset {}`",
-                path.display(),
-                sc.info.dataset,
-                sc.info.key,
-                spec.display_name(),
-                spec.display_name()
-            );
-        }
+    if let Some(sc) = load_cached(spec, &path, device, cfg.input_size)? {
+        return Ok(sc);
+    }
+    // Parallel jobs (a comparison's evaluations on several GPUs or as a Slurm array) may all
+    // find no scorer: one trains it, the others wait for its file and read it.
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the scorer cache {}", dir.display()))?;
+    }
+    let lock = PathBuf::from(format!("{}.lock", path.display()));
+    let _held = crate::run::lock::lock_file_waiting(&lock, &mut || {
+        progress(TrainEvent::Waiting { path: path.clone() })
+    })?;
+    if let Some(sc) = load_cached(spec, &path, device, cfg.input_size)? {
         return Ok(sc);
     }
     let (sc, _, _) = train_and_save_with(spec, cfg, whole, device, progress)?;
     Ok(sc)
+}
+
+/// The scorer cached at `path` for `spec`'s data set, None when there is no file; a file of
+/// another data set is an error that names it.
+fn load_cached(
+    spec: &DataSpec,
+    path: &Path,
+    device: Device,
+    input_size: i64,
+) -> Result<Option<ClassifierScorer>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let sc = ClassifierScorer::load_sized(path, device, input_size)?;
+    let key = dataset_key(spec)?;
+    if sc.info.key != key {
+        bail!(
+            "{} holds the classifier scorer of '{}' (key {}), not of {} (key {key}); delete it or run `autogan scorer train --dataset {}`",
+            path.display(),
+            sc.info.dataset,
+            sc.info.key,
+            spec.display_name(),
+            spec.display_name()
+        );
+    }
+    Ok(Some(sc))
 }

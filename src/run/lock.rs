@@ -26,6 +26,34 @@ impl RunLock {
     }
 }
 
+/// An exclusive lock on the file `path` (created when missing), held until dropped: taken at
+/// once when free, else `waiting` is called and the lock is waited for (for work that one
+/// process does while the others wait for its result, such as training a cached scorer).
+pub fn lock_file_waiting(path: &Path, waiting: &mut dyn FnMut()) -> Result<RunLock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            waiting();
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    Ok(RunLock {
+        _file: file,
+        path: path.to_path_buf(),
+    })
+}
+
 /// Take the lock of the run directory `dir` (which must exist), or fail at once, naming the
 /// run and the process that holds it.
 pub fn lock_run_dir(dir: &Path) -> Result<RunLock> {
