@@ -1325,4 +1325,9 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
         !out.join("train/random-02").exists(),
         "a job started after Ctrl-C"
     );
+    // Finished another way (by hand), the interrupted job has no wall time, rather than that
+    // of its interrupted attempt.
+    write_safetensors(&out.join("train/random-01/generator.safetensors"));
+    let wall = compare::wall_times(&compare::Layout { root: out.clone() });
+    assert!(!wall.contains_key("train-random-01"), "{wall:?}");
 }

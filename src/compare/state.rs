@@ -141,7 +141,11 @@ pub fn wall_times(layout: &Layout) -> BTreeMap<String, f64> {
         };
         let dir = launch::BatchDir::new(&layout.root, &name);
         for (i, job) in rec.jobs.iter().enumerate() {
-            if let (true, Some(s)) = (dir.succeeded(i + 1, job), dir.seconds(i + 1)) {
+            // Only an attempt that ended with status 0 counts: a job whose last attempt here
+            // was interrupted, and which was then finished another way (by hand), has no
+            // wall time rather than that of the interrupted attempt.
+            let ok = dir.succeeded(i + 1, job) && dir.read_exit(i + 1) == Some(0);
+            if let (true, Some(s)) = (ok, dir.seconds(i + 1)) {
                 m.insert(job.name.clone(), s);
             }
         }
