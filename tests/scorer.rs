@@ -593,3 +593,91 @@ fn a_stage_scorer_less_accurate_than_the_whole_one_is_not_used() {
     assert!(by_stage.stages().is_empty());
     assert_eq!(by_stage.unused.len(), 1);
 }
+
+/// The stand-in scorer, whose first batch waits for `go` after saying `started` (so that a
+/// second process can be made to find the reference being scored).
+struct Gated {
+    inner: autogan::metrics::tiny::TinyScorer,
+    gate: Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
+}
+
+impl Scorer for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+    fn feature_dim(&self) -> i64 {
+        self.inner.feature_dim()
+    }
+    fn num_classes(&self) -> i64 {
+        self.inner.num_classes()
+    }
+    fn features_and_logits(&self, imgs: &Tensor) -> anyhow::Result<(Tensor, Tensor)> {
+        if let Some((started, go)) = self.gate.lock().unwrap().take() {
+            started.send(()).unwrap();
+            go.recv().unwrap();
+        }
+        self.inner.features_and_logits(imgs)
+    }
+}
+
+#[test]
+fn parallel_evaluations_score_an_uncached_reference_once() {
+    use autogan::metrics::source::Reference;
+    use autogan::metrics::tiny::TinyScorer;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    let _home = home();
+    let root = scratch("parallel-ref");
+    let pics = root.join("pics");
+    write_folder(&pics, 8, false);
+    let needs = autogan::metrics::Needs {
+        real_stats: true,
+        ..Default::default()
+    };
+    let (started_tx, started_rx) = channel();
+    let (go_tx, go_rx) = channel();
+    let dir = pics.clone();
+    let first = std::thread::spawn(move || {
+        let scorer = Gated {
+            inner: TinyScorer::new(Device::Cpu),
+            gate: Mutex::new(Some((started_tx, go_rx))),
+        };
+        let r = Reference::resolve(dir.to_str().unwrap(), None).unwrap();
+        r.side(&scorer, "gated-test", 4, needs, &mut |_| {}, &mut |_, _| {})
+            .unwrap()
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the first caller scores");
+    // The second (another scorer of the same identity, other weights) finds no cache yet.
+    let (say_tx, say_rx) = channel::<String>();
+    let dir = pics.clone();
+    let second = std::thread::spawn(move || {
+        let scorer = TinyScorer::new(Device::Cpu);
+        let r = Reference::resolve(dir.to_str().unwrap(), None).unwrap();
+        r.side(
+            &scorer,
+            "gated-test",
+            4,
+            needs,
+            &mut |m| say_tx.send(m.to_string()).unwrap(),
+            &mut |_, _| {},
+        )
+        .unwrap()
+    });
+    let waiting = say_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the second caller says it waits");
+    assert!(waiting.contains("waiting for it"), "{waiting}");
+    go_tx.send(()).unwrap();
+    let a = first.join().unwrap().stats.unwrap();
+    let b = second.join().unwrap().stats.unwrap();
+    let said: Vec<String> = say_rx.try_iter().collect();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("using the cached reference features")),
+        "{said:?}"
+    );
+    // Its statistics are the first's (its own weights would have given others).
+    assert!(a.mu.equal(&b.mu), "the second scored the reference itself");
+}

@@ -270,25 +270,62 @@ impl Reference {
         };
         let n = src.len();
         let k = id.map(|(label, source)| super::refcache::key(&label, &source, n, scorer_id));
-        if let Some(k) = &k {
+        let cached = |say: &mut dyn FnMut(&str), again: bool| {
+            let k = k.as_ref()?;
             match super::refcache::lookup(k, n, scorer.feature_dim()) {
                 super::refcache::Lookup::Hit(stats, features) => {
                     say(&format!(
                         "fid-ref: using the cached reference features {}",
                         k.path.display()
                     ));
-                    return Ok(RealSide {
+                    Some(RealSide {
                         stats: Some(stats),
                         features: needs.real_features.then_some(features),
-                    });
+                    })
                 }
-                super::refcache::Lookup::Invalid(why) => say(&format!(
-                    "fid-ref: the cached reference {} cannot be used ({why}); rebuilding it",
-                    k.path.display()
-                )),
-                super::refcache::Lookup::Missing => {}
+                super::refcache::Lookup::Invalid(why) if !again => {
+                    say(&format!(
+                        "fid-ref: the cached reference {} cannot be used ({why}); rebuilding it",
+                        k.path.display()
+                    ));
+                    None
+                }
+                _ => None,
             }
+        };
+        if let Some(side) = cached(say, false) {
+            return Ok(side);
         }
+        // Parallel jobs (a comparison's evaluations) may all miss the cache: one scores the
+        // reference, the others wait for its file. The cache is an optimisation, so a lock
+        // that cannot be taken (a read-only home) only means scoring without it.
+        let _held = match &k {
+            Some(k) => {
+                let lock = PathBuf::from(format!("{}.lock", k.path.display()));
+                let parent_ok = k
+                    .path
+                    .parent()
+                    .is_some_and(|d| std::fs::create_dir_all(d).is_ok());
+                let held = parent_ok
+                    .then(|| {
+                        crate::run::lock::lock_file_waiting(&lock, &mut || {
+                            say(&format!(
+                                "fid-ref: another process is scoring the reference for {}; \
+                                 waiting for it",
+                                k.path.display()
+                            ))
+                        })
+                        .ok()
+                    })
+                    .flatten();
+                // Written by another process meanwhile?
+                if let Some(side) = cached(say, true) {
+                    return Ok(side);
+                }
+                held
+            }
+            None => None,
+        };
         // Cached: statistics and features both, so one file serves every metric.
         let mut acc = Accumulator::for_needs(Needs {
             stats: true,
