@@ -916,11 +916,7 @@ pub fn load_or_train_with(
     }
     // Parallel jobs (a comparison's evaluations on several GPUs or as a Slurm array) may all
     // find no scorer: one trains it, the others wait for its file and read it.
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the scorer cache {}", dir.display()))?;
-    }
-    let lock = PathBuf::from(format!("{}.lock", path.display()));
+    let lock = crate::run::lock::cache_lock(&path)?;
     let _held = crate::run::lock::lock_file_waiting(&lock, &mut || {
         progress(TrainEvent::Waiting { path: path.clone() })
     })?;

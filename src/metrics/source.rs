@@ -301,23 +301,17 @@ impl Reference {
         // that cannot be taken (a read-only home) only means scoring without it.
         let _held = match &k {
             Some(k) => {
-                let lock = PathBuf::from(format!("{}.lock", k.path.display()));
-                let parent_ok = k
-                    .path
-                    .parent()
-                    .is_some_and(|d| std::fs::create_dir_all(d).is_ok());
-                let held = parent_ok
-                    .then(|| {
-                        crate::run::lock::lock_file_waiting(&lock, &mut || {
-                            say(&format!(
-                                "fid-ref: another process is scoring the reference for {}; \
+                let lock = crate::run::lock::cache_lock(&k.path).ok();
+                let held = lock.and_then(|lock| {
+                    crate::run::lock::lock_file_waiting(&lock, &mut || {
+                        say(&format!(
+                            "fid-ref: another process is scoring the reference for {}; \
                                  waiting for it",
-                                k.path.display()
-                            ))
-                        })
-                        .ok()
+                            k.path.display()
+                        ))
                     })
-                    .flatten();
+                    .ok()
+                });
                 // Written by another process meanwhile?
                 if let Some(side) = cached(say, true) {
                     return Ok(side);

@@ -26,6 +26,18 @@ impl RunLock {
     }
 }
 
+/// The lock file of the cache file `file` (a scorer, a reference's features): in
+/// `$AUTOGAN_HOME/locks/`, named after the file's folder and name, so that the cache folders
+/// hold their files alone. The folder is created.
+pub fn cache_lock(file: &Path) -> Result<PathBuf> {
+    let part = |p: Option<&std::ffi::OsStr>| p.map(|n| n.to_string_lossy().into_owned());
+    let folder = part(file.parent().and_then(Path::file_name)).unwrap_or_default();
+    let name = part(file.file_name()).unwrap_or_default();
+    let dir = crate::paths::home().join("locks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.join(format!("{folder}-{name}.lock")))
+}
+
 /// An exclusive lock on the file `path` (created when missing), held until dropped: taken at
 /// once when free, else `waiting` is called and the lock is waited for (for work that one
 /// process does while the others wait for its result, such as training a cached scorer).
