@@ -132,14 +132,12 @@ pub fn entries(plan: &Plan, layout: &Layout) -> Result<Vec<Entry>> {
 /// each entry, then the second of each, and so on, so that a comparison cut short has whole
 /// rounds.
 fn trainings<'a>(plan: &Plan, entries: &'a [Entry]) -> Vec<(&'a Entry, String, u64)> {
-    let per_entry: Vec<Vec<(String, u64)>> =
-        entries.iter().map(|e| plan.trainings(&e.label)).collect();
-    (0..plan.train_seeds as usize)
+    (0..plan.train_seeds)
         .flat_map(|j| {
-            entries
-                .iter()
-                .zip(&per_entry)
-                .map(move |(e, t)| (e, t[j].0.clone(), t[j].1))
+            entries.iter().map(move |e| {
+                let (name, seed) = plan.training(&e.label, j);
+                (e, name, seed)
+            })
         })
         .collect()
 }

@@ -245,11 +245,16 @@ impl Plan {
     /// `<label>.seed<seed + j>`.
     pub fn trainings(&self, label: &str) -> Vec<(String, u64)> {
         (0..self.train_seeds)
-            .map(|j| match j {
-                0 => (label.to_string(), self.seed),
-                _ => (format!("{label}.seed{}", self.seed + j), self.seed + j),
-            })
+            .map(|j| self.training(label, j))
             .collect()
+    }
+
+    /// Training `j` (from 0) of the architecture `label`, as in [`Plan::trainings`].
+    pub fn training(&self, label: &str, j: u64) -> (String, u64) {
+        match j {
+            0 => (label.to_string(), self.seed),
+            _ => (format!("{label}.seed{}", self.seed + j), self.seed + j),
+        }
     }
 
     /// The searches: (strategy, seed), strategies in the plan's order.

@@ -575,7 +575,9 @@ pub fn set_aside(run_dir: &Path, name: &str) -> Result<Option<String>> {
     if !rec.submissions.is_empty() && !rec.jobs.iter().all(Job::has_result) {
         let ids: Vec<&str> = rec.submissions.iter().map(|s| s.job_id.as_str()).collect();
         bail!(
-            "{} records Slurm job {} whose {name} jobs have not all finished: let them end              (continue with --resume) or cancel them (scancel {}) and move that record aside              first",
+            "{} records Slurm job {} whose {name} jobs have not all finished: let them end \
+             (continue with --resume) or cancel them (scancel {}) and move that record aside \
+             first",
             dir.record().display(),
             ids.join(", "),
             ids.join(" ")
@@ -584,7 +586,8 @@ pub fn set_aside(run_dir: &Path, name: &str) -> Result<Option<String>> {
     for (i, job) in rec.jobs.iter().enumerate() {
         if let Some(pid) = local::running_pid(&dir, i + 1, job) {
             bail!(
-                "job {} of {} still runs as process {pid}: let it finish or end it (kill {pid})                  first",
+                "job {} of {} still runs as process {pid}: let it finish or end it (kill {pid}) \
+                 first",
                 job.name,
                 dir.record().display()
             );

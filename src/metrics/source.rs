@@ -299,27 +299,22 @@ impl Reference {
         // Parallel jobs (a comparison's evaluations) may all miss the cache: one scores the
         // reference, the others wait for its file. The cache is an optimisation, so a lock
         // that cannot be taken (a read-only home) only means scoring without it.
-        let _held = match &k {
-            Some(k) => {
-                let lock = crate::run::lock::cache_lock(&k.path).ok();
-                let held = lock.and_then(|lock| {
-                    crate::run::lock::lock_file_waiting(&lock, &mut || {
-                        say(&format!(
-                            "fid-ref: another process is scoring the reference for {}; \
-                                 waiting for it",
-                            k.path.display()
-                        ))
-                    })
-                    .ok()
-                });
-                // Written by another process meanwhile?
-                if let Some(side) = cached(say, true) {
-                    return Ok(side);
-                }
-                held
+        let held = k.as_ref().and_then(|k| {
+            let lock = crate::run::lock::cache_lock(&k.path).ok()?;
+            crate::run::lock::lock_file_waiting(&lock, &mut || {
+                say(&format!(
+                    "fid-ref: another process is scoring the reference for {}; waiting for it",
+                    k.path.display()
+                ))
+            })
+            .ok()
+        });
+        // Written by another process while this one waited?
+        if held.is_some() {
+            if let Some(side) = cached(say, true) {
+                return Ok(side);
             }
-            None => None,
-        };
+        }
         // Cached: statistics and features both, so one file serves every metric.
         let mut acc = Accumulator::for_needs(Needs {
             stats: true,
