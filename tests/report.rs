@@ -173,6 +173,99 @@ fn search_report_has_losses_resets_controller_curves_choices_and_top_k() {
 }
 
 #[test]
+fn svg_dir_writes_every_chart_of_the_page_as_a_standalone_file() {
+    let d = search_dir("svgdir", true);
+    let out = tmp("svgdir-charts");
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args([
+            "report",
+            d.to_str().unwrap(),
+            "--svg-dir",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(d.join("report.html")).unwrap();
+    // The page's charts, in order.
+    let elements: Vec<&str> = html
+        .match_indices("<svg ")
+        .map(|(i, _)| {
+            let rest = &html[i..];
+            &rest[..rest.find("</svg>").unwrap() + 6]
+        })
+        .collect();
+    assert!(
+        elements.len() >= 13,
+        "losses, 3 controller curves, 9 choice charts"
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), elements.len(), "one file per chart: {files:?}");
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names[0],
+        "01-gan-losses-per-iteration-dashed-dynamic-reset.svg"
+    );
+    assert!(names.contains(&"04-entropy.svg".to_string()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("-stage-0-cell-1-conv-block.svg")),
+        "{names:?}"
+    );
+    for (file, element) in files.iter().zip(&elements) {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "));
+        // The same drawing as on the page, only with the namespace a file needs.
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            element.replacen("<svg ", "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 1),
+            "{}",
+            file.display()
+        );
+    }
+    // A second run replaces the files, adds none.
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args([
+            "--quiet",
+            "report",
+            d.to_str().unwrap(),
+            "--svg-dir",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), elements.len());
+    // A path that cannot be a folder is refused with the flag named, and no page is written.
+    std::fs::remove_file(d.join("report.html")).unwrap();
+    let blocker = tmp("svgdir-file");
+    std::fs::create_dir_all(&blocker).unwrap();
+    let file = blocker.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args([
+            "report",
+            d.to_str().unwrap(),
+            "--svg-dir",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--svg-dir") && err.contains("a-file"), "{err}");
+    assert!(!d.join("report.html").exists());
+}
+
+#[test]
 fn search_without_resets_has_no_reset_marker() {
     let d = search_dir("noreset", false);
     let html = page(&d);

@@ -770,6 +770,10 @@ pub struct CompareArgs {
 pub struct ReportArgs {
     /// The run directory (the --out of `autogan train`, `autogan search` or `autogan compare`)
     pub run_dir: PathBuf,
+    /// Also write every chart of the page as its own SVG file into this folder
+    /// (`NN-title.svg`, page order; files of the same name are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub svg_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

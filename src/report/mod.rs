@@ -21,6 +21,12 @@ use svg::{LineChart, Series, StackedBars, StripPlot};
 /// The report of the run in `dir` as one HTML document. A folder that is not a run is an
 /// error; missing or damaged parts of a run become "no data" sections and listed problems.
 pub fn build(dir: &Path) -> Result<String> {
+    Ok(build_with_charts(dir)?.0)
+}
+
+/// The report, and each of its charts as a standalone SVG document (page order), for
+/// `autogan report --svg-dir`: the same drawings, usable in a paper or a README.
+pub fn build_with_charts(dir: &Path) -> Result<(String, Vec<Chart>)> {
     let kind = data::run_kind(dir)?;
     let mut page = Page::new(&format!(
         "autogan {} report: {}",
@@ -37,7 +43,53 @@ pub fn build(dir: &Path) -> Result<String> {
         RunKind::Compare => compare(dir, &mut page)?,
     }
     config(dir, &mut page);
-    Ok(page.finish())
+    let (html, charts) = page.finish();
+    Ok((html, charts.iter().map(|s| Chart::of(s)).collect()))
+}
+
+/// One chart of a report as a file of its own.
+pub struct Chart {
+    /// `<title>` of the chart, unescaped.
+    pub title: String,
+    /// A complete SVG document (XML declaration, SVG namespace).
+    pub svg: String,
+}
+
+impl Chart {
+    fn of(element: &str) -> Chart {
+        let title = element
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(t, _)| svg::unesc(t))
+            .unwrap_or_default();
+        let body = element
+            .strip_prefix("<svg ")
+            .map(|rest| format!("<svg xmlns=\"http://www.w3.org/2000/svg\" {rest}"))
+            .unwrap_or_else(|| element.to_string());
+        Chart {
+            title,
+            svg: format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n"),
+        }
+    }
+
+    /// `NN-words-of-the-title.svg`: numbered in page order, lower-case letters and digits.
+    pub fn file_name(&self, index: usize) -> String {
+        let mut slug = String::new();
+        for c in self.title.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_end_matches('-').chars().take(60).collect();
+        let slug = slug.trim_end_matches('-');
+        if slug.is_empty() {
+            format!("{:02}.svg", index + 1)
+        } else {
+            format!("{:02}-{slug}.svg", index + 1)
+        }
+    }
 }
 
 fn line(title: &str, x: &str, y: &str, series: Vec<Series>) -> LineChart {

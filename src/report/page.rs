@@ -20,6 +20,8 @@ pub struct Page {
     title: String,
     /// Charts waiting to be put in one flex row.
     row: Vec<String>,
+    /// Every chart drawn, in page order (for `report --svg-dir`).
+    charts: Vec<String>,
 }
 
 impl Page {
@@ -28,6 +30,7 @@ impl Page {
             body: String::new(),
             title: title.to_string(),
             row: Vec::new(),
+            charts: Vec::new(),
         }
     }
 
@@ -50,7 +53,10 @@ impl Page {
     /// A chart, or "no data" when it has no point.
     pub fn chart(&mut self, svg: Option<String>) {
         match svg {
-            Some(s) => self.row.push(s),
+            Some(s) => {
+                self.charts.push(s.clone());
+                self.row.push(s)
+            }
             None => self.note("no data for this chart"),
         }
     }
@@ -150,14 +156,15 @@ impl Page {
         }
     }
 
-    /// The whole document.
-    pub fn finish(mut self) -> String {
+    /// The whole document, and every chart in page order (each an `<svg>` element).
+    pub fn finish(mut self) -> (String, Vec<String>) {
         self.flush();
-        format!(
+        let html = format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
              <style>{STYLE}</style></head><body><h1>{t}</h1>{b}</body></html>\n",
             t = esc(&self.title),
             b = self.body
-        )
+        );
+        (html, self.charts)
     }
 }

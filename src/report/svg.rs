@@ -39,6 +39,15 @@ pub fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The text that `esc` escaped.
+pub fn unesc(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 /// A tick label of `v` on an axis whose ticks are `step` apart: enough decimals to tell
 /// neighbouring ticks apart.
 pub fn tick(v: f64, step: f64) -> String {
