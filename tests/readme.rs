@@ -232,3 +232,27 @@ fn the_shell_splitter_reads_quotes_comments_and_continuations() {
         [(3, "autogan search      --preset quick".to_string())]
     );
 }
+
+/// Every image the README shows (`![alt](path)`) is a file of the repository, so a moved or
+/// renamed figure fails here instead of showing a broken image.
+#[test]
+fn every_image_of_the_readme_is_in_the_repository() {
+    let text = readme();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for (i, _) in text.match_indices("![") {
+        let rest = &text[i..];
+        let open = rest.find("](").expect("an image link without its target");
+        let close = rest[open..].find(')').expect("an unclosed image link") + open;
+        let target = &rest[open + 2..close];
+        if target.starts_with("http://") || target.starts_with("https://") {
+            continue;
+        }
+        assert!(
+            root.join(target).is_file(),
+            "README shows {target}, which is not a file of the repository"
+        );
+        n += 1;
+    }
+    assert!(n >= 4, "the README's example figures are gone ({n} local images)");
+}
