@@ -254,5 +254,8 @@ fn every_image_of_the_readme_is_in_the_repository() {
         );
         n += 1;
     }
-    assert!(n >= 4, "the README's example figures are gone ({n} local images)");
+    assert!(
+        n >= 4,
+        "the README's example figures are gone ({n} local images)"
+    );
 }

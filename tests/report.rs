@@ -13,8 +13,15 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn report(dir: &Path) -> std::process::Output {
+    report_with(dir, &["--quiet"], &[])
+}
+
+/// `autogan [global] report DIR [extra]`.
+fn report_with(dir: &Path, global: &[&str], extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .args(["--quiet", "report", dir.to_str().unwrap()])
+        .args(global)
+        .args(["report", dir.to_str().unwrap()])
+        .args(extra)
         .output()
         .unwrap()
 }
@@ -176,16 +183,9 @@ fn search_report_has_losses_resets_controller_curves_choices_and_top_k() {
 fn svg_dir_writes_every_chart_of_the_page_as_a_standalone_file() {
     let d = search_dir("svgdir", true);
     let out = tmp("svgdir-charts");
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .args([
-            "report",
-            d.to_str().unwrap(),
-            "--svg-dir",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = report_with(&d, &[], &["--svg-dir", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stderr);
     let html = std::fs::read_to_string(d.join("report.html")).unwrap();
     // The page's charts, in order.
     let elements: Vec<&str> = html
@@ -205,6 +205,14 @@ fn svg_dir_writes_every_chart_of_the_page_as_a_standalone_file() {
         .collect();
     files.sort();
     assert_eq!(files.len(), elements.len(), "one file per chart: {files:?}");
+    assert!(
+        said.contains(&format!(
+            "{} charts written to {}",
+            files.len(),
+            out.display()
+        )),
+        "{said}"
+    );
     let names: Vec<String> = files
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -232,17 +240,9 @@ fn svg_dir_writes_every_chart_of_the_page_as_a_standalone_file() {
         );
     }
     // A second run replaces the files, adds none.
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .args([
-            "--quiet",
-            "report",
-            d.to_str().unwrap(),
-            "--svg-dir",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = report_with(&d, &["--quiet"], &["--svg-dir", out.to_str().unwrap()]);
     assert!(o.status.success());
+    assert!(o.stderr.is_empty(), "--quiet prints nothing to stderr");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), elements.len());
     // A path that cannot be a folder is refused with the flag named, and no page is written.
     std::fs::remove_file(d.join("report.html")).unwrap();
@@ -250,15 +250,7 @@ fn svg_dir_writes_every_chart_of_the_page_as_a_standalone_file() {
     std::fs::create_dir_all(&blocker).unwrap();
     let file = blocker.join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_autogan"))
-        .args([
-            "report",
-            d.to_str().unwrap(),
-            "--svg-dir",
-            file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = report_with(&d, &[], &["--svg-dir", file.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--svg-dir") && err.contains("a-file"), "{err}");
