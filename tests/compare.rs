@@ -1187,9 +1187,17 @@ fn several_trainings_per_architecture_are_jobs_of_their_own_and_averaged() {
     assert!(
         (noise["classifier_fid"]["std_of_mean"].as_f64().unwrap() - 62.5f64.sqrt()).abs() < 1e-9
     );
+    // Both trainings order the two architectures alike (IS 1 < 3 and 2 < 3; FID 100 > 50 and
+    // 90 > 70).
+    assert_eq!(noise["classifier_is"]["tau_between_trainings"], 1.0);
+    assert_eq!(noise["classifier_fid"]["tau_between_trainings"], 1.0);
     let t = compare::table(&r);
     assert!(t.contains("trained 2 times (seeds 5 to 6)"), "{t}");
     assert!(t.contains("training noise (2 architectures)"), "{t}");
+    assert!(
+        t.contains("two trainings rank the architectures alike with Kendall tau 1.000 (classifier IS) and 1.000 (FID)"),
+        "{t}"
+    );
     // A plan of zero trainings, too many, or one whose seeds pass u64 is refused.
     for (k, seed) in [(0, 0), (compare::MAX_TRAIN_SEEDS + 1, 0), (2, u64::MAX)] {
         let mut p = plan.clone();
@@ -1198,6 +1206,31 @@ fn several_trainings_per_architecture_are_jobs_of_their_own_and_averaged() {
         let e = p.validate().unwrap_err();
         assert!(format!("{e:#}").contains("--train-seeds"), "{e:#}");
     }
+}
+
+/// The tau between trainings, by hand: 4 architectures x 3 trainings. Trainings 0 and 1 order
+/// them alike but for one swapped pair (5 of 6 pairs concordant: tau 4/6), trainings 0 and 2
+/// in reverse (-1), trainings 1 and 2 with one concordant pair (1 - 5 = -4/6): mean -1/3.
+#[test]
+fn the_tau_between_trainings_averages_every_pair_of_trainings() {
+    let scores = vec![
+        vec![1.0, 2.0, 4.0],
+        vec![2.0, 1.0, 3.0],
+        vec![3.0, 3.0, 2.0],
+        vec![4.0, 4.0, 1.0],
+    ];
+    let tau = compare::between_trainings_tau(&scores).unwrap();
+    assert!(
+        (tau - (4.0 / 6.0 - 1.0 - 4.0 / 6.0) / 3.0).abs() < 1e-12,
+        "{tau}"
+    );
+    // One training, or one architecture, says nothing.
+    assert_eq!(
+        compare::between_trainings_tau(&[vec![1.0], vec![2.0]]),
+        None
+    );
+    assert_eq!(compare::between_trainings_tau(&[vec![1.0, 2.0]]), None);
+    assert_eq!(compare::between_trainings_tau(&[]), None);
 }
 
 #[test]

@@ -161,6 +161,8 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     let mut scores: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
     // metric -> each architecture's sample variance over its trainings (--train-seeds > 1)
     let mut noise: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    // metric -> each fully scored architecture's scores, one per training (--train-seeds > 1)
+    let mut per_training: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     for (e, vector) in entries.iter().zip(&vectors) {
         let mut r = json!({
             "label": e.label,
@@ -213,6 +215,14 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
                 noise.entry(key("fid")).or_default().push(stats::variance(
                     &each.iter().map(|x| x.1).collect::<Vec<_>>(),
                 ));
+                per_training
+                    .entry(key("is"))
+                    .or_default()
+                    .push(each.iter().map(|x| x.0).collect());
+                per_training
+                    .entry(key("fid"))
+                    .or_default()
+                    .push(each.iter().map(|x| x.1).collect());
             }
         }
         runs.push(r);
@@ -419,10 +429,12 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         .map(|(k, vars)| {
             let v: Vec<f64> = vars.iter().flatten().copied().collect();
             let pooled = stats::mean(&v).map(f64::sqrt);
+            let tau = between_trainings_tau(per_training.get(k).map(Vec::as_slice).unwrap_or(&[]));
             (
                 k.clone(),
                 json!({"archs": v.len(), "trainings": plan.train_seeds, "pooled_std": pooled,
-                       "std_of_mean": pooled.map(|p| p / (plan.train_seeds as f64).sqrt())}),
+                       "std_of_mean": pooled.map(|p| p / (plan.train_seeds as f64).sqrt()),
+                       "tau_between_trainings": tau}),
             )
         })
         .collect();
@@ -448,6 +460,26 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
         "training_noise": training_noise,
         "wall_s": wall_s,
     }))
+}
+
+/// How alike two trainings of the same architectures rank them: the Kendall tau between
+/// training j's and training k's scores over the architectures (`scores[arch][training]`),
+/// averaged over every pair j < k of trainings. It is the ceiling for any ranking that is
+/// checked against one training per architecture (a supernet's, a search's). None with
+/// fewer than two architectures or trainings.
+pub fn between_trainings_tau(scores: &[Vec<f64>]) -> Option<f64> {
+    let k = scores.iter().map(Vec::len).min()?;
+    let mut taus = Vec::new();
+    for a in 0..k {
+        for b in a + 1..k {
+            let xs: Vec<f64> = scores.iter().map(|s| s[a]).collect();
+            let ys: Vec<f64> = scores.iter().map(|s| s[b]).collect();
+            if let Some(t) = stats::kendall_tau(&xs, &ys) {
+                taus.push(t);
+            }
+        }
+    }
+    stats::mean(&taus)
 }
 
 fn num(v: &Value, digits: usize) -> String {
@@ -555,6 +587,13 @@ pub fn table(results: &Value) -> String {
             num(&fid["pooled_std"], 2),
             num(&is["std_of_mean"], 3),
             num(&fid["std_of_mean"], 2)
+        );
+        let _ = writeln!(
+            s,
+            "  two trainings rank the architectures alike with Kendall tau {} ({sc} IS) and {} \
+             (FID): no ranking checked against one training can agree with it better",
+            num(&is["tau_between_trainings"], 3),
+            num(&fid["tau_between_trainings"], 3)
         );
     }
     let _ = writeln!(s, "\nper architecture:");
