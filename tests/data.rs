@@ -283,6 +283,46 @@ fn write_png(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
     img.save(path).unwrap();
 }
 
+/// A folder with one subfolder per class is read in sorted order, class after class: a
+/// reference of n images must be spread over it (`Dataset::spread`), not its first n, which
+/// would hold the first classes only (what the in-training evaluations, the search's FID
+/// reward and SAC's reference took before).
+#[test]
+fn a_spread_subset_of_a_folder_sorted_by_class_holds_every_class() {
+    let dir = tmp("folder-spread");
+    for (c, name) in ["a", "b", "c"].iter().enumerate() {
+        for i in 0..4u8 {
+            write_png(&dir.join(format!("{name}/{i}.png")), 8, 8, |_, _| {
+                [c as u8 * 50 + i, 0, 0]
+            });
+        }
+    }
+    let ds = folder::load(&dir, 8, None).unwrap();
+    assert_eq!(
+        i64s(ds.labels.as_ref().unwrap()),
+        [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    );
+    assert_eq!(
+        i64s(ds.take(6).labels.as_ref().unwrap()),
+        [0, 0, 0, 0, 1, 1]
+    );
+    // Images 0, 2, 4, 6, 8, 10: two of each class, labels and pixels picked together.
+    let s = ds.spread(6);
+    assert_eq!(i64s(s.labels.as_ref().unwrap()), [0, 0, 1, 1, 2, 2]);
+    let red: Vec<i64> = (0..6)
+        .map(|i| s.images.int64_value(&[i, 0, 0, 0]))
+        .collect();
+    assert_eq!(red, [0, 2, 50, 52, 100, 102]);
+    // Uneven: floor(i x 12 / 5) = 0, 2, 4, 7, 9.
+    assert_eq!(i64s(ds.spread(5).labels.as_ref().unwrap()), [0, 0, 1, 1, 2]);
+    // No more images than asked: the whole set in its order.
+    for n in [12, 50] {
+        let all = ds.spread(n);
+        assert_eq!(all.len(), 12);
+        assert!(all.images.equal(&ds.images));
+    }
+}
+
 #[test]
 fn image_folder_labels_from_subfolders_sizes_and_order() {
     let dir = tmp("folder");

@@ -339,6 +339,30 @@ impl Dataset {
         }
     }
 
+    /// `n` images spread evenly over the set (image floor(i x len / n) for i < n; the whole
+    /// set, in its order, when it has no more than `n`): the real side of a statistic that
+    /// cannot use every image. Unlike the first `n`, this holds every class of a folder read
+    /// in sorted order (one subfolder per class) in its share; it needs no seed, so every run
+    /// on the same set compares with the same images.
+    pub fn spread(&self, n: usize) -> Dataset {
+        let len = self.len();
+        if n >= len {
+            return self.take(len);
+        }
+        let idx: Vec<i64> = (0..n).map(|i| (i * len / n) as i64).collect();
+        let idx = Tensor::from_slice(&idx).to_device(self.images.device());
+        Dataset {
+            name: self.name.clone(),
+            images: self.images.index_select(0, &idx),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| l.index_select(0, &idx.to_device(l.device()))),
+            num_classes: self.num_classes,
+            order: Mutex::new(None),
+        }
+    }
+
     /// The first `n` images (fewer if the set is smaller).
     pub fn take(&self, n: usize) -> Dataset {
         let n = n.min(self.len()) as i64;

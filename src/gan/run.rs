@@ -313,7 +313,7 @@ pub fn load_data(cfg: &TrainConfig, data_dir: Option<&Path>) -> Result<Dataset> 
 }
 
 /// Scores the EMA generator during training with the run's metrics against fixed real
-/// statistics / features (the first `eval_images` training images).
+/// statistics / features (`eval_images` training images spread over the set).
 struct Evaluator {
     scorer: Box<dyn crate::metrics::Scorer>,
     real: crate::metrics::RealSide,
@@ -346,6 +346,9 @@ impl Evaluator {
             crate::metrics::factory::pick(cfg.scorer, &spec, None, device, &mut |e| obs.scorer(e))?;
         let scorer = crate::metrics::at_precision(scorer, device, cfg.scorer_precision);
         let n = cfg.eval_images.min(data.len() as i64);
+        // Spread over the set: the first n of a folder sorted by class would be its first
+        // classes only.
+        let data = data.spread(n as usize);
         let mut acc = Accumulator::for_needs(Needs {
             stats: needs.real_stats,
             features: needs.real_features,

@@ -207,7 +207,7 @@ impl Search {
     }
 
     /// With `reward_fid` > 0: the scorer's feature statistics of `data` (the real images at
-    /// `stage`'s size; at most the first 10,000), which the reward's FID compares with. Kept
+    /// `stage`'s size; at most 10,000 spread over the set), which the reward's FID compares with. Kept
     /// until another stage asks; nothing to do without `reward_fid`.
     pub fn prepare_reward_ref(
         &mut self,
@@ -219,6 +219,7 @@ impl Search {
             return Ok(());
         }
         let m = (data.len() as i64).min(10_000);
+        let data = data.spread(m as usize);
         let mut acc = Accumulator::new(false, true);
         let slice = |s, c| Ok(data.images.narrow(0, s, c));
         crate::metrics::score_stream(
@@ -380,8 +381,8 @@ impl Search {
         if self.episode_eval.is_none() {
             tch::manual_seed(mix_seed(self.seed ^ 0xE26A, u64::MAX));
             let z = Tensor::randn([n, self.cfg.latent_dim], (Kind::Float, self.device));
-            let full = data[2];
-            let m = (full.len() as i64).min(10_000);
+            let m = (data[2].len() as i64).min(10_000);
+            let full = data[2].spread(m as usize);
             let mut acc = Accumulator::new(false, true);
             let batch = scoring_batch(self.device);
             let slice = |s, c| Ok(full.images.narrow(0, s, c));
