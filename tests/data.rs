@@ -323,6 +323,56 @@ fn a_spread_subset_of_a_folder_sorted_by_class_holds_every_class() {
     }
 }
 
+/// `eval --images DIR` reads a folder with one subfolder per class in one fixed shuffled order
+/// (IS's splits, taken in order, would otherwise each hold one class, and `--num-images N` the
+/// first classes only); a flat folder, e.g. generated samples, in sorted order.
+#[test]
+fn eval_reads_a_class_folder_shuffled_and_a_flat_folder_sorted() {
+    use autogan::metrics::source::{folder_source, Images};
+    let dir = tmp("folder-eval-order");
+    for name in ["a", "b", "c", "d"] {
+        for i in 0..10 {
+            write_png(&dir.join(format!("{name}/{i:02}.png")), 4, 4, |_, _| {
+                [1, 2, 3]
+            });
+        }
+    }
+    let files = |d: &Path, limit| match folder_source(d, limit).unwrap() {
+        Images::Files { files, what } => (files, what),
+        Images::Dataset { .. } => unreachable!(),
+    };
+    let (all, what) = files(&dir, None);
+    assert!(what.contains("40 images from 4 class subfolders, in a fixed shuffled order"));
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_ne!(all, sorted, "a class folder is not read class after class");
+    assert_eq!(sorted.len(), 40);
+    sorted.dedup();
+    assert_eq!(sorted.len(), 40, "every file once");
+    // The first 10 of the order come from at least three of the four classes (sorted: one),
+    // and the order is the same every time.
+    let (ten, _) = files(&dir, Some(10));
+    assert_eq!(ten[..], all[..10]);
+    let mut classes: Vec<_> = ten
+        .iter()
+        .map(|p| p.parent().unwrap().to_path_buf())
+        .collect();
+    classes.sort();
+    classes.dedup();
+    assert!(classes.len() >= 3, "{ten:?}");
+    assert_eq!(files(&dir, None).0, all);
+    // A flat folder stays in sorted order.
+    let flat = dir.join("a");
+    let (f, what) = files(&flat, Some(4));
+    assert_eq!(
+        f.iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["00.png", "01.png", "02.png", "03.png"]
+    );
+    assert!(!what.contains("shuffled"));
+}
+
 #[test]
 fn image_folder_labels_from_subfolders_sizes_and_order() {
     let dir = tmp("folder");

@@ -81,8 +81,15 @@ pub fn read_whole(p: &Path) -> Result<Tensor> {
         .permute([2, 0, 1]))
 }
 
-/// A folder of images, the first `limit` in sorted path order.
+/// Seeds the order in which a folder with one subfolder per class is read.
+const CLASS_FOLDER_ORDER_SEED: u64 = 0x5EED_F01D;
+
+/// A folder of images, the first `limit` in sorted path order. A folder with one subfolder per
+/// class (a labelled data set) is read in one fixed shuffled order instead: sorted, it would
+/// come class after class, so IS's splits would each hold about one class (real images scoring
+/// near 1) and the first `limit` would be the first classes only.
 pub fn folder_source(dir: &Path, limit: Option<usize>) -> Result<Images> {
+    use rand::{seq::SliceRandom, SeedableRng};
     let listing = folder::scan(dir)?;
     let mut files = listing.files;
     if files.is_empty() {
@@ -91,14 +98,27 @@ pub fn folder_source(dir: &Path, limit: Option<usize>) -> Result<Images> {
             dir.display()
         );
     }
+    let classes = listing.classes.as_ref().map(Vec::len);
+    if classes.is_some() {
+        files.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            CLASS_FOLDER_ORDER_SEED,
+        ));
+    }
     if let Some(l) = limit {
         files.truncate(l);
     }
-    let what = format!(
-        "{} ({} images, each at its own size)",
-        dir.display(),
-        files.len()
-    );
+    let what = match classes {
+        Some(k) => format!(
+            "{} ({} images from {k} class subfolders, in a fixed shuffled order, each at its own size)",
+            dir.display(),
+            files.len()
+        ),
+        None => format!(
+            "{} ({} images, each at its own size)",
+            dir.display(),
+            files.len()
+        ),
+    };
     Ok(Images::Files { files, what })
 }
 
