@@ -83,12 +83,19 @@ def main():
         second = [n for n in runs if n.startswith(name + ".seed")]
         if second:
             pairs.append((name, sorted(second)[0]))
-    if len(pairs) < 2:
-        sys.exit(f"{args[0]}: fewer than two architectures with two trainings")
-    steps = sorted(set.intersection(*[set(runs[a]) & set(runs[b]) for a, b in pairs]))
+    # Only architectures whose two trainings both reached the last step any training reached
+    # (a training still running is left out, and said so).
+    steps = sorted(set().union(*[set(runs[a]) | set(runs[b]) for a, b in pairs]))
     if not steps:
-        sys.exit(f"{args[0]}: no step evaluated in every training (--eval-every?)")
+        sys.exit(f"{args[0]}: no evaluation in any train.jsonl (--eval-every?)")
+    whole = [(a, b) for a, b in pairs if set(steps) <= set(runs[a]) & set(runs[b])]
+    left = [a for a, _ in pairs if (a, _) not in whole]
+    pairs = whole
+    if len(pairs) < 2:
+        sys.exit(f"{args[0]}: fewer than two architectures with two complete trainings")
     print(f"{len(pairs)} architectures, two trainings each; one line per evaluated step")
+    if left:
+        print(f"left out (a training not complete): {', '.join(left)}")
     print("step     IS: tau  within between |  FID: tau  within between")
     for s in steps:
         (ti, wi, bi), (tf, wf, bf) = stats(pairs, lambda n: runs[n][s])
