@@ -159,8 +159,6 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     let mut runs = Vec::new();
     // (entry, scorer) -> (IS, FID)
     let mut scores: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
-    // metric -> each architecture's sample variance over its trainings (--train-seeds > 1)
-    let mut noise: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
     // metric -> each fully scored architecture's scores, one per training (--train-seeds > 1)
     let mut per_training: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     for (e, vector) in entries.iter().zip(&vectors) {
@@ -209,12 +207,6 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             scores.insert((e.label.clone(), s.clone()), (is, fid));
             if trainings.len() > 1 {
                 let key = |m: &str| format!("{s}_{m}");
-                noise.entry(key("is")).or_default().push(stats::variance(
-                    &each.iter().map(|x| x.0).collect::<Vec<_>>(),
-                ));
-                noise.entry(key("fid")).or_default().push(stats::variance(
-                    &each.iter().map(|x| x.1).collect::<Vec<_>>(),
-                ));
                 per_training
                     .entry(key("is"))
                     .or_default()
@@ -424,12 +416,12 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
     // within-architecture standard deviation (root mean variance; every architecture has the
     // same number of trainings). The standard deviation of an architecture's mean score is
     // this over the square root of the trainings.
-    let training_noise: BTreeMap<String, Value> = noise
+    let training_noise: BTreeMap<String, Value> = per_training
         .iter()
-        .map(|(k, vars)| {
-            let v: Vec<f64> = vars.iter().flatten().copied().collect();
+        .map(|(k, scores)| {
+            let v: Vec<f64> = scores.iter().filter_map(|s| stats::variance(s)).collect();
             let pooled = stats::mean(&v).map(f64::sqrt);
-            let tau = between_trainings_tau(per_training.get(k).map(Vec::as_slice).unwrap_or(&[]));
+            let tau = between_trainings_tau(scores);
             (
                 k.clone(),
                 json!({"archs": v.len(), "trainings": plan.train_seeds, "pooled_std": pooled,

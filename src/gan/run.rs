@@ -345,10 +345,10 @@ impl Evaluator {
         let scorer =
             crate::metrics::factory::pick(cfg.scorer, &spec, None, device, &mut |e| obs.scorer(e))?;
         let scorer = crate::metrics::at_precision(scorer, device, cfg.scorer_precision);
-        let n = cfg.eval_images.min(data.len() as i64);
         // Spread over the set: the first n of a folder sorted by class would be its first
         // classes only.
-        let data = data.spread(n as usize);
+        let data = data.spread(cfg.eval_images as usize);
+        let n = data.len() as i64;
         let mut acc = Accumulator::for_needs(Needs {
             stats: needs.real_stats,
             features: needs.real_features,

@@ -107,18 +107,15 @@ pub fn folder_source(dir: &Path, limit: Option<usize>) -> Result<Images> {
     if let Some(l) = limit {
         files.truncate(l);
     }
-    let what = match classes {
-        Some(k) => format!(
-            "{} ({} images from {k} class subfolders, in a fixed shuffled order, each at its own size)",
-            dir.display(),
-            files.len()
-        ),
-        None => format!(
-            "{} ({} images, each at its own size)",
-            dir.display(),
-            files.len()
-        ),
+    let order = match classes {
+        Some(k) => format!(" from {k} class subfolders, in a fixed shuffled order"),
+        None => String::new(),
     };
+    let what = format!(
+        "{} ({} images{order}, each at its own size)",
+        dir.display(),
+        files.len()
+    );
     Ok(Images::Files { files, what })
 }
 

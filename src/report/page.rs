@@ -18,10 +18,10 @@ img.grid{image-rendering:pixelated;width:256px}";
 pub struct Page {
     body: String,
     title: String,
-    /// Charts waiting to be put in one flex row.
-    row: Vec<String>,
-    /// Every chart drawn, in page order (for `report --svg-dir`).
+    /// Every chart drawn, in page order (also for `report --svg-dir`).
     charts: Vec<String>,
+    /// `charts[row..]` wait to be put in one flex row.
+    row: usize,
 }
 
 impl Page {
@@ -29,19 +29,19 @@ impl Page {
         Page {
             body: String::new(),
             title: title.to_string(),
-            row: Vec::new(),
             charts: Vec::new(),
+            row: 0,
         }
     }
 
     fn flush(&mut self) {
-        if !self.row.is_empty() {
+        if self.row < self.charts.len() {
             let _ = write!(
                 self.body,
                 "<div class=\"charts\">{}</div>",
-                self.row.join("")
+                self.charts[self.row..].join("")
             );
-            self.row.clear();
+            self.row = self.charts.len();
         }
     }
 
@@ -53,10 +53,7 @@ impl Page {
     /// A chart, or "no data" when it has no point.
     pub fn chart(&mut self, svg: Option<String>) {
         match svg {
-            Some(s) => {
-                self.charts.push(s.clone());
-                self.row.push(s)
-            }
+            Some(s) => self.charts.push(s),
             None => self.note("no data for this chart"),
         }
     }

@@ -218,8 +218,8 @@ impl Search {
         if self.cfg.reward_fid <= 0.0 || matches!(&self.reward_ref, Some((s, _)) if *s == stage) {
             return Ok(());
         }
-        let m = (data.len() as i64).min(10_000);
-        let data = data.spread(m as usize);
+        let data = data.spread(10_000);
+        let m = data.len() as i64;
         let mut acc = Accumulator::new(false, true);
         let slice = |s, c| Ok(data.images.narrow(0, s, c));
         crate::metrics::score_stream(
@@ -381,8 +381,8 @@ impl Search {
         if self.episode_eval.is_none() {
             tch::manual_seed(mix_seed(self.seed ^ 0xE26A, u64::MAX));
             let z = Tensor::randn([n, self.cfg.latent_dim], (Kind::Float, self.device));
-            let m = (data[2].len() as i64).min(10_000);
-            let full = data[2].spread(m as usize);
+            let full = data[2].spread(10_000);
+            let m = full.len() as i64;
             let mut acc = Accumulator::new(false, true);
             let batch = scoring_batch(self.device);
             let slice = |s, c| Ok(full.images.narrow(0, s, c));
