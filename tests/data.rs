@@ -833,23 +833,19 @@ fn info_decodes_every_image_of_a_folder() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn the_texture_generator_writes_a_labelled_folder_autogan_reads() {
-    // scripts/make_textures.py: the second data set of issue 18. Ten classes, seeded (the same
-    // seed writes the same bytes), refused into a folder that is not empty.
-    let Some(py) = common::venv_python(
-        "the texture data set generator",
-        "numpy, PIL",
-        "scripts/setup.sh",
-    ) else {
+/// A data set generator of scripts/ (the second data sets of issue 18): it writes ten classes,
+/// seeded (the same seed writes the same bytes, another seed other bytes), that autogan loads as
+/// a labelled folder, and refuses a folder that is not empty.
+fn check_generator(script: &str, what: &str, a_file: &str) {
+    let Some(py) = common::venv_python(what, "numpy, PIL", "scripts/setup.sh") else {
         return;
     };
-    let root = tmp("textures");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make_textures.py");
+    let root = tmp(script);
+    let script = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
     let make = |dir: &std::path::Path, seed: &str| {
         std::process::Command::new(&py)
             .args([
-                script,
+                script.as_str(),
                 dir.to_str().unwrap(),
                 "--per-class",
                 "3",
@@ -859,19 +855,36 @@ fn the_texture_generator_writes_a_labelled_folder_autogan_reads() {
             .output()
             .unwrap()
     };
-    let (a, b) = (root.join("a"), root.join("b"));
-    assert!(make(&a, "4").status.success());
-    assert!(make(&b, "4").status.success());
+    let (a, b, c) = (root.join("a"), root.join("b"), root.join("c"));
+    for (dir, seed) in [(&a, "4"), (&b, "4"), (&c, "5")] {
+        let o = make(dir, seed);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     let o = make(&a, "4");
     assert!(!o.status.success(), "a folder that is not empty is refused");
     let spec = autogan::data::DataSpec::named(Some(a.to_str().unwrap()), None);
     let ds = autogan::data::load(&spec).expect("the folder loads");
     assert_eq!((ds.len(), ds.num_classes), (30, Some(10)));
-    let f = "dots/00002.png";
-    assert_eq!(
-        std::fs::read(a.join(f)).unwrap(),
-        std::fs::read(b.join(f)).unwrap(),
-        "the same seed gives the same images"
-    );
+    let read = |dir: &std::path::Path| std::fs::read(dir.join(a_file)).unwrap();
+    assert_eq!(read(&a), read(&b), "the same seed gives the same images");
+    assert_ne!(read(&a), read(&c), "another seed gives other images");
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn the_texture_generator_writes_a_labelled_folder_autogan_reads() {
+    check_generator(
+        "make_textures.py",
+        "the texture data set generator",
+        "dots/00002.png",
+    );
+}
+
+#[test]
+fn the_scene_generator_writes_a_labelled_folder_autogan_reads() {
+    check_generator(
+        "make_scenes.py",
+        "the scene data set generator",
+        "lake/00002.png",
+    );
 }
