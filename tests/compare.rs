@@ -1198,6 +1198,29 @@ fn several_trainings_per_architecture_are_jobs_of_their_own_and_averaged() {
         t.contains("two trainings rank the architectures alike with Kendall tau 1.000 (classifier IS) and 1.000 (FID)"),
         "{t}"
     );
+    assert_eq!(noise["classifier_is"]["tau_between_halves"], json!(null));
+    assert!(
+        !t.contains("the means of"),
+        "two trainings have no halves of two: {t}"
+    );
+    // Four trainings: the means of two disjoint pairs of them rank the architectures alike
+    // (random-01 below random-02 on IS and above it on FID in every split).
+    plan.train_seeds = 4;
+    write("random-01.seed7", 1.0, 100.0);
+    write("random-01.seed8", 2.0, 90.0);
+    write("random-02.seed7", 3.0, 50.0);
+    write("random-02.seed8", 3.0, 70.0);
+    let r = compare::collect(&plan, &layout, &Default::default()).unwrap();
+    assert_eq!(r["complete"], true);
+    let noise = &r["training_noise"];
+    assert_eq!(noise["classifier_is"]["half_trainings"], 2);
+    assert_eq!(noise["classifier_fid"]["tau_between_halves"], 1.0);
+    let t = compare::table(&r);
+    assert!(
+        t.contains("the means of 2 trainings rank them alike with Kendall tau 1.000 (classifier IS) and 1.000 (FID)"),
+        "{t}"
+    );
+    plan.train_seeds = 2;
     // A plan of zero trainings, too many, or one whose seeds pass u64 is refused.
     for (k, seed) in [(0, 0), (compare::MAX_TRAIN_SEEDS + 1, 0), (2, u64::MAX)] {
         let mut p = plan.clone();
@@ -1231,6 +1254,33 @@ fn the_tau_between_trainings_averages_every_pair_of_trainings() {
     );
     assert_eq!(compare::between_trainings_tau(&[vec![1.0, 2.0]]), None);
     assert_eq!(compare::between_trainings_tau(&[]), None);
+}
+
+/// The tau between the means of two disjoint sets of trainings, by hand: 4 architectures x 4
+/// trainings, so sets of 2 and three splits. A, B and D score 1, 2 and 10 in every training;
+/// C scores 0, 6, 0, 6. Split {0,1} | {2,3}: C's means 3 and 3, both orders 1 < 2 < 3 < 10
+/// (tau 1); {0,2} | {1,3}: C 0 against 6, so A-C and B-C disagree (4 of 6 pairs concordant, 2
+/// discordant: tau 1/3); {0,3} | {1,2}: 3 and 3 again (tau 1). Mean 7/9.
+#[test]
+fn the_tau_between_halves_averages_every_split_of_the_trainings() {
+    let scores = vec![
+        vec![1.0; 4],
+        vec![2.0; 4],
+        vec![0.0, 6.0, 0.0, 6.0],
+        vec![10.0; 4],
+    ];
+    let (m, tau) = compare::between_halves_tau(&scores).unwrap();
+    assert_eq!(m, 2);
+    assert!((tau - 7.0 / 9.0).abs() < 1e-12, "{tau}");
+    // Five trainings: sets of two (one training left out of each split); three are too few.
+    let five: Vec<Vec<f64>> = scores.iter().map(|s| [&s[..], &s[..1]].concat()).collect();
+    assert_eq!(compare::between_halves_tau(&five).unwrap().0, 2);
+    let three: Vec<Vec<f64>> = scores.iter().map(|s| s[..3].to_vec()).collect();
+    assert_eq!(compare::between_halves_tau(&three), None);
+    // Beyond twelve trainings the splits are drawn: identical trainings still agree fully.
+    let same: Vec<Vec<f64>> = (0..4).map(|a| vec![a as f64; 13]).collect();
+    assert_eq!(compare::between_halves_tau(&same), Some((6, 1.0)));
+    assert_eq!(compare::between_halves_tau(&[vec![1.0; 4]]), None);
 }
 
 #[test]

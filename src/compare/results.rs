@@ -422,11 +422,14 @@ pub fn collect(plan: &Plan, layout: &Layout, wall: &BTreeMap<String, f64>) -> Re
             let v: Vec<f64> = scores.iter().filter_map(|s| stats::variance(s)).collect();
             let pooled = stats::mean(&v).map(f64::sqrt);
             let tau = between_trainings_tau(scores);
+            let halves = between_halves_tau(scores);
             (
                 k.clone(),
                 json!({"archs": v.len(), "trainings": plan.train_seeds, "pooled_std": pooled,
                        "std_of_mean": pooled.map(|p| p / (plan.train_seeds as f64).sqrt()),
-                       "tau_between_trainings": tau}),
+                       "tau_between_trainings": tau,
+                       "half_trainings": halves.map(|h| h.0),
+                       "tau_between_halves": halves.map(|h| h.1)}),
             )
         })
         .collect();
@@ -472,6 +475,56 @@ pub fn between_trainings_tau(scores: &[Vec<f64>]) -> Option<f64> {
         }
     }
     stats::mean(&taus)
+}
+
+/// Splits enumerated in full up to this many trainings; above it, `RANDOM_SPLITS` seeded ones.
+const MAX_ENUMERATED_TRAININGS: usize = 12;
+const RANDOM_SPLITS: usize = 500;
+
+/// How alike two comparisons that train every architecture m times would rank the
+/// architectures, from K >= 4 trainings each: the Kendall tau between the means of two
+/// disjoint sets of m = K / 2 trainings (rounded down), averaged over every such pair of sets
+/// (up to 12 trainings; above, over 500 seeded random ones). `(m, tau)`; None with fewer than
+/// four trainings or two architectures.
+pub fn between_halves_tau(scores: &[Vec<f64>]) -> Option<(usize, f64)> {
+    let k = scores.iter().map(Vec::len).min()?;
+    let m = k / 2;
+    if m < 2 {
+        return None;
+    }
+    let mut splits: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    if k <= MAX_ENUMERATED_TRAININGS {
+        let members = |mask: u32| (0..k).filter(|i| mask >> i & 1 == 1).collect::<Vec<_>>();
+        for a in 0u32..1 << k {
+            if a.count_ones() as usize != m {
+                continue;
+            }
+            for b in a + 1..1 << k {
+                if b & a == 0 && b.count_ones() as usize == m {
+                    splits.push((members(a), members(b)));
+                }
+            }
+        }
+    } else {
+        let mut rng = crate::data::SplitMix64::new(crate::data::mix(k as u64, 0x4841_4c56));
+        for _ in 0..RANDOM_SPLITS {
+            let mut order: Vec<usize> = (0..k).collect();
+            for i in (1..k).rev() {
+                order.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            splits.push((order[..m].to_vec(), order[m..2 * m].to_vec()));
+        }
+    }
+    let mean_of = |s: &[f64], set: &[usize]| set.iter().map(|&j| s[j]).sum::<f64>() / m as f64;
+    let taus: Vec<f64> = splits
+        .iter()
+        .filter_map(|(a, b)| {
+            let xs: Vec<f64> = scores.iter().map(|s| mean_of(s, a)).collect();
+            let ys: Vec<f64> = scores.iter().map(|s| mean_of(s, b)).collect();
+            stats::kendall_tau(&xs, &ys)
+        })
+        .collect();
+    Some((m, stats::mean(&taus)?))
 }
 
 fn num(v: &Value, digits: usize) -> String {
@@ -587,6 +640,16 @@ pub fn table(results: &Value) -> String {
             num(&is["tau_between_trainings"], 3),
             num(&fid["tau_between_trainings"], 3)
         );
+        if let Some(m) = is["half_trainings"].as_u64() {
+            let _ = writeln!(
+                s,
+                "  the means of {m} trainings rank them alike with Kendall tau {} ({sc} IS) and \
+                 {} (FID) (two disjoint sets of {m} trainings, mean over the splits): how alike two \
+                 comparisons with --train-seeds {m} would rank them",
+                num(&is["tau_between_halves"], 3),
+                num(&fid["tau_between_halves"], 3)
+            );
+        }
     }
     let _ = writeln!(s, "\nper architecture:");
     for r in results["runs"].as_array().into_iter().flatten() {
