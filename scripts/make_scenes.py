@@ -17,12 +17,9 @@ clouds, the sun), lighting, and a little pixel noise.
 
 Needs numpy and Pillow (both come with scripts/setup.sh's .venv).
 """
-import argparse
-import os
-import sys
-
 import numpy as np
-from PIL import Image
+
+import labelled_folder
 
 SIZE = 32
 CLASSES = [
@@ -262,24 +259,5 @@ def draw(k, rng):
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("out", help="folder to create (must not exist or be empty)")
-    p.add_argument("--per-class", type=int, default=600)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    if a.per_class < 1:
-        sys.exit("--per-class must be at least 1")
-    if os.path.exists(a.out) and os.listdir(a.out):
-        sys.exit(f"{a.out} exists and is not empty: give a new folder")
-    rng = np.random.default_rng(a.seed)
-    for k, name in enumerate(CLASSES):
-        d = os.path.join(a.out, name)
-        os.makedirs(d, exist_ok=True)
-        for i in range(a.per_class):
-            Image.fromarray(draw(k, rng)).save(os.path.join(d, f"{i:05d}.png"))
-    print(f"{len(CLASSES) * a.per_class} images in {len(CLASSES)} classes written to {a.out}")
-
-
 if __name__ == "__main__":
-    main()
+    labelled_folder.main(__doc__, CLASSES, draw)
