@@ -295,3 +295,49 @@ fn local_gpus_give_each_job_its_own_cuda_visible_devices() {
     seen.sort();
     assert_eq!(seen, ["0", "1"], "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn local_parallel_runs_jobs_side_by_side() {
+    let root = tmp("sweep-parallel");
+    let out = root.join("run");
+    let mut a = strings(&["--threads", "1", "--quiet", "sweep", "--arch"]);
+    a.extend([arch("a"), arch("b")]);
+    a.extend(strings(&[
+        "--steps",
+        "3",
+        "--preset",
+        "quick",
+        "--parallel",
+        "2",
+        "--out",
+    ]));
+    a.push(out.display().to_string());
+    a.extend(strings(&TINY));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autogan"))
+        .args(&a)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Each job has a pid file while it runs: one after another, never two at once.
+    let pids = [1, 2].map(|t| out.join(format!("jobs/train/{t}.pid")));
+    let mut side_by_side = false;
+    let status = loop {
+        if pids.iter().all(|p| p.exists()) {
+            side_by_side = true;
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(side_by_side, "the two jobs never ran at the same time");
+    let sweep = json(&out.join("sweep.json"));
+    assert_eq!(sweep["finished"], 2, "{sweep}");
+    for t in 1..=2 {
+        assert_eq!(attempts(&out.join(format!("jobs/train/{t}.log"))), 1);
+    }
+}

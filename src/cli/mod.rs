@@ -334,6 +334,10 @@ pub struct LauncherArgs {
     /// local: run one job per GPU at a time on these GPUs (CUDA_VISIBLE_DEVICES), e.g. 0,1
     #[arg(long, value_delimiter = ',')]
     pub gpus: Option<Vec<u32>>,
+    /// local: run up to N jobs at a time on this machine (each with --threads; on a CPU of C
+    /// cores, e.g. --parallel C --threads 1)
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
     /// slurm: partition of the tasks
     #[arg(long)]
     pub partition: Option<String>,
@@ -368,6 +372,7 @@ impl LauncherArgs {
             ("--launcher", a.launcher.is_some()),
             ("--launcher-config", a.launcher_config.is_some()),
             ("--gpus", a.gpus.is_some()),
+            ("--parallel", a.parallel.is_some()),
             ("--partition", a.partition.is_some()),
             ("--time", a.time.is_some()),
             ("--gpus-per-task", a.gpus_per_task.is_some()),
@@ -395,7 +400,7 @@ impl LauncherArgs {
             c = crate::config::read_json(f).with_context(|| {
                 format!(
                     "--launcher-config {}: expected a JSON object with keys launcher, gpus, \
-                 partition, time, gpus_per_task, cpus_per_task, mem, sbatch_args, poll_interval",
+                 parallel, partition, time, gpus_per_task, cpus_per_task, mem, sbatch_args, poll_interval",
                     f.display()
                 )
             })?;
@@ -405,6 +410,9 @@ impl LauncherArgs {
         }
         if let Some(g) = &a.gpus {
             c.gpus = g.clone();
+        }
+        if let Some(n) = a.parallel {
+            c.parallel = n;
         }
         macro_rules! set {
             ($field:ident, $val:expr) => {

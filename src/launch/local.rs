@@ -1,7 +1,7 @@
 //! The local launcher: each job runs as a child process of this one (the same `autogan`
-//! binary), one at a time, or with `gpus` one per GPU at a time, `CUDA_VISIBLE_DEVICES` set
-//! to that GPU. Logs and exit statuses go where the Slurm launcher puts them, so a batch is
-//! collected and resumed the same way.
+//! binary), one at a time, `parallel` at a time, or with `gpus` one per GPU at a time,
+//! `CUDA_VISIBLE_DEVICES` set to that GPU. Logs and exit statuses go where the Slurm launcher
+//! puts them, so a batch is collected and resumed the same way.
 use anyhow::{bail, Context, Result};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -46,7 +46,7 @@ pub fn run(dir: &BatchDir, rec: &Record, opts: &Options) -> Result<Vec<Outcome>>
         );
     }
     let slots: Vec<Option<u32>> = match rec.launcher.gpus.is_empty() {
-        true => vec![None],
+        true => vec![None; rec.launcher.parallel.max(1) as usize],
         false => rec.launcher.gpus.iter().map(|g| Some(*g)).collect(),
     };
     let queue = Mutex::new(todo);

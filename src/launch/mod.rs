@@ -26,7 +26,7 @@ pub mod sweep;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LauncherKind {
-    /// On this machine: one job at a time, or one per GPU of `gpus`.
+    /// On this machine: one job at a time, `parallel` at a time, or one per GPU of `gpus`.
     #[default]
     Local,
     /// One Slurm job array, one array task per job.
@@ -41,6 +41,9 @@ pub struct LauncherConfig {
     /// local: run one job per GPU at a time, each with `CUDA_VISIBLE_DEVICES` set to its GPU.
     /// Empty: one job at a time on the parent's device.
     pub gpus: Vec<u32>,
+    /// local, without `gpus`: how many jobs run at a time on the parent's device (each with
+    /// the parent's `--threads`; on a CPU, e.g. 2 jobs of one thread on two cores).
+    pub parallel: u32,
     /// slurm: `--partition`.
     pub partition: Option<String>,
     /// slurm: `--time` (the wall-clock limit of each task, e.g. `2-00:00:00`).
@@ -62,6 +65,7 @@ impl Default for LauncherConfig {
         LauncherConfig {
             launcher: LauncherKind::Local,
             gpus: Vec::new(),
+            parallel: 1,
             partition: None,
             time: None,
             gpus_per_task: None,
@@ -94,12 +98,25 @@ impl LauncherConfig {
                 if !given.is_empty() {
                     bail!(
                         "{} only apply to --launcher slurm (the local launcher runs the jobs on \
-                         this machine; it takes --gpus)",
+                         this machine; it takes --gpus or --parallel)",
                         given.join(", ")
+                    );
+                }
+                if self.parallel > 1 && !self.gpus.is_empty() {
+                    bail!(
+                        "--parallel {} with --gpus: with --gpus one job runs per GPU at a time; \
+                         give one of the two",
+                        self.parallel
                     );
                 }
             }
             LauncherKind::Slurm => {
+                if self.parallel > 1 {
+                    bail!(
+                        "--parallel is for --launcher local: Slurm runs the tasks of the array \
+                         side by side as its resources allow"
+                    );
+                }
                 if !self.gpus.is_empty() {
                     bail!(
                         "--gpus is for --launcher local: with slurm, ask for GPUs with \
@@ -107,6 +124,9 @@ impl LauncherConfig {
                     );
                 }
             }
+        }
+        if self.parallel == 0 {
+            bail!("--parallel 0: must be at least 1 (the number of jobs run at a time)");
         }
         let mut seen = std::collections::HashSet::new();
         if let Some(g) = self.gpus.iter().find(|g| !seen.insert(**g)) {
@@ -994,6 +1014,30 @@ mod tests {
             ..LauncherConfig::default()
         };
         assert!(twice.validate().is_err());
+        for (launcher, gpus, parallel, msg) in [
+            (LauncherKind::Local, vec![], 0, "--parallel 0"),
+            (LauncherKind::Local, vec![0, 1], 2, "with --gpus"),
+            (
+                LauncherKind::Slurm,
+                vec![],
+                2,
+                "--parallel is for --launcher local",
+            ),
+        ] {
+            let c = LauncherConfig {
+                launcher,
+                gpus,
+                parallel,
+                ..LauncherConfig::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(msg), "{e}");
+        }
+        let two = LauncherConfig {
+            parallel: 2,
+            ..LauncherConfig::default()
+        };
+        assert!(two.validate().is_ok());
     }
 
     #[test]
