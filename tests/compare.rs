@@ -1362,10 +1362,12 @@ fn random_search_and_random_architectures_are_separate_groups() {
     );
 }
 
-#[test]
-fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() {
+/// A comparison of two random architectures whose trainings are far too long to end by
+/// themselves, in a process group of its own, once its first training has logged a step:
+/// the running comparison and its directory.
+fn long_compare_running(name: &str) -> (common::Running, PathBuf) {
     use std::os::unix::process::CommandExt;
-    let root = tmp("compare-ctrl-c");
+    let root = tmp(name);
     let data = root.join("data");
     labelled_folder(&data);
     let out = root.join("cmp");
@@ -1390,7 +1392,14 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
         std::time::Duration::from_secs(300),
         || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() >= 2),
     );
-    // Ctrl-C in a terminal reaches the whole process group: compare and its running job.
+    (child, out)
+}
+
+#[test]
+fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() {
+    let (child, out) = long_compare_running("compare-ctrl-c");
+    // Ctrl-C in a terminal reaches the whole process group: here compare alone, since each
+    // job runs in a group of its own and compare passes the SIGINT on.
     let o = child.signal_group_and_wait(libc::SIGINT);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -1413,4 +1422,59 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
     write_safetensors(&out.join("train/random-01/generator.safetensors"));
     let wall = compare::wall_times(&compare::Layout { root: out.clone() });
     assert!(!wall.contains_key("train-random-01"), "{wall:?}");
+}
+
+/// A SIGINT sent to compare alone (`kill -INT PID`, not a terminal's Ctrl-C) is passed on to
+/// the running training, which stops at its checkpoint; compare killed alone (SIGKILL) leaves
+/// no training running without it.
+#[test]
+fn signals_sent_to_compare_alone_reach_its_running_job() {
+    let limit = std::time::Duration::from_secs(180);
+    let (child, out) = long_compare_running("compare-sigint-alone");
+    let o = child.signal_and_wait_within(libc::SIGINT, limit);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by Ctrl-C"), "{err}");
+    let ckpt = out.join("train/random-01/checkpoint/last.safetensors");
+    assert!(ckpt.is_file(), "the running training kept its checkpoint");
+    assert!(
+        !out.join("train/random-02").exists(),
+        "a job started after the SIGINT"
+    );
+
+    let (child, out) = long_compare_running("compare-sigkill-alone");
+    let pid: i32 = std::fs::read_to_string(out.join("jobs/train/1.pid"))
+        .expect("the running training's pid file")
+        .trim()
+        .parse()
+        .unwrap();
+    let status = child.kill();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    // The orphaned training stops (reaped by init, or a zombie if nothing reaps it here).
+    let t0 = std::time::Instant::now();
+    let ended = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true)
+    };
+    while !ended() {
+        if t0.elapsed() > limit {
+            // SAFETY: kill(2) on the training this test started through compare.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the training {pid} still runs {limit:?} after its compare was killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        out.join("train/random-01/checkpoint/last.safetensors")
+            .is_file(),
+        "the training stopped at its checkpoint"
+    );
 }

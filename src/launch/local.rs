@@ -2,6 +2,14 @@
 //! binary), one at a time, `parallel` at a time, or with `gpus` one per GPU at a time,
 //! `CUDA_VISIBLE_DEVICES` set to that GPU. Logs and exit statuses go where the Slurm launcher
 //! puts them, so a batch is collected and resumed the same way.
+//!
+//! Signals: each job runs in a process group of its own, so a Ctrl-C in the terminal reaches
+//! only this process, which passes one SIGINT on to each running job (which then stops at its
+//! checkpoint). A SIGINT sent to this process alone (`kill -INT PID`) therefore does the same.
+//! When this process ends any other way (a second Ctrl-C, SIGTERM, a hang-up, SIGKILL), the
+//! kernel sends each running job a SIGINT (Linux's parent-death signal), so no job is left
+//! running without its parent: it stops at its checkpoint, or at once if it had already been
+//! sent one.
 use anyhow::{bail, Context, Result};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -177,11 +185,21 @@ fn run_one(
     if let Some(g) = gpu {
         cmd.env("CUDA_VISIBLE_DEVICES", g.to_string());
     }
+    own_group_ended_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .with_context(|| format!("job {}: cannot start {}", job.name, exe.display()))?;
-    crate::run::atomic_write(&dir.pid_file(task), child.id().to_string().as_bytes())?;
-    let status = child.wait()?;
+    let status = crate::run::atomic_write(&dir.pid_file(task), child.id().to_string().as_bytes())
+        .and_then(|_| wait_passing_ctrl_c(&mut child));
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            // Never left running unwatched.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     let _ = std::fs::remove_file(dir.pid_file(task));
     let (code, signal) = (status.code(), status.signal());
     dir.write_exit(task, code.unwrap_or(128 + signal.unwrap_or(0)))?;
@@ -191,6 +209,50 @@ fn run_one(
         "FAILED"
     };
     Ok(outcome(dir, job, task, state, code, signal))
+}
+
+/// Waits for `child`, sending it one SIGINT once this process has had a Ctrl-C (the job is in
+/// a process group of its own, so the terminal's did not reach it; a second would stop it at
+/// once, without its checkpoint).
+fn wait_passing_ctrl_c(child: &mut std::process::Child) -> Result<std::process::ExitStatus> {
+    let mut sent = false;
+    loop {
+        // Checked before the signal: once `try_wait` has returned a status the pid may be reused.
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if !sent && crate::run::interrupt::requested() {
+            // SAFETY: kill(2) on our own child, which `try_wait` has just found not ended (a
+            // child that is not waited for keeps its pid, even as a zombie).
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            sent = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The job in a process group of its own (the terminal's Ctrl-C reaches only this process,
+/// which passes it on once), sent SIGINT by the kernel when this process ends.
+fn own_group_ended_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid).
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have ended before the prctl: then no signal would come.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the launching autogan has ended"));
+                }
+                Ok(())
+            });
+        }
+    }
 }
 
 /// The pid of a job left running by an earlier (killed) parent: its pid file names a live

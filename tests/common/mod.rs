@@ -151,6 +151,22 @@ impl Running {
         c.wait().unwrap()
     }
 
+    /// Send `signal` and wait at most `limit` for its exit (then it is killed and the test
+    /// fails), collecting piped output.
+    pub fn signal_and_wait_within(mut self, signal: i32, limit: Duration) -> Output {
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for yet.
+        assert_eq!(unsafe { libc::kill(self.id() as i32, signal) }, 0);
+        let t0 = Instant::now();
+        while self.is_running() {
+            assert!(
+                t0.elapsed() < limit,
+                "still running {limit:?} after signal {signal}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+
     /// Send `signal` (e.g. `libc::SIGINT`) and wait for its exit, collecting piped output.
     pub fn signal_and_wait(mut self, signal: i32) -> Output {
         let c = self.0.take().expect("a running child");
