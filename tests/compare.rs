@@ -1362,6 +1362,17 @@ fn random_search_and_random_architectures_are_separate_groups() {
     );
 }
 
+/// Whether the first training of the comparison in `out` stopped as one SIGINT stops it: at
+/// the end of a step, with a checkpoint, saying so in its log (a second SIGINT, or any other
+/// signal, ends it at once without that line).
+fn first_training_stopped_at_its_checkpoint(out: &Path) -> bool {
+    let log = std::fs::read_to_string(out.join("jobs/train/1.log")).unwrap_or_default();
+    log.contains("interrupted: stopped after G step")
+        && out
+            .join("train/random-01/checkpoint/last.safetensors")
+            .is_file()
+}
+
 /// A comparison of two random architectures whose trainings are far too long to end by
 /// themselves, in a process group of its own, once its first training has logged a step:
 /// the running comparison and its directory.
@@ -1409,9 +1420,8 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
         "no resume command in:\n{err}"
     );
     assert!(
-        out.join("train/random-01/checkpoint/last.safetensors")
-            .is_file(),
-        "the running training kept its checkpoint"
+        first_training_stopped_at_its_checkpoint(&out),
+        "the running training stopped at its checkpoint, after one SIGINT"
     );
     assert!(
         !out.join("train/random-02").exists(),
@@ -1435,8 +1445,10 @@ fn signals_sent_to_compare_alone_reach_its_running_job() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted by Ctrl-C"), "{err}");
-    let ckpt = out.join("train/random-01/checkpoint/last.safetensors");
-    assert!(ckpt.is_file(), "the running training kept its checkpoint");
+    assert!(
+        first_training_stopped_at_its_checkpoint(&out),
+        "the running training stopped at its checkpoint, after one SIGINT"
+    );
     assert!(
         !out.join("train/random-02").exists(),
         "a job started after the SIGINT"
@@ -1473,8 +1485,7 @@ fn signals_sent_to_compare_alone_reach_its_running_job() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
-        out.join("train/random-01/checkpoint/last.safetensors")
-            .is_file(),
-        "the training stopped at its checkpoint"
+        first_training_stopped_at_its_checkpoint(&out),
+        "the orphaned training stopped at its checkpoint, after one SIGINT"
     );
 }
