@@ -1373,6 +1373,23 @@ fn first_training_stopped_at_its_checkpoint(out: &Path) -> bool {
             .is_file()
 }
 
+/// The comparison in `out` ended as one SIGINT ends it: status 130 and its message, its first
+/// training stopped at its checkpoint, no other started. Returns its stderr.
+fn assert_interrupted_once(o: &std::process::Output, out: &Path) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by Ctrl-C"), "{err}");
+    assert!(
+        first_training_stopped_at_its_checkpoint(out),
+        "the running training stopped at its checkpoint, after one SIGINT"
+    );
+    assert!(
+        !out.join("train/random-02").exists(),
+        "a job started after the SIGINT"
+    );
+    err
+}
+
 /// A comparison of two random architectures whose trainings are far too long to end by
 /// themselves, in a process group of its own, once its first training has logged a step:
 /// the running comparison and its directory.
@@ -1412,20 +1429,10 @@ fn ctrl_c_stops_the_running_job_starts_no_other_and_prints_the_resume_command() 
     // Ctrl-C in a terminal reaches the whole process group: here compare alone, since each
     // job runs in a group of its own and compare passes the SIGINT on.
     let o = child.signal_group_and_wait(libc::SIGINT);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{err}");
-    assert!(err.contains("interrupted by Ctrl-C"), "{err}");
+    let err = assert_interrupted_once(&o, &out);
     assert!(
         err.contains(&format!("autogan compare --resume {}", out.display())),
         "no resume command in:\n{err}"
-    );
-    assert!(
-        first_training_stopped_at_its_checkpoint(&out),
-        "the running training stopped at its checkpoint, after one SIGINT"
-    );
-    assert!(
-        !out.join("train/random-02").exists(),
-        "a job started after Ctrl-C"
     );
     // Finished another way (by hand), the interrupted job has no wall time, rather than that
     // of its interrupted attempt.
@@ -1442,17 +1449,7 @@ fn signals_sent_to_compare_alone_reach_its_running_job() {
     let limit = std::time::Duration::from_secs(180);
     let (child, out) = long_compare_running("compare-sigint-alone");
     let o = child.signal_and_wait_within(libc::SIGINT, limit);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{err}");
-    assert!(err.contains("interrupted by Ctrl-C"), "{err}");
-    assert!(
-        first_training_stopped_at_its_checkpoint(&out),
-        "the running training stopped at its checkpoint, after one SIGINT"
-    );
-    assert!(
-        !out.join("train/random-02").exists(),
-        "a job started after the SIGINT"
-    );
+    assert_interrupted_once(&o, &out);
 
     let (child, out) = long_compare_running("compare-sigkill-alone");
     let pid: i32 = std::fs::read_to_string(out.join("jobs/train/1.pid"))
